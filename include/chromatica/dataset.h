@@ -1,0 +1,70 @@
+/* The HDF5 histogram dataset (spec section 9): open and validate, read row blocks and the
+ * per-image strings, and write a dataset. No MPI calls here: parallel access comes from the
+ * file-access property list (fapl) and transfer property list (dxpl) the caller passes in.
+ * Whether a function is collective is that of the HDF5 calls it makes with the caller's fapl:
+ * each says so. */
+#ifndef CHROMATICA_DATASET_H
+#define CHROMATICA_DATASET_H
+
+#include <hdf5.h>
+#include <stdint.h>
+#include "chromatica/color.h"
+#include "chromatica/error.h"
+
+typedef struct chr_dataset chr_dataset;
+
+/* Opens path read-only and checks the root attributes and the shapes and types of
+ * /histograms, /image_ids and the optional objects; does not read the rows (see
+ * chr_dataset_check_rows). fapl may be H5P_DEFAULT. Collective on the fapl's communicator if
+ * it is an MPI-IO fapl. Errors name the object and what was expected. */
+chr_status chr_dataset_open(const char *path, hid_t fapl, chr_dataset **out, chr_error *err);
+
+/* Closes and sets *p = NULL. Accepts NULL. Collective like open. */
+void chr_dataset_close(chr_dataset **p);
+
+int64_t chr_dataset_images(const chr_dataset *ds);
+int chr_dataset_has_file_paths(const chr_dataset *ds);
+int chr_dataset_has_palettes(const chr_dataset *ds);
+
+/* Reads rows [first, first+count) of /histograms into buf (count x 1152 floats, row-major).
+ * dxpl may be H5P_DEFAULT or a collective MPI-IO transfer list (then collective). */
+chr_status chr_dataset_read_rows(chr_dataset *ds, int64_t first, int64_t count, float *buf,
+                                 hid_t dxpl, chr_error *err);
+
+/* Checks count rows (global indices first..) : finite, non-negative, summing to 1 within
+ * 1e-3. On failure names /histograms, the first bad row and what is wrong. Pure. */
+chr_status chr_dataset_check_rows(const float *rows, int64_t first, int64_t count, chr_error *err);
+
+/* Reads all image ids (and file paths if present, else *paths = NULL) as arrays of
+ * malloc'd NUL-terminated strings; free with chr_strings_free. Checks ids are unique.
+ * Independent (not collective) reads. */
+chr_status chr_dataset_read_strings(chr_dataset *ds, char ***ids, char ***paths, chr_error *err);
+void chr_strings_free(char **strings, int64_t count);
+
+/* Reads palettes and palette weights of all images (n*5 entries each), or CHR_EINVAL when
+ * the dataset has none. */
+chr_status chr_dataset_read_palettes(chr_dataset *ds, chr_rgb *palettes, float *weights,
+                                     chr_error *err);
+
+/* --- writing --- */
+typedef struct chr_dataset_writer chr_dataset_writer;
+
+/* Creates path (truncating) with all objects for n images: fixed-length strings (ids up to
+ * id_len-1 bytes, paths up to path_len-1 bytes), palettes if with_palettes. Collective on the
+ * fapl's communicator if it is an MPI-IO fapl. */
+chr_status chr_dataset_writer_create(const char *path, hid_t fapl, int64_t n, int id_len,
+                                     int path_len, int with_palettes, chr_dataset_writer **out,
+                                     chr_error *err);
+
+/* Writes rows [first, first+count): histograms (count x 1152), ids and paths (count strings
+ * each, may be NULL for paths only if the file has none) and palettes (count*5 each, may be
+ * NULL if none). With a collective dxpl every rank must call it (count may be 0). */
+chr_status chr_dataset_writer_put(chr_dataset_writer *w, int64_t first, int64_t count,
+                                  const float *hists, char *const *ids, char *const *paths,
+                                  const chr_rgb *palettes, const float *palette_weights,
+                                  hid_t dxpl, chr_error *err);
+
+/* Flushes and closes; sets *p = NULL. Collective like create. */
+chr_status chr_dataset_writer_close(chr_dataset_writer **p, chr_error *err);
+
+#endif

@@ -1,0 +1,47 @@
+/* The in-memory index of one shard and the exact stage-1 scan (spec section 4).
+ * The index keeps the histograms twice, each in the layout its stage wants: bin-major
+ * columns for the stage-1 scan (only the query's non-zero bins are touched) and sparse rows
+ * (CSR) for the stage-2 rerank on supports. Not collective. */
+#ifndef CHROMATICA_SCAN_H
+#define CHROMATICA_SCAN_H
+
+#include <stdint.h>
+#include "chromatica/error.h"
+#include "chromatica/query.h"
+#include "chromatica/topk.h"
+
+typedef struct chr_index chr_index;
+
+/* Creates an empty index for `capacity` rows whose first row has global index first_row.
+ * The caller owns *out and frees it with chr_index_destroy. */
+chr_status chr_index_create(int64_t capacity, int64_t first_row, chr_index **out, chr_error *err);
+
+/* Frees the index and sets *p = NULL. Accepts NULL and *p == NULL. */
+void chr_index_destroy(chr_index **p);
+
+/* Appends `count` rows given row-major (count x CHR_BINS floats). The rows must already be
+ * validated; CHR_EINVAL if they would exceed the capacity. */
+chr_status chr_index_append(chr_index *idx, const float *rows, int64_t count, chr_error *err);
+
+int64_t chr_index_rows(const chr_index *idx);      /* rows appended so far */
+int64_t chr_index_first_row(const chr_index *idx); /* global index of local row 0 */
+
+/* The support (non-zero bins, ascending) of local row r: *bins and *mass point into the index
+ * and stay valid until it is destroyed. Returns the support size. */
+int chr_index_support(const chr_index *idx, int64_t r, const uint16_t **bins, const float **mass);
+
+/* ann_score = 2 - 2 * sum_i sqrt(q_i) * sqrt(x_i) for local row r, summed in double in the
+ * query's ascending bin order. The single definition every path must reproduce bit for bit. */
+double chr_scan_score(const chr_index *idx, const chr_qhist *q, int64_t r);
+
+/* Offers every local row in [begin, end) to top with its ann_score and global row index.
+ * Reads only the query's bins' columns. Results equal chr_scan_score bit for bit. */
+void chr_scan_block(const chr_index *idx, const chr_qhist *q, int64_t begin, int64_t end,
+                    chr_topk *top);
+
+/* The shard's exact top-`want` (best-first) over all its rows, using the calling thread's
+ * OpenMP team if inside none (fixed row blocks, so the result never depends on the thread
+ * count). out must hold want hits. Returns the count (min(want, rows)) or -1 on ENOMEM. */
+int chr_scan_topk(const chr_index *idx, const chr_qhist *q, int want, chr_hit *out, chr_error *err);
+
+#endif

@@ -1,0 +1,56 @@
+/* The one `chromatica` executable: initialises MPI, hands the world communicator to the
+ * subcommand, and finalises. Only here is MPI_COMM_WORLD named. */
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "chromatica/app.h"
+
+typedef int (*chr_command_fn)(int argc, char **argv, MPI_Comm comm);
+
+typedef struct {
+  const char *name;
+  chr_command_fn run;
+  const char *summary;
+} chr_command;
+
+static const chr_command commands[] = {
+    {"histogram", chr_cmd_histogram, "print the query histogram of a weighted palette (JSON)"},
+    {"synth", chr_cmd_synth, "write a deterministic synthetic dataset (collective HDF5)"},
+    {"info", chr_cmd_info, "validate a dataset and print a summary"},
+};
+
+static void print_usage(FILE *out) {
+  fprintf(out, "usage: chromatica <command> [options]\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; ++i)
+    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "\n'chromatica <command> --help' describes a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+  int provided = 0;
+  if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+    fprintf(stderr, "chromatica: MPI_Init_thread failed\n");
+    return 1;
+  }
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  int exit_code = 2;
+  const chr_command *chosen = NULL;
+  for (size_t i = 0; argc >= 2 && i < sizeof commands / sizeof commands[0]; ++i)
+    if (strcmp(argv[1], commands[i].name) == 0) chosen = &commands[i];
+  if (provided < MPI_THREAD_FUNNELED) {
+    if (rank == 0) fprintf(stderr, "chromatica: the MPI library lacks MPI_THREAD_FUNNELED\n");
+    exit_code = 1;
+  } else if (chosen != NULL) {
+    exit_code = chosen->run(argc - 1, argv + 1, MPI_COMM_WORLD);
+  } else if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    if (rank == 0) print_usage(stdout);
+    exit_code = 0;
+  } else if (rank == 0) {
+    if (argc >= 2) fprintf(stderr, "chromatica: unknown command '%s'\n\n", argv[1]);
+    print_usage(stderr);
+  }
+  MPI_Finalize();
+  return exit_code;
+}
