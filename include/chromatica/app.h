@@ -1,0 +1,21 @@
+/* Subcommands of the one `chromatica` executable. Each takes its own argv (argv[0] is the
+ * subcommand name) and the communicator main() hands it; each returns the process exit code
+ * (0 success, 1 failure, 2 usage error). Collective on comm: every rank must call it. */
+#ifndef CHROMATICA_APP_H
+#define CHROMATICA_APP_H
+
+#include <mpi.h>
+
+/* `chromatica histogram --colors C [--weights W] [--sharpen G]`: rank 0 prints the query
+ * histogram as JSON; other ranks return 0. */
+int chr_cmd_histogram(int argc, char **argv, MPI_Comm comm);
+
+/* `chromatica synth --images N [--seed S] -o FILE`: every rank makes a contiguous block of
+ * synthetic images and writes it collectively (MPI-IO). Rank 0 prints a one-line summary. */
+int chr_cmd_synth(int argc, char **argv, MPI_Comm comm);
+
+/* `chromatica info FILE [--json]`: rank 0 validates the whole dataset and prints a summary;
+ * other ranks return 0. */
+int chr_cmd_info(int argc, char **argv, MPI_Comm comm);
+
+#endif

@@ -1,0 +1,63 @@
+/* Per-query search options and the two-stage search of one query against one index shard
+ * (spec sections 4-5): exact stage-1 top-R, then the rerank of candidates on their supports.
+ * The MPI layer composes these across shards; a single-shard run uses chr_search_shard.
+ * Not collective; uses OpenMP inside when called outside a parallel region. */
+#ifndef CHROMATICA_SEARCH_H
+#define CHROMATICA_SEARCH_H
+
+#include <stdint.h>
+#include "chromatica/error.h"
+#include "chromatica/query.h"
+#include "chromatica/scan.h"
+#include "chromatica/topk.h"
+
+typedef enum { CHR_METRIC_SINKHORN = 0, CHR_METRIC_EMD = 1 } chr_metric;
+
+/* Every per-query knob; batch `options` set them for all queries, a query may override any. */
+typedef struct {
+  int k;
+  int rerank_k;
+  chr_metric metric;
+  double sinkhorn_epsilon;
+  double sinkhorn_tol;
+  int sinkhorn_max_iter;
+  double sharpen;
+  int fast_mode;
+  int batch_size; /* candidates per rerank work unit: scheduling only, never results */
+} chr_search_options;
+
+/* The spec's defaults (k 10, rerank_k 200, sinkhorn, epsilon 0.05, tol 1e-6, 100 iterations,
+ * sharpen 1, fast_mode off, batch_size 10). */
+chr_search_options chr_search_options_default(void);
+
+/* R = min(images, max(k, rerank_k)) for the whole dataset. */
+int chr_search_candidates(const chr_search_options *o, int64_t images);
+
+/* One ranked answer. distance is the stage-2 distance (or ann_score in fast mode). */
+typedef struct {
+  int64_t row;
+  double distance;
+  double ann_score;
+} chr_match;
+
+/* Orders matches by distance, then by lower row. */
+int chr_match_compare(const chr_match *a, const chr_match *b);
+
+/* Reranks n candidates (ann hits whose rows all lie in idx) into out[0..n) in the same
+ * order: out[i] = {row, distance, ann_score}. Work units of options->batch_size candidates.
+ * CHR_EUNSUPPORTED for metric "emd" (not built yet), CHR_ENOMEM on allocation failure. */
+chr_status chr_search_rerank(const chr_index *idx, const chr_qhist *q,
+                             const chr_search_options *o, const chr_hit *candidates, int n,
+                             chr_match *out, chr_error *err);
+
+/* Sorts n matches best-first and returns min(n, k). */
+int chr_matches_rank(chr_match *matches, int n, int k);
+
+/* The whole search of one query against one index holding every image: out must hold
+ * options->k matches; *count receives how many were found. The optional times receive the
+ * measured stage durations in milliseconds. */
+chr_status chr_search_shard(const chr_index *idx, const chr_qhist *q, const chr_search_options *o,
+                            chr_match *out, int *count, double *ann_ms, double *rerank_ms,
+                            chr_error *err);
+
+#endif

@@ -1,0 +1,120 @@
+#include "chromatica/search.h"
+
+#include <omp.h>
+#include <stdlib.h>
+
+#include "chromatica/sinkhorn.h"
+
+chr_search_options chr_search_options_default(void) {
+  chr_search_options o = {.k = 10,
+                          .rerank_k = 200,
+                          .metric = CHR_METRIC_SINKHORN,
+                          .sinkhorn_epsilon = 0.05,
+                          .sinkhorn_tol = 1e-6,
+                          .sinkhorn_max_iter = 100,
+                          .sharpen = 1.0,
+                          .fast_mode = 0,
+                          .batch_size = 10};
+  return o;
+}
+
+int chr_search_candidates(const chr_search_options *o, int64_t images) {
+  int want = o->k > o->rerank_k ? o->k : o->rerank_k;
+  return images < want ? (int)images : want;
+}
+
+int chr_match_compare(const chr_match *a, const chr_match *b) {
+  if (a->distance < b->distance) return -1;
+  if (a->distance > b->distance) return 1;
+  return (a->row > b->row) - (a->row < b->row);
+}
+
+static int match_compare_qsort(const void *a, const void *b) { return chr_match_compare(a, b); }
+
+int chr_matches_rank(chr_match *matches, int n, int k) {
+  qsort(matches, (size_t)n, sizeof *matches, match_compare_qsort);
+  return n < k ? n : k;
+}
+
+/* Reranks candidates [first, last) into out; returns the first failure's status. */
+static chr_status rerank_unit(const chr_index *idx, const chr_qhist *q,
+                              const chr_sinkhorn_params *params, const chr_hit *candidates,
+                              int first, int last, chr_match *out, chr_error *err) {
+  int64_t base = chr_index_first_row(idx);
+  for (int i = first; i < last; ++i) {
+    const uint16_t *bins = NULL;
+    const float *mass = NULL;
+    int n = chr_index_support(idx, candidates[i].row - base, &bins, &mass);
+    chr_sinkhorn_result result;
+    chr_status s = chr_sinkhorn(q, bins, mass, n, params, &result, err);
+    if (s != CHR_OK) return s;
+    out[i] = (chr_match){candidates[i].row, result.distance, candidates[i].score};
+  }
+  return CHR_OK;
+}
+
+chr_status chr_search_rerank(const chr_index *idx, const chr_qhist *q,
+                             const chr_search_options *o, const chr_hit *candidates, int n,
+                             chr_match *out, chr_error *err) {
+  if (o->fast_mode) {
+    for (int i = 0; i < n; ++i) out[i] = (chr_match){candidates[i].row, candidates[i].score, candidates[i].score};
+    return CHR_OK;
+  }
+  if (o->metric != CHR_METRIC_SINKHORN)
+    return chr_error_set(err, CHR_EUNSUPPORTED,
+                         "metric \"emd\": not available in this build yet (expected \"sinkhorn\")");
+  chr_sinkhorn_params params = {o->sinkhorn_epsilon, o->sinkhorn_tol, o->sinkhorn_max_iter};
+  int units = (n + o->batch_size - 1) / o->batch_size;
+  chr_status status = CHR_OK;
+  /* Each candidate's distance depends on that candidate alone, so the unit size and the
+   * thread count change scheduling only. The first failing unit (by index) reports. */
+  int failed_unit = units;
+  chr_error unit_err;
+  chr_error_clear(&unit_err);
+#pragma omp parallel for schedule(dynamic) if (!omp_in_parallel() && units > 1)
+  for (int u = 0; u < units; ++u) {
+    int first = u * o->batch_size;
+    int last = first + o->batch_size < n ? first + o->batch_size : n;
+    chr_error local;
+    if (rerank_unit(idx, q, &params, candidates, first, last, out, &local) != CHR_OK) {
+#pragma omp critical(chr_search_rerank_error)
+      if (u < failed_unit) {
+        failed_unit = u;
+        unit_err = local;
+      }
+    }
+  }
+  if (failed_unit < units) status = chr_error_set(err, unit_err.code, "%s", unit_err.message);
+  return status;
+}
+
+chr_status chr_search_shard(const chr_index *idx, const chr_qhist *q, const chr_search_options *o,
+                            chr_match *out, int *count, double *ann_ms, double *rerank_ms,
+                            chr_error *err) {
+  chr_status status = CHR_OK;
+  int want = chr_search_candidates(o, chr_index_rows(idx));
+  chr_hit *hits = malloc((size_t)(want > 0 ? want : 1) * sizeof *hits);
+  chr_match *matches = malloc((size_t)(want > 0 ? want : 1) * sizeof *matches);
+  *count = 0;
+  if (hits == NULL || matches == NULL) {
+    status = chr_error_set(err, CHR_ENOMEM, "search: cannot hold %d candidates", want);
+    goto cleanup;
+  }
+  double t0 = omp_get_wtime();
+  int found = chr_scan_topk(idx, q, want, hits, err);
+  double t1 = omp_get_wtime();
+  if (found < 0) {
+    status = err->code;
+    goto cleanup;
+  }
+  status = chr_search_rerank(idx, q, o, hits, found, matches, err);
+  if (status != CHR_OK) goto cleanup;
+  *count = chr_matches_rank(matches, found, o->k);
+  for (int i = 0; i < *count; ++i) out[i] = matches[i];
+  if (ann_ms) *ann_ms = (t1 - t0) * 1e3;
+  if (rerank_ms) *rerank_ms = (omp_get_wtime() - t1) * 1e3;
+cleanup:
+  free(hits);
+  free(matches);
+  return status;
+}

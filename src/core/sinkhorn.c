@@ -1,0 +1,165 @@
+/* Entropic OT between a query and one image on their supports (spec section 5).
+ *
+ * Both variants run the same loop, so they stop at the same iteration for the same data:
+ *   v = 1; for it in 0..max_iter-1: Kv = K v; if it > 0 { err = sum_i |u_i Kv_i - a_i|;
+ *   if err < tol stop }; u = a / Kv; v = b / (K^T u).
+ * The log-domain variant keeps alpha = log u, beta = log v and replaces every product with K
+ * by a log-sum-exp over -C/eps. */
+#include "chromatica/sinkhorn.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "chromatica/grid.h"
+
+/* Standard domain while max(C)/eps <= 200: every K_ij >= exp(-200) ~ 1e-87, so K v and K^T u
+ * stay far above the smallest normal double (~1e-308) and u, v = marginal / (K ...) stay far
+ * below overflow; beyond that K underflows and the scaling vectors blow up. */
+#define CHR_SINKHORN_MAX_EXPONENT 200.0
+
+typedef struct {
+  int nq, nx;
+  const double *a, *b;
+  double *m;   /* standard: K_ij; log domain: -C_ij / eps */
+  double *c;   /* C_ij */
+  double *u;   /* standard: u; log domain: alpha = log u */
+  double *v;   /* standard: v; log domain: beta = log v */
+  double *kv;  /* standard: K v; log domain: log(K v) */
+  double *ktu; /* standard: K^T u; log domain: log(K^T u) */
+} problem;
+
+static void row_products(problem *p, int log_domain) {
+  for (int i = 0; i < p->nq; ++i) {
+    const double *row = p->m + (size_t)i * p->nx;
+    if (!log_domain) {
+      double s = 0.0;
+      for (int j = 0; j < p->nx; ++j) s += row[j] * p->v[j];
+      p->kv[i] = s;
+    } else {
+      double hi = -INFINITY;
+      for (int j = 0; j < p->nx; ++j)
+        if (row[j] + p->v[j] > hi) hi = row[j] + p->v[j];
+      double s = 0.0;
+      for (int j = 0; j < p->nx; ++j) s += exp(row[j] + p->v[j] - hi);
+      p->kv[i] = hi + log(s);
+    }
+  }
+}
+
+static void col_products(problem *p, int log_domain) {
+  if (!log_domain) {
+    for (int j = 0; j < p->nx; ++j) p->ktu[j] = 0.0;
+    for (int i = 0; i < p->nq; ++i) {
+      const double *row = p->m + (size_t)i * p->nx;
+      for (int j = 0; j < p->nx; ++j) p->ktu[j] += row[j] * p->u[i];
+    }
+    return;
+  }
+  for (int j = 0; j < p->nx; ++j) {
+    double hi = -INFINITY;
+    for (int i = 0; i < p->nq; ++i) {
+      double t = p->m[(size_t)i * p->nx + j] + p->u[i];
+      if (t > hi) hi = t;
+    }
+    double s = 0.0;
+    for (int i = 0; i < p->nq; ++i) s += exp(p->m[(size_t)i * p->nx + j] + p->u[i] - hi);
+    p->ktu[j] = hi + log(s);
+  }
+}
+
+/* Row-marginal L1 error for the current u and kv. */
+static double marginal_error(const problem *p, int log_domain) {
+  double e = 0.0;
+  for (int i = 0; i < p->nq; ++i) {
+    double r = log_domain ? exp(p->u[i] + p->kv[i]) : p->u[i] * p->kv[i];
+    e += fabs(r - p->a[i]);
+  }
+  return e;
+}
+
+chr_status chr_sinkhorn(const chr_qhist *q, const uint16_t *bins, const float *mass, int n,
+                        const chr_sinkhorn_params *params, chr_sinkhorn_result *out,
+                        chr_error *err) {
+  chr_status st = CHR_OK;
+  double *buf = NULL;
+  if (params == NULL || !(params->epsilon > 0.0) || !isfinite(params->epsilon) ||
+      params->max_iter < 1 || !(params->tol >= 0.0))
+    return chr_error_set(err, CHR_EINVAL,
+                         "sinkhorn: parameters epsilon %g, max_iter %d, tol %g; expected "
+                         "epsilon > 0, max_iter >= 1, tol >= 0",
+                         params ? params->epsilon : 0.0, params ? params->max_iter : 0,
+                         params ? params->tol : 0.0);
+  if (n < 1 || q->count < 1)
+    return chr_error_set(err, CHR_EINVAL,
+                         "sinkhorn: support sizes %d (query) and %d (image); expected >= 1",
+                         q->count, n);
+  double total = 0.0;
+  for (int j = 0; j < n; ++j) {
+    if (bins[j] >= CHR_BINS || !(mass[j] > 0.0f) || !isfinite(mass[j]))
+      return chr_error_set(err, CHR_EINVAL,
+                           "sinkhorn: image support entry %d (bin %d, mass %g); expected a bin "
+                           "< %d with finite mass > 0",
+                           j, (int)bins[j], (double)mass[j], CHR_BINS);
+    total += (double)mass[j];
+  }
+
+  const int nq = q->count, nx = n;
+  const size_t nm = (size_t)nq * (size_t)nx;
+  buf = malloc((2 * nm + 3 * (size_t)nx + 2 * (size_t)nq) * sizeof *buf);
+  if (buf == NULL) {
+    st = chr_error_set(err, CHR_ENOMEM, "sinkhorn: out of memory for a %d x %d problem", nq, nx);
+    goto cleanup;
+  }
+  double *b = buf + 2 * nm;
+  /* Layout after K and C: b[nx] v[nx] u[nq] kv[nq] ktu[nx]. */
+  problem p = {.nq = nq, .nx = nx, .a = q->mass, .b = b, .m = buf, .c = buf + nm,
+               .v = b + nx, .u = b + 2 * nx, .kv = b + 2 * nx + nq, .ktu = b + 2 * nx + 2 * nq};
+  for (int j = 0; j < nx; ++j) b[j] = (double)mass[j] / total;
+
+  const double eps = params->epsilon * chr_grid_cost_max();
+  double cmax = 0.0;
+  for (int i = 0; i < nq; ++i)
+    for (int j = 0; j < nx; ++j) {
+      double c = chr_grid_cost(q->bin[i], bins[j]);
+      p.c[(size_t)i * nx + j] = c;
+      if (c > cmax) cmax = c;
+    }
+  const int log_domain = cmax / eps > CHR_SINKHORN_MAX_EXPONENT;
+  for (size_t k = 0; k < nm; ++k) p.m[k] = log_domain ? -p.c[k] / eps : exp(-p.c[k] / eps);
+  for (int j = 0; j < nx; ++j) p.v[j] = log_domain ? 0.0 : 1.0;
+
+  int iterations = 0, have_error = 0;
+  double error = 0.0;
+  for (int it = 0; it < params->max_iter; ++it) {
+    row_products(&p, log_domain);
+    if (it > 0) {
+      error = marginal_error(&p, log_domain);
+      have_error = 1;
+      if (error < params->tol) break;
+    }
+    for (int i = 0; i < nq; ++i) p.u[i] = log_domain ? log(p.a[i]) - p.kv[i] : p.a[i] / p.kv[i];
+    col_products(&p, log_domain);
+    for (int j = 0; j < nx; ++j) p.v[j] = log_domain ? log(b[j]) - p.ktu[j] : b[j] / p.ktu[j];
+    ++iterations;
+    have_error = 0;
+  }
+  if (!have_error) {
+    row_products(&p, log_domain);
+    error = marginal_error(&p, log_domain);
+  }
+
+  double distance = 0.0;
+  for (int i = 0; i < nq; ++i)
+    for (int j = 0; j < nx; ++j) {
+      size_t k = (size_t)i * nx + j;
+      double plan = log_domain ? exp(p.u[i] + p.m[k] + p.v[j]) : p.u[i] * p.m[k] * p.v[j];
+      distance += plan * p.c[k];
+    }
+  out->distance = distance;
+  out->iterations = iterations;
+  out->error = error;
+  out->log_domain = log_domain;
+cleanup:
+  free(buf);
+  return st;
+}

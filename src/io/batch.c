@@ -1,0 +1,331 @@
+#include "chromatica/batch.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chromatica/lists.h"
+
+#define CHR_WARNINGS_MAX 64
+
+struct chr_batch {
+  int count;
+  chr_batch_query *queries;
+  int max_concurrent;
+  int n_warnings;
+  char *warnings[CHR_WARNINGS_MAX];
+};
+
+/* A short JSON rendering of a value for error messages. */
+static void describe(const cJSON *item, char *out, size_t size) {
+  char *text = cJSON_PrintUnformatted(item);
+  snprintf(out, size, "%.60s%s", text ? text : "?", text && strlen(text) > 60 ? "..." : "");
+  free(text);
+}
+
+static chr_status want_int(const cJSON *item, const char *field, int lo, int hi, int *out,
+                           chr_error *err) {
+  char shown[80];
+  if (cJSON_IsNumber(item) && isfinite(item->valuedouble) && item->valuedouble >= lo &&
+      item->valuedouble <= hi && item->valuedouble == floor(item->valuedouble)) {
+    *out = (int)item->valuedouble;
+    return CHR_OK;
+  }
+  describe(item, shown, sizeof shown);
+  return chr_error_set(err, CHR_EINVAL, "%s %s: out of range or not an integer (expected an integer from %d to %d)",
+                       field, shown, lo, hi);
+}
+
+static chr_status want_real(const cJSON *item, const char *field, double lo, double hi,
+                            int lo_inclusive, double *out, chr_error *err) {
+  char shown[80];
+  if (cJSON_IsNumber(item) && isfinite(item->valuedouble) && item->valuedouble <= hi &&
+      (lo_inclusive ? item->valuedouble >= lo : item->valuedouble > lo)) {
+    *out = item->valuedouble;
+    return CHR_OK;
+  }
+  describe(item, shown, sizeof shown);
+  return chr_error_set(err, CHR_EINVAL, "%s %s: out of range or not a number (expected a number %s %g and <= %g)",
+                       field, shown, lo_inclusive ? ">=" : ">", lo, hi);
+}
+
+/* Applies one option key. Returns CHR_OK, an error, or CHR_EUNSUPPORTED for a key that is not
+ * an option (the caller decides whether that is a query field or an unknown key). */
+static chr_status option_apply(const cJSON *item, chr_search_options *o, chr_error *err) {
+  const char *key = item->string;
+  char shown[80];
+  if (strcmp(key, "k") == 0) return want_int(item, "k", 1, CHR_K_MAX, &o->k, err);
+  if (strcmp(key, "rerank_k") == 0) return want_int(item, "rerank_k", 1, 10000, &o->rerank_k, err);
+  if (strcmp(key, "batch_size") == 0)
+    return want_int(item, "batch_size", 1, CHR_BATCH_SIZE_MAX, &o->batch_size, err);
+  if (strcmp(key, "sinkhorn_max_iter") == 0)
+    return want_int(item, "sinkhorn_max_iter", 1, 100000, &o->sinkhorn_max_iter, err);
+  if (strcmp(key, "sinkhorn_epsilon") == 0)
+    return want_real(item, "sinkhorn_epsilon", 0.0, 10.0, 0, &o->sinkhorn_epsilon, err);
+  if (strcmp(key, "sinkhorn_tol") == 0)
+    return want_real(item, "sinkhorn_tol", 0.0, 1.0, 1, &o->sinkhorn_tol, err);
+  if (strcmp(key, "sharpen") == 0) return want_real(item, "sharpen", 1.0, 64.0, 1, &o->sharpen, err);
+  if (strcmp(key, "fast_mode") == 0) {
+    if (cJSON_IsBool(item)) {
+      o->fast_mode = cJSON_IsTrue(item);
+      return CHR_OK;
+    }
+    describe(item, shown, sizeof shown);
+    return chr_error_set(err, CHR_EINVAL, "fast_mode %s: wrong type (expected true or false)", shown);
+  }
+  if (strcmp(key, "metric") == 0) {
+    const char *m = cJSON_IsString(item) ? item->valuestring : "";
+    if (strcmp(m, "sinkhorn") == 0 || strcmp(m, "emd") == 0) {
+      o->metric = m[0] == 's' ? CHR_METRIC_SINKHORN : CHR_METRIC_EMD;
+      return CHR_OK;
+    }
+    describe(item, shown, sizeof shown);
+    return chr_error_set(err, CHR_EINVAL, "metric %s: unknown metric (expected \"sinkhorn\" or \"emd\")", shown);
+  }
+  return CHR_EUNSUPPORTED;
+}
+
+static void warn_unknown(chr_batch *b, const char *where, const char *key) {
+  char text[160];
+  snprintf(text, sizeof text, "unknown key '%s%.100s' ignored", where, key);
+  for (int i = 0; i < b->n_warnings; ++i)
+    if (strcmp(b->warnings[i], text) == 0) return;
+  if (b->n_warnings == CHR_WARNINGS_MAX) return;
+  char *copy = malloc(strlen(text) + 1);
+  if (copy == NULL) return; /* a lost warning is not worth failing the batch for */
+  strcpy(copy, text);
+  b->warnings[b->n_warnings++] = copy;
+}
+
+static chr_status parse_colors(const cJSON *item, chr_batch_query *q, chr_error *err) {
+  char shown[80];
+  if (item == NULL)
+    return chr_error_set(err, CHR_EINVAL, "colors: missing (expected 1 to %d hex colours)",
+                         CHR_QUERY_MAX_COLORS);
+  if (cJSON_IsString(item))
+    return chr_colors_parse(item->valuestring, q->colors, CHR_QUERY_MAX_COLORS, &q->n_colors, err);
+  int n = cJSON_IsArray(item) ? cJSON_GetArraySize(item) : -1;
+  if (n < 1 || n > CHR_QUERY_MAX_COLORS) {
+    describe(item, shown, sizeof shown);
+    return chr_error_set(err, CHR_EINVAL, "colors %s: %s (expected a string or an array of 1 to %d hex colours)",
+                         shown, n < 0 ? "wrong type" : "wrong number of colours", CHR_QUERY_MAX_COLORS);
+  }
+  for (int i = 0; i < n; ++i) {
+    const cJSON *c = cJSON_GetArrayItem(item, i);
+    chr_error inner;
+    if (!cJSON_IsString(c)) {
+      describe(c, shown, sizeof shown);
+      return chr_error_set(err, CHR_EINVAL, "colors[%d] %s: wrong type (expected a hex colour string)", i, shown);
+    }
+    if (chr_hex_parse(c->valuestring, &q->colors[i], &inner) != CHR_OK)
+      return chr_error_set(err, CHR_EINVAL, "colors[%d] %s", i, inner.message);
+  }
+  q->n_colors = n;
+  return CHR_OK;
+}
+
+/* Fills weights (raw, unnormalised) or leaves *given = 0 when absent. */
+static chr_status parse_weights(const cJSON *item, const chr_batch_query *q, double *weights,
+                                int *given, chr_error *err) {
+  char shown[80];
+  int n = 0;
+  *given = item != NULL;
+  if (item == NULL) return CHR_OK;
+  if (cJSON_IsString(item)) {
+    chr_status s = chr_weights_parse(item->valuestring, weights, CHR_QUERY_MAX_COLORS, &n, err);
+    if (s != CHR_OK) return s;
+  } else if (cJSON_IsArray(item) && cJSON_GetArraySize(item) <= CHR_QUERY_MAX_COLORS) {
+    n = cJSON_GetArraySize(item);
+    for (int i = 0; i < n; ++i) {
+      const cJSON *w = cJSON_GetArrayItem(item, i);
+      if (!cJSON_IsNumber(w)) {
+        describe(w, shown, sizeof shown);
+        return chr_error_set(err, CHR_EINVAL, "weights[%d] %s: wrong type (expected a number > 0)", i, shown);
+      }
+      weights[i] = w->valuedouble;
+    }
+  } else {
+    describe(item, shown, sizeof shown);
+    return chr_error_set(err, CHR_EINVAL, "weights %s: wrong type (expected a string or an array of 1 to %d numbers)",
+                         shown, CHR_QUERY_MAX_COLORS);
+  }
+  if (n != q->n_colors) {
+    describe(item, shown, sizeof shown);
+    return chr_error_set(err, CHR_EINVAL, "weights %s: %d values (expected %d, one per colour)", shown, n,
+                         q->n_colors);
+  }
+  return CHR_OK;
+}
+
+static uint32_t fnv1a(const char *text) {
+  uint32_t h = 2166136261u;
+  for (const unsigned char *p = (const unsigned char *)text; *p; ++p) h = (h ^ *p) * 16777619u;
+  return h;
+}
+
+static void default_id(const cJSON *query, int index, char *out) {
+  char *text = cJSON_PrintUnformatted(query);
+  uint32_t h = fnv1a(text ? text : "");
+  free(text);
+  snprintf(out, CHR_QUERY_ID_MAX, "parallel_query_%d_%06x", index, (unsigned)(h & 0xffffffu));
+}
+
+/* Validates one query into q; on failure q->ok = 0 and q->error holds the reason. */
+static void parse_query(chr_batch *b, const cJSON *query, int index,
+                        const chr_search_options *defaults, chr_batch_query *q) {
+  chr_error err;
+  chr_error_clear(&err);
+  char shown[80];
+  double weights[CHR_QUERY_MAX_COLORS];
+  int weights_given = 0;
+  q->options = *defaults;
+  default_id(query, index, q->id);
+  if (!cJSON_IsObject(query)) {
+    describe(query, shown, sizeof shown);
+    chr_error_set(&err, CHR_EINVAL, "queries[%d] %s: wrong type (expected an object)", index, shown);
+    goto done;
+  }
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(query, "id");
+  if (id != NULL) {
+    if (!cJSON_IsString(id) || id->valuestring[0] == '\0' ||
+        strlen(id->valuestring) >= CHR_QUERY_ID_MAX) {
+      describe(id, shown, sizeof shown);
+      chr_error_set(&err, CHR_EINVAL, "id %s: (expected a non-empty string of at most %d bytes)",
+                    shown, CHR_QUERY_ID_MAX - 1);
+      goto done;
+    }
+    strcpy(q->id, id->valuestring);
+  }
+  const cJSON *item = NULL;
+  cJSON_ArrayForEach(item, query) {
+    if (strcmp(item->string, "id") == 0 || strcmp(item->string, "colors") == 0 ||
+        strcmp(item->string, "weights") == 0)
+      continue;
+    chr_status s = option_apply(item, &q->options, &err);
+    if (s == CHR_EUNSUPPORTED) warn_unknown(b, "queries[].", item->string);
+    else if (s != CHR_OK) goto done;
+  }
+  if (parse_colors(cJSON_GetObjectItemCaseSensitive(query, "colors"), q, &err) != CHR_OK) goto done;
+  if (parse_weights(cJSON_GetObjectItemCaseSensitive(query, "weights"), q, weights, &weights_given,
+                    &err) != CHR_OK)
+    goto done;
+  chr_lab lab[CHR_QUERY_MAX_COLORS];
+  for (int i = 0; i < q->n_colors; ++i) lab[i] = chr_rgb_to_lab(q->colors[i]);
+  if (chr_qhist_build(lab, weights_given ? weights : NULL, q->n_colors, q->options.sharpen,
+                      &q->hist, &err) != CHR_OK)
+    goto done;
+  double total = 0.0;
+  for (int i = 0; i < q->n_colors; ++i) total += weights_given ? weights[i] : 1.0;
+  for (int i = 0; i < q->n_colors; ++i) q->weights[i] = (weights_given ? weights[i] : 1.0) / total;
+done:
+  q->ok = err.code == CHR_OK;
+  snprintf(q->error, sizeof q->error, "%s", err.message);
+}
+
+static chr_status parse_root(chr_batch *b, const cJSON *root, chr_error *err) {
+  char shown[80];
+  chr_search_options defaults = chr_search_options_default();
+  if (!cJSON_IsObject(root)) return chr_error_set(err, CHR_EINVAL, "batch: not a JSON object (expected {\"queries\": [...]})");
+  const cJSON *queries = cJSON_GetObjectItemCaseSensitive(root, "queries");
+  if (!cJSON_IsArray(queries))
+    return chr_error_set(err, CHR_EINVAL, "queries: %s (expected an array of query objects)",
+                         queries ? "wrong type" : "missing");
+  const cJSON *item = NULL;
+  cJSON_ArrayForEach(item, root) {
+    if (strcmp(item->string, "queries") == 0) continue;
+    if (strcmp(item->string, "max_concurrent") == 0) {
+      if (want_int(item, "max_concurrent", 1, CHR_MAX_CONCURRENT_MAX, &b->max_concurrent, err) != CHR_OK)
+        return err->code;
+    } else if (strcmp(item->string, "options") == 0) {
+      if (!cJSON_IsObject(item)) {
+        describe(item, shown, sizeof shown);
+        return chr_error_set(err, CHR_EINVAL, "options %s: wrong type (expected an object)", shown);
+      }
+      const cJSON *option = NULL;
+      cJSON_ArrayForEach(option, item) {
+        chr_error inner;
+        chr_status s = option_apply(option, &defaults, &inner);
+        if (s == CHR_EUNSUPPORTED) warn_unknown(b, "options.", option->string);
+        else if (s != CHR_OK) return chr_error_set(err, s, "options.%s", inner.message);
+      }
+    } else {
+      warn_unknown(b, "", item->string);
+    }
+  }
+  b->count = cJSON_GetArraySize(queries);
+  if (b->count == 0) return chr_error_set(err, CHR_EINVAL, "queries: empty array (expected at least one query)");
+  b->queries = calloc((size_t)b->count, sizeof *b->queries);
+  if (b->queries == NULL) return chr_error_set(err, CHR_ENOMEM, "queries: cannot hold %d queries", b->count);
+  int index = 0;
+  cJSON_ArrayForEach(item, queries) {
+    parse_query(b, item, index, &defaults, &b->queries[index]);
+    index++;
+  }
+  return CHR_OK;
+}
+
+chr_status chr_batch_parse(const char *text, size_t len, chr_batch **out, chr_error *err) {
+  *out = NULL;
+  chr_status status = CHR_OK;
+  chr_batch *b = calloc(1, sizeof *b);
+  cJSON *root = NULL;
+  if (b == NULL) return chr_error_set(err, CHR_ENOMEM, "batch: out of memory");
+  b->max_concurrent = 10;
+  root = cJSON_ParseWithLength(text, len);
+  if (root == NULL) {
+    const char *at = cJSON_GetErrorPtr();
+    long offset = (at != NULL && at >= text && at <= text + len) ? (long)(at - text) : -1;
+    status = chr_error_set(err, CHR_EINVAL, "batch: not valid JSON (parse error near byte %ld)", offset);
+    goto cleanup;
+  }
+  status = parse_root(b, root, err);
+cleanup:
+  cJSON_Delete(root);
+  if (status != CHR_OK) chr_batch_destroy(&b);
+  *out = b;
+  return status;
+}
+
+chr_status chr_batch_load(const char *path, chr_batch **out, chr_error *err) {
+  *out = NULL;
+  chr_status status = CHR_OK;
+  char *text = NULL;
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return chr_error_set(err, CHR_EIO, "%s: cannot open query batch (%s)", path, strerror(errno));
+  if (fseek(f, 0, SEEK_END) != 0) {
+    status = chr_error_set(err, CHR_EIO, "%s: cannot read query batch", path);
+    goto cleanup;
+  }
+  long size = ftell(f);
+  rewind(f);
+  text = size >= 0 ? malloc((size_t)size + 1) : NULL;
+  if (text == NULL || fread(text, 1, (size_t)size, f) != (size_t)size) {
+    status = chr_error_set(err, CHR_EIO, "%s: cannot read query batch", path);
+    goto cleanup;
+  }
+  chr_error inner;
+  status = chr_batch_parse(text, (size_t)size, out, &inner);
+  if (status != CHR_OK) chr_error_set(err, status, "%s: %s", path, inner.message);
+cleanup:
+  free(text);
+  fclose(f);
+  return status;
+}
+
+void chr_batch_destroy(chr_batch **p) {
+  if (p == NULL || *p == NULL) return;
+  for (int i = 0; i < (*p)->n_warnings; ++i) free((*p)->warnings[i]);
+  free((*p)->queries);
+  free(*p);
+  *p = NULL;
+}
+
+int chr_batch_count(const chr_batch *b) { return b->count; }
+const chr_batch_query *chr_batch_query_at(const chr_batch *b, int i) { return &b->queries[i]; }
+int chr_batch_max_concurrent(const chr_batch *b) { return b->max_concurrent; }
+int chr_batch_warning_count(const chr_batch *b) { return b->n_warnings; }
+const char *chr_batch_warning(const chr_batch *b, int i) { return b->warnings[i]; }

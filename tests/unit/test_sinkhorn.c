@@ -1,0 +1,258 @@
+/* Sinkhorn on supports (spec section 5) against an obvious dense 1152 x 1152 Sinkhorn that
+ * runs the same loop over every bin pair. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chromatica/grid.h"
+#include "chromatica/sinkhorn.h"
+
+#define N CHR_BINS
+
+/* Seeded splitmix64: the tests see the same numbers on every run and machine. */
+static uint64_t next(uint64_t *state) {
+  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+static double uniform(uint64_t *state) { return (double)(next(state) >> 11) / 9007199254740992.0; }
+
+static void random_query(chr_qhist *q, int n, uint64_t *state) {
+  int used[N] = {0};
+  for (int have = 0; have < n;) {
+    int b = (int)(next(state) % N);
+    if (!used[b]) used[b] = 1, ++have;
+  }
+  double sum = 0.0;
+  q->count = 0;
+  for (int b = 0; b < N; ++b)
+    if (used[b]) {
+      q->bin[q->count] = b;
+      q->mass[q->count] = uniform(state) + 1e-2;
+      sum += q->mass[q->count++];
+    }
+  for (int k = 0; k < q->count; ++k) q->mass[k] /= sum;
+}
+
+/* An image support of n bins (ascending) with float masses that need not sum to 1. */
+static int random_image(uint16_t *bins, float *mass, int n, uint64_t *state) {
+  int used[N] = {0};
+  for (int have = 0; have < n;) {
+    int b = (int)(next(state) % N);
+    if (!used[b]) used[b] = 1, ++have;
+  }
+  int k = 0;
+  for (int b = 0; b < N; ++b)
+    if (used[b]) {
+      bins[k] = (uint16_t)b;
+      mass[k++] = (float)(uniform(state) + 1e-2) / (float)n;
+    }
+  return k;
+}
+
+typedef struct {
+  double distance, error;
+  int iterations;
+} dense_result;
+
+/* The reference: every bin pair, standard domain, zero marginals give zero scalings. */
+static dense_result dense_sinkhorn(const chr_qhist *q, const uint16_t *bins, const float *mass,
+                                   int n, const chr_sinkhorn_params *p) {
+  double *K = malloc((size_t)N * N * sizeof *K), *C = malloc((size_t)N * N * sizeof *C);
+  double a[N] = {0}, b[N] = {0}, u[N] = {0}, v[N], Kv[N], KTu[N];
+  assert_non_null(K);
+  assert_non_null(C);
+  double eps = p->epsilon * chr_grid_cost_max();
+  for (int i = 0; i < N; ++i)
+    for (int j = 0; j < N; ++j) {
+      C[i * N + j] = chr_grid_cost(i, j);
+      K[i * N + j] = exp(-C[i * N + j] / eps);
+    }
+  for (int k = 0; k < q->count; ++k) a[q->bin[k]] = q->mass[k];
+  double total = 0.0;
+  for (int k = 0; k < n; ++k) total += (double)mass[k];
+  for (int k = 0; k < n; ++k) b[bins[k]] = (double)mass[k] / total;
+  /* v = 1 on the image's support: a bin with b_j = 0 gets v_j = 0 at the first update anyway,
+   * and starting it at 0 is what makes the support-only problem exactly the dense one. */
+  for (int j = 0; j < N; ++j) v[j] = b[j] > 0.0 ? 1.0 : 0.0;
+
+  dense_result r = {0, 0, 0};
+  int have_error = 0;
+  for (int it = 0; it < p->max_iter; ++it) {
+    for (int i = 0; i < N; ++i) {
+      Kv[i] = 0.0;
+      for (int j = 0; j < N; ++j) Kv[i] += K[i * N + j] * v[j];
+    }
+    if (it > 0) {
+      r.error = 0.0;
+      for (int i = 0; i < N; ++i) r.error += fabs(u[i] * Kv[i] - a[i]);
+      have_error = 1;
+      if (r.error < p->tol) break;
+    }
+    for (int i = 0; i < N; ++i) u[i] = a[i] > 0.0 ? a[i] / Kv[i] : 0.0;
+    for (int j = 0; j < N; ++j) {
+      KTu[j] = 0.0;
+      for (int i = 0; i < N; ++i) KTu[j] += K[i * N + j] * u[i];
+    }
+    for (int j = 0; j < N; ++j) v[j] = b[j] > 0.0 ? b[j] / KTu[j] : 0.0;
+    ++r.iterations;
+    have_error = 0;
+  }
+  if (!have_error) {
+    r.error = 0.0;
+    for (int i = 0; i < N; ++i) {
+      Kv[i] = 0.0;
+      for (int j = 0; j < N; ++j) Kv[i] += K[i * N + j] * v[j];
+      r.error += fabs(u[i] * Kv[i] - a[i]);
+    }
+  }
+  for (int i = 0; i < N; ++i)
+    for (int j = 0; j < N; ++j) r.distance += u[i] * K[i * N + j] * v[j] * C[i * N + j];
+  free(K);
+  free(C);
+  return r;
+}
+
+static void check_against_dense(double epsilon, int max_iter, int expect_log, uint64_t seed) {
+  chr_sinkhorn_params p = {epsilon, 1e-6, max_iter};
+  uint16_t bins[N];
+  float mass[N];
+  chr_error err;
+  for (int round = 0; round < 3; ++round) {
+    chr_qhist q;
+    random_query(&q, 1 + (int)(next(&seed) % CHR_QUERY_MAX_BINS), &seed);
+    int n = random_image(bins, mass, 20 + (int)(next(&seed) % 280), &seed);
+    chr_sinkhorn_result r;
+    assert_int_equal(chr_sinkhorn(&q, bins, mass, n, &p, &r, &err), CHR_OK);
+    dense_result d = dense_sinkhorn(&q, bins, mass, n, &p);
+    assert_int_equal(r.log_domain, expect_log);
+    assert_int_equal(r.iterations, d.iterations);
+    assert_true(fabs(r.distance - d.distance) <= 1e-9 * fabs(d.distance));
+    assert_true(fabs(r.error - d.error) <= 1e-9 + 1e-6 * d.error);
+  }
+}
+
+static void test_dense_default(void **state) {
+  (void)state;
+  check_against_dense(0.05, 100, 0, 11);
+}
+
+static void test_dense_few_iterations(void **state) {
+  (void)state;
+  check_against_dense(0.02, 1, 0, 12);
+  check_against_dense(0.02, 3, 0, 13);
+}
+
+/* Just past the switch (max C / eps up to 250): the log-domain path against the plain one,
+ * which still works here because exp(-250) is representable. */
+static void test_dense_log_domain(void **state) {
+  (void)state;
+  check_against_dense(0.004, 100, 1, 14);
+}
+
+static void test_identical_is_small(void **state) {
+  (void)state;
+  uint64_t seed = 3;
+  chr_sinkhorn_params p = {0.01, 1e-6, 100};
+  chr_error err;
+  for (int round = 0; round < 5; ++round) {
+    chr_qhist q;
+    random_query(&q, 1 + (int)(next(&seed) % CHR_QUERY_MAX_BINS), &seed);
+    uint16_t bins[CHR_QUERY_MAX_BINS];
+    float mass[CHR_QUERY_MAX_BINS];
+    for (int k = 0; k < q.count; ++k) bins[k] = (uint16_t)q.bin[k], mass[k] = (float)q.mass[k];
+    chr_sinkhorn_result same, other;
+    assert_int_equal(chr_sinkhorn(&q, bins, mass, q.count, &p, &same, &err), CHR_OK);
+    uint16_t obins[N];
+    float omass[N];
+    int n = random_image(obins, omass, 100, &seed);
+    assert_int_equal(chr_sinkhorn(&q, obins, omass, n, &p, &other, &err), CHR_OK);
+    assert_true(same.distance >= 0.0);
+    assert_true(same.distance < 2.0); /* Delta E; eps is about 2.8 here */
+    assert_true(same.distance < 0.1 * other.distance);
+  }
+}
+
+static void test_one_bin_small_eps(void **state) {
+  (void)state;
+  chr_sinkhorn_params p = {1e-4, 1e-6, 100};
+  chr_error err;
+  const int pairs[][2] = {{0, N - 1}, {17, 900}, {500, 501}, {42, 42}};
+  for (size_t k = 0; k < sizeof pairs / sizeof *pairs; ++k) {
+    chr_qhist q = {.count = 1, .bin = {pairs[k][0]}, .mass = {1.0}};
+    uint16_t bin = (uint16_t)pairs[k][1];
+    float mass = 0.3f;
+    chr_sinkhorn_result r;
+    assert_int_equal(chr_sinkhorn(&q, &bin, &mass, 1, &p, &r, &err), CHR_OK);
+    double c = chr_grid_cost(pairs[k][0], pairs[k][1]);
+    assert_int_equal(r.log_domain, c / (1e-4 * chr_grid_cost_max()) > 200.0);
+    assert_true(fabs(r.distance - c) <= 1e-9 * c + 1e-12);
+    assert_true(r.error < 1e-6);
+  }
+}
+
+static void test_tiny_epsilon_finite(void **state) {
+  (void)state;
+  uint64_t seed = 21;
+  chr_sinkhorn_params p = {0.001, 1e-6, 100};
+  chr_error err;
+  uint16_t bins[N];
+  float mass[N];
+  for (int round = 0; round < 5; ++round) {
+    chr_qhist q;
+    random_query(&q, CHR_QUERY_MAX_BINS, &seed);
+    int n = random_image(bins, mass, 300, &seed);
+    chr_sinkhorn_result r;
+    assert_int_equal(chr_sinkhorn(&q, bins, mass, n, &p, &r, &err), CHR_OK);
+    assert_int_equal(r.log_domain, 1);
+    assert_true(isfinite(r.distance) && r.distance > 0.0);
+    assert_true(r.distance <= chr_grid_cost_max());
+    assert_true(isfinite(r.error));
+    assert_true(r.iterations >= 1 && r.iterations <= 100);
+  }
+}
+
+static void test_invalid(void **state) {
+  (void)state;
+  chr_qhist q = {.count = 1, .bin = {3}, .mass = {1.0}};
+  uint16_t bins[2] = {5, 9};
+  float mass[2] = {0.5f, 0.5f};
+  chr_sinkhorn_result r;
+  chr_error err;
+  const chr_sinkhorn_params bad[] = {
+      {0.0, 1e-6, 100}, {-1.0, 1e-6, 100}, {NAN, 1e-6, 100}, {INFINITY, 1e-6, 100},
+      {0.05, -1.0, 100}, {0.05, NAN, 100}, {0.05, 1e-6, 0},  {0.05, 1e-6, -5}};
+  for (size_t k = 0; k < sizeof bad / sizeof *bad; ++k) {
+    chr_error_clear(&err);
+    assert_int_equal(chr_sinkhorn(&q, bins, mass, 2, &bad[k], &r, &err), CHR_EINVAL);
+    assert_int_equal(err.code, CHR_EINVAL);
+    assert_true(strlen(err.message) > 0);
+  }
+  chr_sinkhorn_params ok = {0.05, 1e-6, 100};
+  assert_int_equal(chr_sinkhorn(&q, bins, mass, 0, &ok, &r, &err), CHR_EINVAL);
+  assert_int_equal(chr_sinkhorn(&q, bins, mass, 2, NULL, &r, &err), CHR_EINVAL);
+  float zero[2] = {0.5f, 0.0f};
+  assert_int_equal(chr_sinkhorn(&q, bins, zero, 2, &ok, &r, &err), CHR_EINVAL);
+  uint16_t outside[2] = {5, N};
+  assert_int_equal(chr_sinkhorn(&q, outside, mass, 2, &ok, &r, &err), CHR_EINVAL);
+  chr_qhist empty = {.count = 0};
+  assert_int_equal(chr_sinkhorn(&empty, bins, mass, 2, &ok, &r, &err), CHR_EINVAL);
+  assert_int_equal(chr_sinkhorn(&q, bins, mass, 2, &ok, &r, &err), CHR_OK);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_dense_default),     cmocka_unit_test(test_dense_few_iterations),
+      cmocka_unit_test(test_dense_log_domain),  cmocka_unit_test(test_identical_is_small),
+      cmocka_unit_test(test_one_bin_small_eps), cmocka_unit_test(test_tiny_epsilon_finite),
+      cmocka_unit_test(test_invalid),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
