@@ -1,0 +1,218 @@
+/* `chromatica synth --images N [--seed S] -o FILE`: a deterministic synthetic dataset, each
+ * rank making and writing (collectively, MPI-IO) a contiguous block of rows. Image i depends on
+ * (seed, i) only, so the file is the same byte content whatever the number of ranks. */
+#include <errno.h>
+#include <hdf5.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chromatica/app.h"
+#include "chromatica/dataset.h"
+#include "chromatica/synth.h"
+
+#define SYNTH_PUT_ROWS 4096 /* rows per collective put: bounds each rank's buffers (~19 MB) */
+
+static const char usage[] =
+    "usage: chromatica synth --images N [--seed S] -o FILE\n"
+    "  Writes N synthetic images (ids img0000000.., 1-4 colour blobs each) to the HDF5 FILE.\n"
+    "  --images N   number of images, 1 .. 2^40\n"
+    "  --seed S     unsigned 64-bit seed (default 0); same N and S give the same file\n"
+    "  -o FILE      output path (overwritten)\n";
+
+typedef struct {
+  long long images;
+  uint64_t seed;
+  const char *output;
+} synth_args;
+
+/* Returns 0 when parsed, 1 for --help, 2 on a usage error (reported by rank 0). */
+static int parse_args(int argc, char **argv, int rank, synth_args *args) {
+  const char *images = NULL, *seed = NULL;
+  for (int i = 1; i < argc; ++i) {
+    const char **slot = NULL;
+    if (strcmp(argv[i], "--help") == 0) return 1;
+    if (strcmp(argv[i], "--images") == 0) slot = &images;
+    if (strcmp(argv[i], "--seed") == 0) slot = &seed;
+    if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) slot = &args->output;
+    if (slot == NULL) {
+      if (rank == 0) fprintf(stderr, "chromatica synth: unknown option '%s'\n%s", argv[i], usage);
+      return 2;
+    }
+    if (i + 1 >= argc) {
+      if (rank == 0) fprintf(stderr, "chromatica synth: option '%s' needs a value\n", argv[i]);
+      return 2;
+    }
+    *slot = argv[++i];
+  }
+  if (images == NULL || args->output == NULL) {
+    if (rank == 0)
+      fprintf(stderr, "chromatica synth: %s is required\n%s", images ? "-o" : "--images", usage);
+    return 2;
+  }
+  char *end = NULL;
+  errno = 0;
+  args->images = strtoll(images, &end, 10);
+  if (end == images || *end != '\0' || errno != 0 || args->images < 1 ||
+      args->images > (1LL << 40)) {
+    if (rank == 0)
+      fprintf(stderr, "chromatica synth: --images '%s': not a count (expected an integer from 1 "
+                      "to 1099511627776)\n", images);
+    return 2;
+  }
+  if (seed != NULL) {
+    errno = 0;
+    unsigned long long value = strtoull(seed, &end, 10);
+    if (end == seed || *end != '\0' || errno != 0 || seed[0] == '-' || seed[0] == '+') {
+      if (rank == 0)
+        fprintf(stderr, "chromatica synth: --seed '%s': not a seed (expected an integer from 0 "
+                        "to 18446744073709551615)\n", seed);
+      return 2;
+    }
+    args->seed = (uint64_t)value;
+  }
+  return 0;
+}
+
+typedef struct {
+  float *hists;
+  chr_rgb *palettes;
+  float *weights;
+  char *text; /* ids then paths, fixed slots */
+  char **ids, **paths;
+  int id_len, path_len;
+} synth_buffers;
+
+static chr_status buffers_alloc(synth_buffers *b, long long images, chr_error *err) {
+  char probe[64];
+  b->id_len = snprintf(probe, sizeof probe, "img%07lld", images - 1) + 1;
+  b->path_len = snprintf(probe, sizeof probe, "synthetic/img%07lld.png", images - 1) + 1;
+  size_t rows = SYNTH_PUT_ROWS;
+  b->hists = malloc(rows * CHR_BINS * sizeof *b->hists);
+  b->palettes = malloc(rows * CHR_PALETTE_MAX * sizeof *b->palettes);
+  b->weights = malloc(rows * CHR_PALETTE_MAX * sizeof *b->weights);
+  b->text = malloc(rows * (size_t)(b->id_len + b->path_len));
+  b->ids = malloc(rows * sizeof *b->ids);
+  b->paths = malloc(rows * sizeof *b->paths);
+  if (!b->hists || !b->palettes || !b->weights || !b->text || !b->ids || !b->paths)
+    return chr_error_set(err, CHR_ENOMEM, "out of memory for %zu rows of buffers", rows);
+  for (size_t i = 0; i < rows; ++i) {
+    b->ids[i] = b->text + i * (size_t)b->id_len;
+    b->paths[i] = b->text + rows * (size_t)b->id_len + i * (size_t)b->path_len;
+  }
+  return CHR_OK;
+}
+
+static void buffers_free(synth_buffers *b) {
+  free(b->hists);
+  free(b->palettes);
+  free(b->weights);
+  free(b->text);
+  free(b->ids);
+  free(b->paths);
+}
+
+static void make_rows(const synth_args *args, long long first, long long count, synth_buffers *b) {
+  chr_synth_image image;
+  for (long long i = 0; i < count; ++i) {
+    long long row = first + i;
+    chr_synth_image_make(args->seed, row, &image);
+    memcpy(b->hists + i * CHR_BINS, image.histogram, sizeof image.histogram);
+    memcpy(b->palettes + i * CHR_PALETTE_MAX, image.palette, sizeof image.palette);
+    memcpy(b->weights + i * CHR_PALETTE_MAX, image.palette_weight, sizeof image.palette_weight);
+    snprintf(b->ids[i], (size_t)b->id_len, "img%07lld", row);
+    snprintf(b->paths[i], (size_t)b->path_len, "synthetic/img%07lld.png", row);
+  }
+}
+
+/* All ranks agree whether any failed; returns 1 if some rank did. */
+static int any_failed(int failed, MPI_Comm comm) {
+  int any = 1;
+  if (MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS) return 1;
+  return any;
+}
+
+int chr_cmd_synth(int argc, char **argv, MPI_Comm comm) {
+  int rank = 0, size = 1;
+  if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS || MPI_Comm_size(comm, &size) != MPI_SUCCESS) {
+    fprintf(stderr, "chromatica synth: cannot query the communicator\n");
+    return 1;
+  }
+  synth_args args = {0, 0, NULL};
+  int parsed = parse_args(argc, argv, rank, &args);
+  if (parsed == 1) {
+    if (rank == 0) fputs(usage, stdout);
+    return 0;
+  }
+  if (parsed != 0) return parsed;
+
+  double start = MPI_Wtime();
+  int exit_code = 1;
+  chr_error err;
+  chr_error_clear(&err);
+  synth_buffers buf = {0};
+  chr_dataset_writer *writer = NULL;
+  hid_t fapl = H5I_INVALID_HID, dxpl = H5I_INVALID_HID;
+  long long base = args.images / size, extra = args.images % size;
+  long long first = rank * base + (rank < extra ? rank : extra);
+  long long count = base + (rank < extra ? 1 : 0);
+  long long puts_local = (count + SYNTH_PUT_ROWS - 1) / SYNTH_PUT_ROWS, puts = 0;
+
+  int failed = buffers_alloc(&buf, args.images, &err) != CHR_OK;
+  if (!failed && ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
+                  H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 ||
+                  (dxpl = H5Pcreate(H5P_DATASET_XFER)) < 0 ||
+                  H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0)) {
+    chr_error_set(&err, CHR_EIO, "cannot set up MPI-IO property lists");
+    failed = 1;
+  }
+  if (any_failed(failed, comm)) goto cleanup;
+  if (MPI_Allreduce(&puts_local, &puts, 1, MPI_LONG_LONG, MPI_MAX, comm) != MPI_SUCCESS) {
+    chr_error_set(&err, CHR_EMPI, "MPI_Allreduce of the put count failed");
+    goto cleanup;
+  }
+  failed = chr_dataset_writer_create(args.output, fapl, args.images, buf.id_len, buf.path_len, 1,
+                                     &writer, &err) != CHR_OK;
+  if (any_failed(failed, comm)) goto cleanup;
+  for (long long p = 0; p < puts; ++p) {
+    long long at = first + p * SYNTH_PUT_ROWS;
+    long long n = count - p * SYNTH_PUT_ROWS;
+    n = n < 0 ? 0 : (n > SYNTH_PUT_ROWS ? SYNTH_PUT_ROWS : n);
+    make_rows(&args, at, n, &buf);
+    /* Even after a failure this rank keeps calling put: the writes are collective. */
+    chr_error put_err;
+    if (chr_dataset_writer_put(writer, n ? at : 0, n, buf.hists, buf.ids, buf.paths,
+                               buf.palettes, buf.weights, dxpl, &put_err) != CHR_OK &&
+        !failed) {
+      err = put_err;
+      failed = 1;
+    }
+  }
+  if (any_failed(failed, comm)) goto cleanup;
+  failed = chr_dataset_writer_close(&writer, &err) != CHR_OK;
+  if (any_failed(failed, comm)) goto cleanup;
+  double seconds = MPI_Wtime() - start;
+  if (rank == 0)
+    printf("chromatica synth: wrote %lld images (seed %" PRIu64 ") to %s with %d rank%s in %.3f s\n",
+           args.images, args.seed, args.output, size, size == 1 ? "" : "s", seconds);
+  exit_code = 0;
+cleanup:
+  if (writer != NULL) {
+    chr_error ignored;
+    chr_dataset_writer_close(&writer, &ignored);
+  }
+  if (dxpl >= 0) H5Pclose(dxpl);
+  if (fapl >= 0) H5Pclose(fapl);
+  buffers_free(&buf);
+  if (exit_code != 0) {
+    /* One message: from the lowest rank that has one (every failure path is agreed by all). */
+    int mine = err.code != CHR_OK ? rank : size, reporter = 0;
+    if (MPI_Allreduce(&mine, &reporter, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS) reporter = rank;
+    if (reporter == rank && err.code != CHR_OK)
+      fprintf(stderr, "chromatica synth: %s: %s\n", args.output, err.message);
+    else if (reporter == size && rank == 0)
+      fprintf(stderr, "chromatica synth: %s: failed (an MPI call failed)\n", args.output);
+  }
+  return exit_code;
+}

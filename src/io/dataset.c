@@ -1,0 +1,588 @@
+/* Reading and validating the HDF5 histogram dataset (spec section 9). No MPI calls: the
+ * caller's fapl/dxpl decide whether access is parallel. HDF5's automatic error-stack printing
+ * is switched off while we work, because every failure is reported once through chr_error. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chromatica/dataset.h"
+#include "chromatica/grid.h"
+#include "h5_quiet.h"
+
+#define PALETTE_SLOTS 5
+#define STRING_BLOCK 65536 /* rows of strings read per HDF5 call: bounds the temporary buffer */
+
+struct chr_dataset {
+  hid_t file;
+  hid_t histograms;
+  int64_t n;
+  int has_file_paths;
+  int has_palettes;
+};
+
+static char *copy_string(const char *s, size_t len) {
+  char *copy = malloc(len + 1);
+  if (copy == NULL) return NULL;
+  memcpy(copy, s, len);
+  copy[len] = '\0';
+  return copy;
+}
+
+/* Reads a scalar (or one-element) string attribute of the root group into out. */
+static chr_status read_attr_string(hid_t file, const char *name, char *out, size_t size,
+                                   chr_error *err) {
+  chr_status st = CHR_OK;
+  hid_t attr = H5I_INVALID_HID, ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
+  hid_t space = H5I_INVALID_HID;
+  char *fixed = NULL;
+  out[0] = '\0';
+  htri_t exists = H5Aexists(file, name);
+  if (exists <= 0) {
+    st = chr_error_set(err, CHR_EFORMAT, "root attribute '%s': missing (expected a string)", name);
+    goto cleanup;
+  }
+  if ((attr = H5Aopen(file, name, H5P_DEFAULT)) < 0 || (ftype = H5Aget_type(attr)) < 0 ||
+      (space = H5Aget_space(attr)) < 0) {
+    st = chr_error_set(err, CHR_EIO, "root attribute '%s': cannot be opened", name);
+    goto cleanup;
+  }
+  if (H5Tget_class(ftype) != H5T_STRING || H5Sget_simple_extent_npoints(space) != 1) {
+    st = chr_error_set(err, CHR_EFORMAT, "root attribute '%s': not a single string (expected a string)",
+                       name);
+    goto cleanup;
+  }
+  htri_t variable = H5Tis_variable_str(ftype);
+  if (variable < 0 || (mtype = H5Tcopy(ftype)) < 0) {
+    st = chr_error_set(err, CHR_EIO, "root attribute '%s': cannot read its type", name);
+    goto cleanup;
+  }
+  if (variable) {
+    char *value = NULL;
+    if (H5Aread(attr, mtype, &value) < 0) {
+      st = chr_error_set(err, CHR_EIO, "root attribute '%s': cannot be read", name);
+      goto cleanup;
+    }
+    snprintf(out, size, "%s", value ? value : "");
+    H5free_memory(value);
+  } else {
+    size_t len = H5Tget_size(ftype);
+    if (len == 0 || (fixed = calloc(len + 1, 1)) == NULL) {
+      st = chr_error_set(err, CHR_ENOMEM, "root attribute '%s': out of memory", name);
+      goto cleanup;
+    }
+    if (H5Aread(attr, mtype, fixed) < 0) {
+      st = chr_error_set(err, CHR_EIO, "root attribute '%s': cannot be read", name);
+      goto cleanup;
+    }
+    size_t n = strlen(fixed);
+    while (n > 0 && fixed[n - 1] == ' ') fixed[--n] = '\0';
+    snprintf(out, size, "%s", fixed);
+  }
+cleanup:
+  free(fixed);
+  if (space >= 0) H5Sclose(space);
+  if (mtype >= 0) H5Tclose(mtype);
+  if (ftype >= 0) H5Tclose(ftype);
+  if (attr >= 0) H5Aclose(attr);
+  return st;
+}
+
+/* Reads a numeric root attribute of exactly n values, converted to double. */
+static chr_status read_attr_numbers(hid_t file, const char *name, int n, int integer,
+                                    const char *expected, double *out, chr_error *err) {
+  chr_status st = CHR_OK;
+  hid_t attr = H5I_INVALID_HID, ftype = H5I_INVALID_HID, space = H5I_INVALID_HID;
+  if (H5Aexists(file, name) <= 0) {
+    st = chr_error_set(err, CHR_EFORMAT, "root attribute '%s': missing (expected %s)", name,
+                       expected);
+    goto cleanup;
+  }
+  if ((attr = H5Aopen(file, name, H5P_DEFAULT)) < 0 || (ftype = H5Aget_type(attr)) < 0 ||
+      (space = H5Aget_space(attr)) < 0) {
+    st = chr_error_set(err, CHR_EIO, "root attribute '%s': cannot be opened", name);
+    goto cleanup;
+  }
+  H5T_class_t cls = H5Tget_class(ftype);
+  if (cls != H5T_INTEGER && (integer || cls != H5T_FLOAT)) {
+    st = chr_error_set(err, CHR_EFORMAT, "root attribute '%s': not %s (expected %s)", name,
+                       integer ? "integer" : "numeric", expected);
+    goto cleanup;
+  }
+  hssize_t count = H5Sget_simple_extent_npoints(space);
+  if (count != n) {
+    st = chr_error_set(err, CHR_EFORMAT, "root attribute '%s': %lld values (expected %s)", name,
+                       (long long)count, expected);
+    goto cleanup;
+  }
+  if (H5Aread(attr, H5T_NATIVE_DOUBLE, out) < 0) {
+    st = chr_error_set(err, CHR_EIO, "root attribute '%s': cannot be read", name);
+    goto cleanup;
+  }
+cleanup:
+  if (space >= 0) H5Sclose(space);
+  if (ftype >= 0) H5Tclose(ftype);
+  if (attr >= 0) H5Aclose(attr);
+  return st;
+}
+
+static void format_numbers(const double *v, int n, char *out, size_t size) {
+  size_t used = (size_t)snprintf(out, size, "[");
+  for (int i = 0; i < n && used < size; ++i)
+    used += (size_t)snprintf(out + used, size - used, "%s%.10g", i ? ", " : "", v[i]);
+  if (used < size) snprintf(out + used, size - used, "]");
+}
+
+static chr_status check_root_attributes(hid_t file, chr_error *err) {
+  char text[256], found[256];
+  chr_status st = read_attr_string(file, "format", text, sizeof text, err);
+  if (st != CHR_OK) return st;
+  if (strcmp(text, "chromatica-histograms") != 0)
+    return chr_error_set(err, CHR_EFORMAT,
+                         "root attribute 'format': '%s' (expected 'chromatica-histograms')", text);
+  double version = 0;
+  st = read_attr_numbers(file, "format_version", 1, 1, "1", &version, err);
+  if (st != CHR_OK) return st;
+  if (version != 1)
+    return chr_error_set(err, CHR_EFORMAT, "root attribute 'format_version': %.10g (expected 1)",
+                         version);
+  static const double bins_expected[3] = {CHR_GRID_NL, CHR_GRID_NA, CHR_GRID_NB};
+  double bins[3];
+  st = read_attr_numbers(file, "bins", 3, 1, "[8, 12, 12]", bins, err);
+  if (st != CHR_OK) return st;
+  for (int i = 0; i < 3; ++i)
+    if (bins[i] != bins_expected[i]) {
+      format_numbers(bins, 3, found, sizeof found);
+      return chr_error_set(err, CHR_EFORMAT, "root attribute 'bins': %s (expected [8, 12, 12])",
+                           found);
+    }
+  static const double ranges_expected[6] = {CHR_GRID_L_MIN, CHR_GRID_L_MAX, CHR_GRID_A_MIN,
+                                            CHR_GRID_A_MAX, CHR_GRID_B_MIN, CHR_GRID_B_MAX};
+  double ranges[6];
+  st = read_attr_numbers(file, "lab_ranges", 6, 0, "[0, 100, -86, 98, -108, 95]", ranges, err);
+  if (st != CHR_OK) return st;
+  for (int i = 0; i < 6; ++i)
+    if (!(fabs(ranges[i] - ranges_expected[i]) <= 1e-9)) {
+      format_numbers(ranges, 6, found, sizeof found);
+      return chr_error_set(err, CHR_EFORMAT,
+                           "root attribute 'lab_ranges': %s (expected [0, 100, -86, 98, -108, 95])",
+                           found);
+    }
+  st = read_attr_string(file, "color_space", text, sizeof text, err);
+  if (st != CHR_OK) return st;
+  if (strcmp(text, "CIELAB D65") != 0)
+    return chr_error_set(err, CHR_EFORMAT,
+                         "root attribute 'color_space': '%s' (expected 'CIELAB D65')", text);
+  return CHR_OK;
+}
+
+static const char *class_name(H5T_class_t cls) {
+  switch (cls) {
+    case H5T_INTEGER: return "integer";
+    case H5T_FLOAT: return "float";
+    case H5T_STRING: return "string";
+    case H5T_COMPOUND: return "compound";
+    case H5T_ENUM: return "enum";
+    case H5T_ARRAY: return "array";
+    case H5T_VLEN: return "vlen sequence";
+    default: return "other";
+  }
+}
+
+/* Checks that dataset `name` exists with type class cls and shape [n, inner...] (n < 0: any).
+ * Stores the leading dimension in *rows. `what` describes the expected type and shape. */
+static chr_status check_object(hid_t file, const char *name, H5T_class_t cls, int rank,
+                               const hsize_t *inner, int64_t n, const char *type_name,
+                               const char *what, int64_t *rows, chr_error *err) {
+  chr_status st = CHR_OK;
+  hid_t dset = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
+  htri_t exists = H5Lexists(file, name + 1, H5P_DEFAULT);
+  if (exists <= 0) {
+    st = chr_error_set(err, CHR_EFORMAT, "%s: missing (expected %s %s)", name, type_name, what);
+    goto cleanup;
+  }
+  if ((dset = H5Dopen2(file, name, H5P_DEFAULT)) < 0) {
+    st = chr_error_set(err, CHR_EFORMAT, "%s: not a readable dataset (expected %s %s)", name,
+                       type_name, what);
+    goto cleanup;
+  }
+  if ((type = H5Dget_type(dset)) < 0 || (space = H5Dget_space(dset)) < 0) {
+    st = chr_error_set(err, CHR_EIO, "%s: cannot read its type or shape", name);
+    goto cleanup;
+  }
+  if (H5Tget_class(type) != cls) {
+    st = chr_error_set(err, CHR_EFORMAT, "%s: element type %s (expected %s)", name,
+                       class_name(H5Tget_class(type)), type_name);
+    goto cleanup;
+  }
+  hsize_t dims[H5S_MAX_RANK];
+  int found = H5Sget_simple_extent_ndims(space);
+  if (found < 0 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
+    st = chr_error_set(err, CHR_EIO, "%s: cannot read its shape", name);
+    goto cleanup;
+  }
+  int ok = found == rank && (n < 0 || dims[0] == (hsize_t)n);
+  for (int i = 1; ok && i < rank; ++i) ok = dims[i] == inner[i - 1];
+  if (!ok) {
+    char shape[128];
+    size_t used = (size_t)snprintf(shape, sizeof shape, "[");
+    for (int i = 0; i < found && used < sizeof shape; ++i)
+      used += (size_t)snprintf(shape + used, sizeof shape - used, "%s%llu", i ? ", " : "",
+                               (unsigned long long)dims[i]);
+    if (used < sizeof shape) snprintf(shape + used, sizeof shape - used, "]");
+    st = chr_error_set(err, CHR_EFORMAT, "%s: shape %s (expected %s)", name, shape, what);
+    goto cleanup;
+  }
+  if (rows != NULL) *rows = (int64_t)dims[0];
+cleanup:
+  if (space >= 0) H5Sclose(space);
+  if (type >= 0) H5Tclose(type);
+  if (dset >= 0) H5Dclose(dset);
+  return st;
+}
+
+static chr_status check_objects(chr_dataset *ds, chr_error *err) {
+  static const hsize_t hist_inner[1] = {CHR_BINS};
+  static const hsize_t pal_inner[2] = {5, 3};
+  static const hsize_t palw_inner[1] = {5};
+  char what[96];
+  chr_status st = check_object(ds->file, "/histograms", H5T_FLOAT, 2, hist_inner, -1, "float",
+                               "[N, 1152]", &ds->n, err);
+  if (st != CHR_OK) return st;
+  if (ds->n < 1)
+    return chr_error_set(err, CHR_EFORMAT, "/histograms: shape [0, 1152] (expected [N, 1152], N >= 1)");
+  snprintf(what, sizeof what, "[%lld]", (long long)ds->n);
+  st = check_object(ds->file, "/image_ids", H5T_STRING, 1, NULL, ds->n, "strings", what, NULL,
+                      err);
+  if (st != CHR_OK) return st;
+  htri_t paths = H5Lexists(ds->file, "file_paths", H5P_DEFAULT);
+  if (paths > 0) {
+    st = check_object(ds->file, "/file_paths", H5T_STRING, 1, NULL, ds->n, "strings", what, NULL,
+                      err);
+    if (st != CHR_OK) return st;
+  }
+  ds->has_file_paths = paths > 0;
+  htri_t pal = H5Lexists(ds->file, "palettes", H5P_DEFAULT);
+  htri_t palw = H5Lexists(ds->file, "palette_weights", H5P_DEFAULT);
+  if ((pal > 0) != (palw > 0))
+    return chr_error_set(err, CHR_EFORMAT, "%s: present without %s (expected both or neither)",
+                         pal > 0 ? "/palettes" : "/palette_weights",
+                         pal > 0 ? "/palette_weights" : "/palettes");
+  if (pal > 0) {
+    snprintf(what, sizeof what, "[%lld, 5, 3]", (long long)ds->n);
+    st = check_object(ds->file, "/palettes", H5T_INTEGER, 3, pal_inner, ds->n, "uint8", what,
+                      NULL, err);
+    if (st != CHR_OK) return st;
+    snprintf(what, sizeof what, "[%lld, 5]", (long long)ds->n);
+    st = check_object(ds->file, "/palette_weights", H5T_FLOAT, 2, palw_inner, ds->n, "float", what,
+                      NULL, err);
+    if (st != CHR_OK) return st;
+  }
+  ds->has_palettes = pal > 0;
+  return CHR_OK;
+}
+
+chr_status chr_dataset_open(const char *path, hid_t fapl, chr_dataset **out, chr_error *err) {
+  chr_status st = CHR_OK;
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  *out = NULL;
+  chr_dataset *ds = calloc(1, sizeof *ds);
+  if (ds == NULL) {
+    st = chr_error_set(err, CHR_ENOMEM, "out of memory opening the dataset");
+    goto cleanup;
+  }
+  ds->file = H5I_INVALID_HID;
+  ds->histograms = H5I_INVALID_HID;
+  if ((ds->file = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0) {
+    FILE *probe = fopen(path, "rb");
+    if (probe == NULL) {
+      st = chr_error_set(err, CHR_EIO, "cannot open file (expected an existing, readable file)");
+    } else {
+      fclose(probe);
+      st = chr_error_set(err, CHR_EFORMAT, "not an HDF5 file (expected an HDF5 dataset)");
+    }
+    goto cleanup;
+  }
+  if ((st = check_root_attributes(ds->file, err)) != CHR_OK) goto cleanup;
+  if ((st = check_objects(ds, err)) != CHR_OK) goto cleanup;
+  if ((ds->histograms = H5Dopen2(ds->file, "/histograms", H5P_DEFAULT)) < 0) {
+    st = chr_error_set(err, CHR_EIO, "/histograms: cannot be opened");
+    goto cleanup;
+  }
+  *out = ds;
+  ds = NULL;
+cleanup:
+  chr_dataset_close(&ds);
+  chr_h5_quiet_end(&quiet);
+  return st;
+}
+
+void chr_dataset_close(chr_dataset **p) {
+  if (p == NULL || *p == NULL) return;
+  chr_dataset *ds = *p;
+  if (ds->histograms >= 0) H5Dclose(ds->histograms);
+  if (ds->file >= 0) H5Fclose(ds->file);
+  free(ds);
+  *p = NULL;
+}
+
+int64_t chr_dataset_images(const chr_dataset *ds) {
+  return ds->n;
+}
+
+int chr_dataset_has_file_paths(const chr_dataset *ds) {
+  return ds->has_file_paths;
+}
+
+int chr_dataset_has_palettes(const chr_dataset *ds) {
+  return ds->has_palettes;
+}
+
+/* Selects rows [first, first+count) of a dataset of the given rank in fspace and a matching
+ * memory space; count 0 selects nothing (so a collective transfer still has every rank). */
+static chr_status select_rows(hid_t fspace, int rank, int64_t first, int64_t count,
+                              const hsize_t *inner, hid_t *mspace) {
+  hsize_t start[3] = {(hsize_t)first, 0, 0}, dims[3] = {(hsize_t)(count > 0 ? count : 1), 0, 0};
+  for (int i = 1; i < rank; ++i) dims[i] = inner[i - 1];
+  if ((*mspace = H5Screate_simple(rank, dims, NULL)) < 0) return CHR_EIO;
+  if (count == 0) return H5Sselect_none(fspace) < 0 || H5Sselect_none(*mspace) < 0 ? CHR_EIO : CHR_OK;
+  return H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, dims, NULL) < 0 ? CHR_EIO : CHR_OK;
+}
+
+chr_status chr_dataset_read_rows(chr_dataset *ds, int64_t first, int64_t count, float *buf,
+                                 hid_t dxpl, chr_error *err) {
+  static const hsize_t inner[1] = {CHR_BINS};
+  chr_status st = CHR_OK;
+  hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  float dummy = 0;
+  if (first < 0 || count < 0 || first > ds->n || count > ds->n - first) {
+    st = chr_error_set(err, CHR_EINVAL, "/histograms: rows [%lld, %lld) (expected within [0, %lld))",
+                       (long long)first, (long long)(first + count), (long long)ds->n);
+    goto cleanup;
+  }
+  if ((fspace = H5Dget_space(ds->histograms)) < 0 ||
+      select_rows(fspace, 2, first, count, inner, &mspace) != CHR_OK ||
+      H5Dread(ds->histograms, H5T_NATIVE_FLOAT, mspace, fspace, dxpl, count ? buf : &dummy) < 0) {
+    st = chr_error_set(err, CHR_EIO, "/histograms: reading rows [%lld, %lld) failed",
+                       (long long)first, (long long)(first + count));
+    goto cleanup;
+  }
+cleanup:
+  if (mspace >= 0) H5Sclose(mspace);
+  if (fspace >= 0) H5Sclose(fspace);
+  chr_h5_quiet_end(&quiet);
+  return st;
+}
+
+chr_status chr_dataset_check_rows(const float *rows, int64_t first, int64_t count, chr_error *err) {
+  for (int64_t r = 0; r < count; ++r) {
+    const float *row = rows + r * CHR_BINS;
+    double sum = 0.0;
+    for (int j = 0; j < CHR_BINS; ++j) {
+      float v = row[j];
+      if (isnan(v))
+        return chr_error_set(err, CHR_EFORMAT,
+                             "/histograms row %lld: entry %d is NaN (expected finite, >= 0)",
+                             (long long)(first + r), j);
+      if (isinf(v) || v < 0)
+        return chr_error_set(err, CHR_EFORMAT,
+                             "/histograms row %lld: entry %d is %g (expected finite, >= 0)",
+                             (long long)(first + r), j, (double)v);
+      sum += v;
+    }
+    if (fabs(sum - 1.0) > 1e-3)
+      return chr_error_set(err, CHR_EFORMAT,
+                           "/histograms row %lld: sums to %.6g (expected 1 within 1e-3)",
+                           (long long)(first + r), sum);
+  }
+  return CHR_OK;
+}
+
+/* Reads the n strings of dataset name (fixed or variable length) into out[0..n). */
+static chr_status read_string_dataset(hid_t file, const char *name, int64_t n, char **out,
+                                      chr_error *err) {
+  chr_status st = CHR_OK;
+  hid_t dset = H5I_INVALID_HID, ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
+  hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+  char *fixed = NULL;
+  char **vlen = NULL;
+  if ((dset = H5Dopen2(file, name, H5P_DEFAULT)) < 0 || (ftype = H5Dget_type(dset)) < 0 ||
+      (fspace = H5Dget_space(dset)) < 0) {
+    st = chr_error_set(err, CHR_EIO, "%s: cannot be opened", name);
+    goto cleanup;
+  }
+  htri_t variable = H5Tis_variable_str(ftype);
+  size_t size = H5Tget_size(ftype);
+  if (variable < 0 || size == 0 || (mtype = H5Tcopy(ftype)) < 0) {
+    st = chr_error_set(err, CHR_EIO, "%s: cannot read its string type", name);
+    goto cleanup;
+  }
+  int64_t block = n < STRING_BLOCK ? n : STRING_BLOCK;
+  if (variable)
+    vlen = calloc((size_t)block, sizeof *vlen);
+  else
+    fixed = malloc((size_t)block * size);
+  if (variable ? vlen == NULL : fixed == NULL) {
+    st = chr_error_set(err, CHR_ENOMEM, "%s: out of memory for %lld strings", name, (long long)n);
+    goto cleanup;
+  }
+  for (int64_t first = 0; first < n; first += block) {
+    int64_t count = n - first < block ? n - first : block;
+    if (mspace >= 0) H5Sclose(mspace);
+    mspace = H5I_INVALID_HID;
+    if (select_rows(fspace, 1, first, count, NULL, &mspace) != CHR_OK ||
+        H5Dread(dset, mtype, mspace, fspace, H5P_DEFAULT, variable ? (void *)vlen : fixed) < 0) {
+      st = chr_error_set(err, CHR_EIO, "%s: reading rows [%lld, %lld) failed", name,
+                         (long long)first, (long long)(first + count));
+      goto cleanup;
+    }
+    for (int64_t i = 0; i < count; ++i) {
+      const char *s = variable ? (vlen[i] ? vlen[i] : "") : fixed + (size_t)i * size;
+      size_t len = 0;
+      if (variable) {
+        len = strlen(s);
+      } else {
+        while (len < size && s[len] != '\0') ++len;
+        while (len > 0 && s[len - 1] == ' ') --len;
+      }
+      if ((out[first + i] = copy_string(s, len)) == NULL) st = CHR_ENOMEM;
+    }
+    if (variable) {
+      if (H5Dvlen_reclaim(mtype, mspace, H5P_DEFAULT, vlen) < 0 && st == CHR_OK) st = CHR_EIO;
+      memset(vlen, 0, (size_t)block * sizeof *vlen);
+    }
+    if (st != CHR_OK) {
+      chr_error_set(err, st, "%s: out of memory or reclaim failure at rows [%lld, %lld)", name,
+                    (long long)first, (long long)(first + count));
+      goto cleanup;
+    }
+  }
+cleanup:
+  free(fixed);
+  free(vlen);
+  if (mspace >= 0) H5Sclose(mspace);
+  if (fspace >= 0) H5Sclose(fspace);
+  if (mtype >= 0) H5Tclose(mtype);
+  if (ftype >= 0) H5Tclose(ftype);
+  if (dset >= 0) H5Dclose(dset);
+  return st;
+}
+
+static int compare_string_slots(const void *a, const void *b) {
+  char *const *x = *(char **const *)a;
+  char *const *y = *(char **const *)b;
+  int c = strcmp(*x, *y);
+  if (c != 0) return c;
+  return (x > y) - (x < y);
+}
+
+/* Sorts pointers to the slots of ids; equal neighbours are duplicates, and the slot address
+ * gives the row. Reports the duplicate whose second occurrence comes first. */
+static chr_status check_unique(char **ids, int64_t n, chr_error *err) {
+  char ***slots = malloc((size_t)n * sizeof *slots);
+  if (slots == NULL)
+    return chr_error_set(err, CHR_ENOMEM, "/image_ids: out of memory checking %lld ids",
+                         (long long)n);
+  for (int64_t i = 0; i < n; ++i) slots[i] = &ids[i];
+  qsort(slots, (size_t)n, sizeof *slots, compare_string_slots);
+  int64_t best_first = -1, best_second = -1;
+  for (int64_t i = 1; i < n; ++i) {
+    if (strcmp(*slots[i - 1], *slots[i]) != 0) continue;
+    if (i >= 2 && strcmp(*slots[i - 2], *slots[i]) == 0) continue; /* not the group's 2nd */
+    int64_t a = slots[i - 1] - ids, b = slots[i] - ids;
+    if (best_second < 0 || b < best_second) {
+      best_first = a;
+      best_second = b;
+    }
+  }
+  free(slots);
+  if (best_second >= 0)
+    return chr_error_set(err, CHR_EFORMAT, "/image_ids: id '%s' at rows %lld and %lld (expected unique ids)",
+                         ids[best_first], (long long)best_first, (long long)best_second);
+  return CHR_OK;
+}
+
+chr_status chr_dataset_read_strings(chr_dataset *ds, char ***ids, char ***paths, chr_error *err) {
+  chr_status st = CHR_OK;
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  char **id_list = calloc((size_t)ds->n, sizeof *id_list);
+  char **path_list = NULL;
+  *ids = NULL;
+  *paths = NULL;
+  if (id_list == NULL) {
+    st = chr_error_set(err, CHR_ENOMEM, "/image_ids: out of memory for %lld ids", (long long)ds->n);
+    goto cleanup;
+  }
+  if ((st = read_string_dataset(ds->file, "/image_ids", ds->n, id_list, err)) != CHR_OK)
+    goto cleanup;
+  if ((st = check_unique(id_list, ds->n, err)) != CHR_OK) goto cleanup;
+  if (ds->has_file_paths) {
+    if ((path_list = calloc((size_t)ds->n, sizeof *path_list)) == NULL) {
+      st = chr_error_set(err, CHR_ENOMEM, "/file_paths: out of memory for %lld paths",
+                         (long long)ds->n);
+      goto cleanup;
+    }
+    if ((st = read_string_dataset(ds->file, "/file_paths", ds->n, path_list, err)) != CHR_OK)
+      goto cleanup;
+  }
+  *ids = id_list;
+  *paths = path_list;
+  id_list = NULL;
+  path_list = NULL;
+cleanup:
+  chr_strings_free(id_list, ds->n);
+  chr_strings_free(path_list, ds->n);
+  chr_h5_quiet_end(&quiet);
+  return st;
+}
+
+void chr_strings_free(char **strings, int64_t count) {
+  if (strings == NULL) return;
+  for (int64_t i = 0; i < count; ++i) free(strings[i]);
+  free(strings);
+}
+
+chr_status chr_dataset_read_palettes(chr_dataset *ds, chr_rgb *palettes, float *weights,
+                                     chr_error *err) {
+  chr_status st = CHR_OK;
+  hid_t pal = H5I_INVALID_HID, palw = H5I_INVALID_HID;
+  uint8_t *bytes = NULL;
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  if (!ds->has_palettes) {
+    st = chr_error_set(err, CHR_EINVAL, "/palettes: not in this dataset (expected a dataset with "
+                                        "/palettes and /palette_weights)");
+    goto cleanup;
+  }
+  size_t entries = (size_t)ds->n * PALETTE_SLOTS;
+  if ((bytes = malloc(entries * 3)) == NULL) {
+    st = chr_error_set(err, CHR_ENOMEM, "/palettes: out of memory for %lld palettes",
+                       (long long)ds->n);
+    goto cleanup;
+  }
+  if ((pal = H5Dopen2(ds->file, "/palettes", H5P_DEFAULT)) < 0 ||
+      H5Dread(pal, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes) < 0) {
+    st = chr_error_set(err, CHR_EIO, "/palettes: cannot be read");
+    goto cleanup;
+  }
+  if ((palw = H5Dopen2(ds->file, "/palette_weights", H5P_DEFAULT)) < 0 ||
+      H5Dread(palw, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, weights) < 0) {
+    st = chr_error_set(err, CHR_EIO, "/palette_weights: cannot be read");
+    goto cleanup;
+  }
+  for (size_t i = 0; i < entries; ++i) {
+    palettes[i].r = bytes[3 * i];
+    palettes[i].g = bytes[3 * i + 1];
+    palettes[i].b = bytes[3 * i + 2];
+  }
+cleanup:
+  free(bytes);
+  if (palw >= 0) H5Dclose(palw);
+  if (pal >= 0) H5Dclose(pal);
+  chr_h5_quiet_end(&quiet);
+  return st;
+}
