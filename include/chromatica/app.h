@@ -18,4 +18,8 @@ int chr_cmd_synth(int argc, char **argv, MPI_Comm comm);
  * other ranks return 0. */
 int chr_cmd_info(int argc, char **argv, MPI_Comm comm);
 
+/* `chromatica search --dataset D.h5 --queries B.json --out R.json [--shards S]
+ * [--io scatter|parallel] [--progress]`: the MPI batch search; rank 0 writes the report. */
+int chr_cmd_search(int argc, char **argv, MPI_Comm comm);
+
 #endif

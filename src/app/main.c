@@ -18,6 +18,7 @@ static const chr_command commands[] = {
     {"histogram", chr_cmd_histogram, "print the query histogram of a weighted palette (JSON)"},
     {"synth", chr_cmd_synth, "write a deterministic synthetic dataset (collective HDF5)"},
     {"info", chr_cmd_info, "validate a dataset and print a summary"},
+    {"search", chr_cmd_search, "answer a JSON batch of palette queries (MPI job)"},
 };
 
 static void print_usage(FILE *out) {

@@ -1,0 +1,47 @@
+/* How P ranks split into G query groups x S index shards (spec section 10), agreement on
+ * failure, and loading each rank's shard of the dataset (--io scatter | parallel).
+ * The communicator is always a parameter; nothing here names MPI_COMM_WORLD. */
+#ifndef CHROMATICA_MPI_LAYOUT_H
+#define CHROMATICA_MPI_LAYOUT_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "chromatica/dataset.h"
+#include "chromatica/error.h"
+#include "chromatica/scan.h"
+
+/* Rank r belongs to group r / S and holds shard r % S: rows [first_row, first_row + rows). */
+typedef struct {
+  int ranks, groups, shards;
+  int group, shard;
+  int64_t images, first_row, rows;
+  MPI_Comm group_comm; /* the S ranks of this rank's group, ranked by shard */
+} chr_layout;
+
+/* Agrees on failure at a phase boundary: every rank passes its own status; all return the
+ * worst one, and err then holds the message of the lowest failing rank. Collective on comm. */
+chr_status chr_mpi_agree(MPI_Comm comm, chr_status local, chr_error *err);
+
+/* Default shard count: the fewest shards (a divisor of P) whose share of the index fits half
+ * the memory each rank may use (physical memory / ranks on the node, taken as / P). */
+int chr_layout_default_shards(MPI_Comm comm, int64_t images);
+
+/* Builds the layout; S must divide P and be <= images. Collective on comm. */
+chr_status chr_layout_create(MPI_Comm comm, int shards, int64_t images, chr_layout *out,
+                             chr_error *err);
+void chr_layout_free(chr_layout *layout);
+
+typedef enum { CHR_IO_SCATTER = 0, CHR_IO_PARALLEL = 1 } chr_io_mode;
+
+/* Loads this rank's shard into *out (validating every row). scatter: rank 0 reads `ds` (opened
+ * by rank 0 alone; ignored elsewhere) in chunks of at most 4096 rows and sends each to the
+ * ranks holding that shard, so it never holds more than one chunk. parallel: every rank opens
+ * path through MPI-IO and reads its rows collectively; *independent_io is set when HDF5
+ * reported that a transfer did not stay collective. Times are measured per rank.
+ * Collective on comm; all ranks return the same status. */
+chr_status chr_shard_load(MPI_Comm comm, const chr_layout *layout, chr_io_mode mode,
+                          const char *path, chr_dataset *ds, chr_index **out, double *read_ms,
+                          double *distribute_ms, int *independent_io, chr_error *err);
+
+#endif

@@ -1,0 +1,25 @@
+/* The batch search across query groups and shards (spec section 10). Collective on comm. */
+#ifndef CHROMATICA_MPI_SEARCH_H
+#define CHROMATICA_MPI_SEARCH_H
+
+#include <mpi.h>
+
+#include "chromatica/batch.h"
+#include "chromatica/mpi_layout.h"
+#include "chromatica/results.h"
+
+/* Sends rank 0's n queries to every rank; on other ranks *queries is malloc'd (caller frees)
+ * and *n set. Collective on comm. */
+chr_status chr_mpi_bcast_queries(MPI_Comm comm, chr_batch_query **queries, int *n, chr_error *err);
+
+/* Answers every valid query. Group g answers a share of the queries, at most its part of
+ * max_concurrent at a time; per query: exact stage 1 on every shard, merge of the shards' top-R
+ * in the group, rerank on the owning shard, merge of the shards' top-k on the group leader.
+ * On rank 0, results (n entries, one per query, in batch order) receive every answer; query
+ * times are measured against a common clock started at a barrier. *queries_answered receives
+ * this rank's group's count. Collective on comm. */
+chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *layout, const chr_index *idx,
+                          const chr_batch_query *queries, int n, int max_concurrent,
+                          chr_query_result *results, int *queries_answered, chr_error *err);
+
+#endif

@@ -1,0 +1,59 @@
+/* What a search run produces, as plain data that can travel between ranks as bytes and that
+ * the report writer turns into JSON. No pointers inside, so arrays of these are sent whole. */
+#ifndef CHROMATICA_RESULTS_H
+#define CHROMATICA_RESULTS_H
+
+#include <stdint.h>
+#include "chromatica/error.h"
+
+#define CHR_RESULTS_K_MAX 200
+#define CHR_DOMINANT_MAX 5
+
+/* One ranked image. dominant_bin holds the image's heaviest bins (heaviest first, ties by lower
+ * bin; -1 marks an unused slot), used when the dataset has no /palettes. */
+typedef struct {
+  int64_t row;
+  double distance;
+  double ann_score;
+  int16_t dominant_bin[CHR_DOMINANT_MAX];
+} chr_result_hit;
+
+/* The outcome of one valid query. Times: start_s/end_s on the job's common clock (seconds since
+ * the barrier that opens the search phase); the rest measured on the answering group's leader. */
+typedef struct {
+  int query_index;  /* position in the batch */
+  int ok;
+  char error[CHR_ERROR_MESSAGE_MAX];
+  int candidates;   /* stage-1 candidates reranked (R), or k in fast mode */
+  int count;
+  chr_result_hit hits[CHR_RESULTS_K_MAX];
+  double start_s, end_s;
+  double ann_ms, rerank_ms, total_ms;
+  int group;        /* query group that answered it */
+} chr_query_result;
+
+/* Per-rank figures for the report's run.per_rank. */
+typedef struct {
+  int rank;
+  int group;
+  int shard;
+  int64_t first_row;
+  int64_t rows;
+  int queries;      /* queries this rank's group answered */
+  double read_ms;
+  double distribute_ms;
+  double search_ms;
+  double peak_rss_mb;
+} chr_rank_stats;
+
+typedef struct {
+  const char *version;
+  int ranks, threads_per_rank, query_groups, shards;
+  const char *io_mode;
+  const char *dataset_path;
+  int64_t images;
+  double read_ms, distribute_ms, search_ms, gather_ms, write_ms; /* job phases, rank 0's view */
+  double total_ms;
+} chr_run_info;
+
+#endif

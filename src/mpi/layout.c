@@ -1,0 +1,202 @@
+#include "chromatica/mpi_layout.h"
+
+#include "chromatica/grid.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { CHUNK_ROWS = 4096, TAG_HEADER = 101, TAG_ROWS = 102 };
+
+chr_status chr_mpi_agree(MPI_Comm comm, chr_status local, chr_error *err) {
+  int rank = 0, size = 1, worst = 0, first_failing = 0;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  int mine = (int)local, candidate = local != CHR_OK ? rank : size;
+  if (MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS ||
+      MPI_Allreduce(&candidate, &first_failing, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
+    return chr_error_set(err, CHR_EMPI, "MPI_Allreduce failed while ranks agreed on status");
+  if (worst == CHR_OK) return CHR_OK;
+  char message[CHR_ERROR_MESSAGE_MAX];
+  if (rank == first_failing) memcpy(message, err->message, sizeof message);
+  if (MPI_Bcast(message, sizeof message, MPI_CHAR, first_failing, comm) != MPI_SUCCESS)
+    return chr_error_set(err, CHR_EMPI, "MPI_Bcast failed while ranks agreed on status");
+  message[sizeof message - 1] = '\0';
+  return chr_error_set(err, (chr_status)worst, "%s", message);
+}
+
+int chr_layout_default_shards(MPI_Comm comm, int64_t images) {
+  int size = 1;
+  MPI_Comm_size(comm, &size);
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  double per_rank = pages > 0 && page > 0 ? (double)pages * (double)page / size : 1e9;
+  /* Columns (4 bytes per bin) plus the sparse copy (about 6 bytes per non-zero entry). */
+  double index_bytes = (double)images * CHR_BINS * 4.0 * 1.5;
+  for (int s = 1; s <= size; ++s)
+    if (size % s == 0 && s <= images && index_bytes / s <= 0.5 * per_rank) return s;
+  return size;
+}
+
+chr_status chr_layout_create(MPI_Comm comm, int shards, int64_t images, chr_layout *out,
+                             chr_error *err) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  memset(out, 0, sizeof *out);
+  out->group_comm = MPI_COMM_NULL;
+  if (shards < 1 || size % shards != 0 || shards > images)
+    return chr_error_set(err, CHR_EINVAL,
+                         "--shards %d: invalid for %d ranks and %lld images (expected a divisor "
+                         "of the rank count, at most the number of images)",
+                         shards, size, (long long)images);
+  out->ranks = size;
+  out->shards = shards;
+  out->groups = size / shards;
+  out->group = rank / shards;
+  out->shard = rank % shards;
+  out->images = images;
+  out->first_row = images * out->shard / shards;
+  out->rows = images * (out->shard + 1) / shards - out->first_row;
+  if (MPI_Comm_split(comm, out->group, out->shard, &out->group_comm) != MPI_SUCCESS)
+    return chr_error_set(err, CHR_EMPI, "MPI_Comm_split into query groups failed");
+  return CHR_OK;
+}
+
+void chr_layout_free(chr_layout *layout) {
+  if (layout->group_comm != MPI_COMM_NULL) MPI_Comm_free(&layout->group_comm);
+}
+
+/* Rank 0's side of --io scatter: read, validate, send chunk by chunk. On a bad chunk every rank
+ * still waiting gets a header of -1 so nobody blocks. */
+static chr_status scatter_send(MPI_Comm comm, const chr_layout *L, chr_dataset *ds, float *buf,
+                               chr_index *own, double *read_ms, chr_error *err) {
+  chr_status st = CHR_OK;
+  int64_t header = 0;
+  int s = 0;
+  for (; s < L->shards && st == CHR_OK; ++s) {
+    int64_t begin = L->images * s / L->shards, end = L->images * (s + 1) / L->shards;
+    for (int64_t c = begin; c < end && st == CHR_OK; c += CHUNK_ROWS) {
+      int64_t count = end - c < CHUNK_ROWS ? end - c : CHUNK_ROWS;
+      double t = MPI_Wtime();
+      st = chr_dataset_read_rows(ds, c, count, buf, H5P_DEFAULT, err);
+      if (st == CHR_OK) st = chr_dataset_check_rows(buf, c, count, err);
+      *read_ms += (MPI_Wtime() - t) * 1e3;
+      if (st != CHR_OK) break;
+      header = count;
+      for (int g = 0; g < L->groups; ++g) {
+        int dest = g * L->shards + s;
+        if (dest == 0) {
+          st = chr_index_append(own, buf, count, err);
+        } else if (MPI_Send(&header, 1, MPI_INT64_T, dest, TAG_HEADER, comm) != MPI_SUCCESS ||
+                   MPI_Send(buf, (int)(count * CHR_BINS), MPI_FLOAT, dest, TAG_ROWS, comm) !=
+                       MPI_SUCCESS) {
+          st = chr_error_set(err, CHR_EMPI, "MPI_Send of rows to rank %d failed", dest);
+        }
+      }
+    }
+  }
+  if (st != CHR_OK) {
+    header = -1;
+    for (int shard = s > 0 ? s - 1 : 0; shard < L->shards; ++shard)
+      for (int g = 0; g < L->groups; ++g)
+        if (g * L->shards + shard != 0)
+          MPI_Send(&header, 1, MPI_INT64_T, g * L->shards + shard, TAG_HEADER, comm);
+  }
+  return st;
+}
+
+static chr_status scatter_receive(MPI_Comm comm, const chr_layout *L, float *buf, chr_index *own,
+                                  chr_error *err) {
+  int64_t received = 0;
+  while (received < L->rows) {
+    int64_t header = 0;
+    if (MPI_Recv(&header, 1, MPI_INT64_T, 0, TAG_HEADER, comm, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+      return chr_error_set(err, CHR_EMPI, "MPI_Recv of a row header from rank 0 failed");
+    if (header < 0) return chr_error_set(err, CHR_EIO, "rank 0 stopped sending rows");
+    if (MPI_Recv(buf, (int)(header * CHR_BINS), MPI_FLOAT, 0, TAG_ROWS, comm, MPI_STATUS_IGNORE) !=
+        MPI_SUCCESS)
+      return chr_error_set(err, CHR_EMPI, "MPI_Recv of rows from rank 0 failed");
+    chr_status st = chr_index_append(own, buf, header, err);
+    if (st != CHR_OK) return st;
+    received += header;
+  }
+  return CHR_OK;
+}
+
+static chr_status parallel_read(MPI_Comm comm, const chr_layout *L, const char *path, float *buf,
+                                chr_index *own, int *independent_io, chr_error *err) {
+  chr_status st = CHR_OK;
+  chr_dataset *ds = NULL;
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), dxpl = H5Pcreate(H5P_DATASET_XFER);
+  if (fapl < 0 || dxpl < 0 || H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 ||
+      H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0) {
+    st = chr_error_set(err, CHR_EIO, "%s: cannot set up MPI-IO property lists", path);
+    goto cleanup;
+  }
+  st = chr_dataset_open(path, fapl, &ds, err);
+  if (st != CHR_OK) goto cleanup;
+  /* Every rank makes the same number of collective reads; ranks with fewer rows read none. */
+  int64_t mine = (L->rows + CHUNK_ROWS - 1) / CHUNK_ROWS, calls = 0;
+  MPI_Allreduce(&mine, &calls, 1, MPI_INT64_T, MPI_MAX, comm);
+  chr_status local = CHR_OK;
+  for (int64_t c = 0; c < calls; ++c) {
+    int64_t first = L->first_row + c * CHUNK_ROWS;
+    int64_t count = c < mine ? L->rows - c * CHUNK_ROWS : 0;
+    if (count > CHUNK_ROWS) count = CHUNK_ROWS;
+    if (local != CHR_OK) count = 0; /* keep joining the collective reads after a failure */
+    chr_error read_err;
+    chr_status s = chr_dataset_read_rows(ds, count ? first : 0, count, buf, dxpl, &read_err);
+    H5D_mpio_actual_io_mode_t io_mode = H5D_MPIO_NO_COLLECTIVE;
+    if (s == CHR_OK && count > 0 && H5Pget_mpio_actual_io_mode(dxpl, &io_mode) >= 0 &&
+        io_mode == H5D_MPIO_NO_COLLECTIVE)
+      *independent_io = 1;
+    if (s == CHR_OK && count > 0) s = chr_dataset_check_rows(buf, first, count, &read_err);
+    if (s == CHR_OK && count > 0) s = chr_index_append(own, buf, count, &read_err);
+    if (s != CHR_OK && local == CHR_OK) {
+      local = s;
+      *err = read_err;
+    }
+  }
+  st = local;
+cleanup:
+  chr_dataset_close(&ds);
+  if (fapl >= 0) H5Pclose(fapl);
+  if (dxpl >= 0) H5Pclose(dxpl);
+  return st;
+}
+
+chr_status chr_shard_load(MPI_Comm comm, const chr_layout *layout, chr_io_mode mode,
+                          const char *path, chr_dataset *ds, chr_index **out, double *read_ms,
+                          double *distribute_ms, int *independent_io, chr_error *err) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  *out = NULL;
+  *read_ms = *distribute_ms = 0.0;
+  *independent_io = 0;
+  chr_index *idx = NULL;
+  float *buf = malloc((size_t)CHUNK_ROWS * CHR_BINS * sizeof *buf);
+  chr_status st = buf == NULL ? chr_error_set(err, CHR_ENOMEM, "cannot hold a chunk of %d rows", CHUNK_ROWS)
+                              : chr_index_create(layout->rows, layout->first_row, &idx, err);
+  st = chr_mpi_agree(comm, st, err);
+  if (st != CHR_OK) goto cleanup;
+  double t0 = MPI_Wtime();
+  if (mode == CHR_IO_SCATTER && rank == 0) {
+    st = scatter_send(comm, layout, ds, buf, idx, read_ms, err);
+    *distribute_ms = (MPI_Wtime() - t0) * 1e3 - *read_ms;
+  } else if (mode == CHR_IO_SCATTER) {
+    st = scatter_receive(comm, layout, buf, idx, err);
+    *distribute_ms = (MPI_Wtime() - t0) * 1e3;
+  } else {
+    st = parallel_read(comm, layout, path, buf, idx, independent_io, err);
+    *read_ms = (MPI_Wtime() - t0) * 1e3;
+  }
+  st = chr_mpi_agree(comm, st, err);
+  int any_independent = 0;
+  MPI_Allreduce(independent_io, &any_independent, 1, MPI_INT, MPI_MAX, comm);
+  *independent_io = any_independent;
+cleanup:
+  free(buf);
+  if (st != CHR_OK) chr_index_destroy(&idx);
+  *out = idx;
+  return st;
+}

@@ -1,0 +1,360 @@
+#include "chromatica/mpi_search.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chromatica/search.h"
+
+/* One query of a wave as one rank of the group sees it. */
+typedef struct {
+  const chr_batch_query *query;
+  int want;                 /* R over the whole dataset (k in fast mode) */
+  chr_hit *partial;         /* this shard's stage-1 top (want slots) */
+  int n_partial;            /* -1: stage 1 failed here */
+  chr_hit *merged;          /* the group-wide stage-1 top (want slots) */
+  int n_merged;             /* -1: stage 1 failed on some shard */
+  chr_result_hit top[CHR_RESULTS_K_MAX]; /* this shard's reranked top-k */
+  int n_top;                /* -1: failed (message in error, empty if failed elsewhere) */
+  char error[CHR_ERROR_MESSAGE_MAX];
+  double ann_ms, rerank_ms;
+} wave_query;
+
+chr_status chr_mpi_bcast_queries(MPI_Comm comm, chr_batch_query **queries, int *n, chr_error *err) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  if (MPI_Bcast(n, 1, MPI_INT, 0, comm) != MPI_SUCCESS)
+    return chr_error_set(err, CHR_EMPI, "MPI_Bcast of the query count failed");
+  chr_status st = CHR_OK;
+  if (rank != 0) {
+    *queries = malloc((size_t)*n * sizeof **queries);
+    if (*queries == NULL) st = chr_error_set(err, CHR_ENOMEM, "cannot hold %d queries", *n);
+  }
+  st = chr_mpi_agree(comm, st, err);
+  if (st != CHR_OK) return st;
+  MPI_Datatype one_query;
+  MPI_Type_contiguous((int)sizeof **queries, MPI_BYTE, &one_query);
+  MPI_Type_commit(&one_query);
+  int rc = MPI_Bcast(*queries, *n, one_query, 0, comm);
+  MPI_Type_free(&one_query);
+  return rc == MPI_SUCCESS ? CHR_OK : chr_error_set(err, CHR_EMPI, "MPI_Bcast of the queries failed");
+}
+
+/* The heaviest bins of a support, heaviest first, ties by lower bin; -1 fills unused slots. */
+static void dominant_bins(const chr_index *idx, int64_t local_row, int16_t out[CHR_DOMINANT_MAX]) {
+  const uint16_t *bins = NULL;
+  const float *mass = NULL;
+  int n = chr_index_support(idx, local_row, &bins, &mass);
+  float kept[CHR_DOMINANT_MAX];
+  int count = 0;
+  for (int j = 0; j < n; ++j) {
+    int pos = count < CHR_DOMINANT_MAX ? count : CHR_DOMINANT_MAX;
+    while (pos > 0 && mass[j] > kept[pos - 1]) pos--; /* bins ascend, so ties keep lower bin */
+    if (pos >= CHR_DOMINANT_MAX) continue;
+    int last = count < CHR_DOMINANT_MAX ? count : CHR_DOMINANT_MAX - 1;
+    for (int m = last; m > pos; --m) {
+      kept[m] = kept[m - 1];
+      out[m] = out[m - 1];
+    }
+    kept[pos] = mass[j];
+    out[pos] = (int16_t)bins[j];
+    if (count < CHR_DOMINANT_MAX) count++;
+  }
+  for (int m = count; m < CHR_DOMINANT_MAX; ++m) out[m] = -1;
+}
+
+static void stage1(const chr_index *idx, wave_query *w) {
+  int64_t rows = chr_index_rows(idx);
+  int want = w->want < rows ? w->want : (int)rows;
+  chr_error err;
+  double t = omp_get_wtime();
+  w->n_partial = chr_scan_topk(idx, &w->query->hist, want, w->partial, &err);
+  if (w->n_partial < 0) snprintf(w->error, sizeof w->error, "stage 1: %.500s", err.message);
+  w->ann_ms = (omp_get_wtime() - t) * 1e3;
+}
+
+/* Allgathers every shard's partial lists and merges them, in shard order, per query. */
+static chr_status merge_partials(MPI_Comm gcomm, wave_query *wq, int W, chr_error *err) {
+  int shards = 1;
+  MPI_Comm_size(gcomm, &shards);
+  chr_status st = CHR_OK;
+  int *counts = malloc((size_t)W * shards * sizeof *counts);
+  int *bytes = malloc((size_t)shards * sizeof *bytes), *displs = malloc((size_t)shards * sizeof *displs);
+  int mine = 0, total = 0;
+  int my_counts[CHR_MAX_CONCURRENT_MAX];
+  for (int i = 0; i < W; ++i) {
+    my_counts[i] = wq[i].n_partial;
+    mine += wq[i].n_partial > 0 ? wq[i].n_partial : 0;
+  }
+  chr_hit *send = malloc((size_t)(mine > 0 ? mine : 1) * sizeof *send), *all = NULL, *tmp = NULL;
+  if (counts == NULL || bytes == NULL || displs == NULL || send == NULL) {
+    st = chr_error_set(err, CHR_ENOMEM, "cannot hold the stage-1 lists of a wave");
+    goto cleanup;
+  }
+  for (int i = 0, at = 0; i < W; ++i)
+    for (int j = 0; j < wq[i].n_partial; ++j) send[at++] = wq[i].partial[j];
+  if (MPI_Allgather(my_counts, W, MPI_INT, counts, W, MPI_INT, gcomm) != MPI_SUCCESS) {
+    st = chr_error_set(err, CHR_EMPI, "MPI_Allgather of stage-1 list sizes failed");
+    goto cleanup;
+  }
+  for (int s = 0; s < shards; ++s) {
+    int n = 0;
+    for (int i = 0; i < W; ++i) n += counts[s * W + i] > 0 ? counts[s * W + i] : 0;
+    bytes[s] = n * (int)sizeof(chr_hit);
+    displs[s] = total * (int)sizeof(chr_hit);
+    total += n;
+  }
+  all = malloc((size_t)(total > 0 ? total : 1) * sizeof *all);
+  int longest = 0;
+  for (int i = 0; i < W; ++i) longest = wq[i].want > longest ? wq[i].want : longest;
+  tmp = malloc((size_t)(longest > 0 ? longest : 1) * sizeof *tmp);
+  if (all == NULL || tmp == NULL) {
+    st = chr_error_set(err, CHR_ENOMEM, "cannot hold the stage-1 lists of a wave");
+    goto cleanup;
+  }
+  if (MPI_Allgatherv(send, mine * (int)sizeof(chr_hit), MPI_BYTE, all, bytes, displs, MPI_BYTE,
+                     gcomm) != MPI_SUCCESS) {
+    st = chr_error_set(err, CHR_EMPI, "MPI_Allgatherv of stage-1 lists failed");
+    goto cleanup;
+  }
+  for (int i = 0; i < W; ++i) wq[i].n_merged = 0;
+  for (int s = 0, at = 0; s < shards; ++s) {
+    for (int i = 0; i < W; ++i) {
+      int n = counts[s * W + i];
+      if (n < 0 || wq[i].n_merged < 0) {
+        wq[i].n_merged = -1;
+        at += n > 0 ? n : 0;
+        continue;
+      }
+      int kept = chr_hits_merge(wq[i].merged, wq[i].n_merged, all + at, n, tmp, wq[i].want);
+      memcpy(wq[i].merged, tmp, (size_t)kept * sizeof *tmp);
+      wq[i].n_merged = kept;
+      at += n;
+    }
+  }
+cleanup:
+  free(counts);
+  free(bytes);
+  free(displs);
+  free(send);
+  free(all);
+  free(tmp);
+  return st;
+}
+
+/* Reranks the merged candidates this shard owns and keeps its best k. */
+static void stage2(const chr_index *idx, wave_query *w, chr_match *matches, chr_hit *owned) {
+  double t = omp_get_wtime();
+  const chr_search_options *o = &w->query->options;
+  int64_t first = chr_index_first_row(idx), end = first + chr_index_rows(idx);
+  w->n_top = -1;
+  if (w->n_merged < 0) return;
+  int n = 0;
+  for (int j = 0; j < w->n_merged; ++j)
+    if (w->merged[j].row >= first && w->merged[j].row < end) owned[n++] = w->merged[j];
+  chr_error err;
+  if (chr_search_rerank(idx, &w->query->hist, o, owned, n, matches, &err) != CHR_OK) {
+    snprintf(w->error, sizeof w->error, "%s", err.message);
+    return;
+  }
+  w->n_top = chr_matches_rank(matches, n, o->k);
+  for (int j = 0; j < w->n_top; ++j) {
+    chr_result_hit *h = &w->top[j];
+    h->row = matches[j].row;
+    h->distance = matches[j].distance;
+    h->ann_score = matches[j].ann_score;
+    dominant_bins(idx, matches[j].row - first, h->dominant_bin);
+  }
+  w->rerank_ms = (omp_get_wtime() - t) * 1e3;
+}
+
+static int result_hit_compare(const void *pa, const void *pb) {
+  const chr_result_hit *a = pa, *b = pb;
+  if (a->distance != b->distance) return a->distance < b->distance ? -1 : 1;
+  return (a->row > b->row) - (a->row < b->row);
+}
+
+/* Gathers the shards' top-k lists on the group leader and writes the final answers. */
+static chr_status finish_on_leader(MPI_Comm gcomm, wave_query *wq, int W, const int *indices,
+                                   int group, double start_s, double t0, chr_query_result *out,
+                                   chr_error *err) {
+  int grank = 0, shards = 1;
+  MPI_Comm_rank(gcomm, &grank);
+  MPI_Comm_size(gcomm, &shards);
+  chr_status st = CHR_OK;
+  size_t per_rank = (size_t)W * sizeof(wave_query);
+  wave_query *all = grank == 0 ? malloc(per_rank * (size_t)shards) : NULL;
+  chr_result_hit *pool = grank == 0 ? malloc((size_t)shards * CHR_RESULTS_K_MAX * sizeof *pool) : NULL;
+  int ok = grank != 0 || (all != NULL && pool != NULL);
+  st = chr_mpi_agree(gcomm, ok ? CHR_OK : chr_error_set(err, CHR_ENOMEM, "cannot gather a wave"), err);
+  if (st != CHR_OK) goto cleanup;
+  /* The records travel whole; their pointers are meaningless on the leader and never read. */
+  if (MPI_Gather(wq, (int)per_rank, MPI_BYTE, all, (int)per_rank, MPI_BYTE, 0, gcomm) != MPI_SUCCESS) {
+    st = chr_error_set(err, CHR_EMPI, "MPI_Gather of reranked lists failed");
+    goto cleanup;
+  }
+  if (grank != 0) goto cleanup;
+  for (int i = 0; i < W; ++i) {
+    chr_query_result *r = &out[i];
+    memset(r, 0, sizeof *r);
+    r->query_index = indices[i];
+    r->group = group;
+    r->ok = 1;
+    int n = 0;
+    for (int s = 0; s < shards && r->ok; ++s) {
+      const wave_query *part = &all[(size_t)s * W + i];
+      if (part->n_top < 0 && part->error[0] != '\0') {
+        r->ok = 0;
+        snprintf(r->error, sizeof r->error, "%s", part->error);
+      }
+      for (int j = 0; j < part->n_top; ++j) pool[n++] = part->top[j];
+    }
+    int k = wq[i].query->options.k;
+    if (r->ok) {
+      qsort(pool, (size_t)n, sizeof *pool, result_hit_compare);
+      r->count = n < k ? n : k;
+      memcpy(r->hits, pool, (size_t)r->count * sizeof *pool);
+      r->candidates = wq[i].n_merged;
+    }
+    r->ann_ms = wq[i].ann_ms;
+    r->rerank_ms = wq[i].rerank_ms;
+    r->start_s = start_s;
+    r->end_s = MPI_Wtime() - t0;
+    r->total_ms = (r->end_s - r->start_s) * 1e3;
+  }
+cleanup:
+  free(all);
+  free(pool);
+  return st;
+}
+
+/* Runs one wave of W queries on the group; the leader appends W results to out. */
+static chr_status run_wave(const chr_layout *L, const chr_index *idx, wave_query *wq, int W,
+                           const int *indices, double t0, chr_query_result *out, chr_error *err) {
+  double start_s = MPI_Wtime() - t0;
+  if (W >= omp_get_max_threads() && W > 1) {
+#pragma omp parallel for schedule(dynamic)
+    for (int i = 0; i < W; ++i) stage1(idx, &wq[i]);
+  } else {
+    for (int i = 0; i < W; ++i) stage1(idx, &wq[i]);
+  }
+  double t_merge = MPI_Wtime();
+  chr_status st = merge_partials(L->group_comm, wq, W, err);
+  double merge_ms = (MPI_Wtime() - t_merge) * 1e3;
+  if (st != CHR_OK) return st;
+  int longest = 0;
+  for (int i = 0; i < W; ++i) longest = wq[i].want > longest ? wq[i].want : longest;
+  chr_match *matches = malloc((size_t)(longest > 0 ? longest : 1) * sizeof *matches);
+  chr_hit *owned = malloc((size_t)(longest > 0 ? longest : 1) * sizeof *owned);
+  st = matches && owned ? CHR_OK : chr_error_set(err, CHR_ENOMEM, "cannot hold %d candidates", longest);
+  for (int i = 0; i < W && st == CHR_OK; ++i) {
+    wq[i].ann_ms += merge_ms;
+    stage2(idx, &wq[i], matches, owned);
+  }
+  free(matches);
+  free(owned);
+  st = chr_mpi_agree(L->group_comm, st, err);
+  if (st != CHR_OK) return st;
+  double t_gather = MPI_Wtime();
+  st = finish_on_leader(L->group_comm, wq, W, indices, L->group, start_s, t0, out, err);
+  double gather_ms = (MPI_Wtime() - t_gather) * 1e3;
+  for (int i = 0; i < W && out != NULL && L->shard == 0; ++i) out[i].rerank_ms += gather_ms;
+  return st;
+}
+
+/* The queries group g answers, in batch order, and its share of max_concurrent. */
+static int group_share(const chr_batch_query *queries, int n, int groups, int g, int max_concurrent,
+                       int *indices, int *quota) {
+  int active = groups < max_concurrent ? groups : max_concurrent;
+  *quota = g < active ? max_concurrent / active + (g < max_concurrent % active) : 0;
+  int count = 0, valid = 0;
+  for (int i = 0; i < n; ++i) {
+    if (!queries[i].ok) continue;
+    if (*quota > 0 && valid % active == g) indices[count++] = i;
+    valid++;
+  }
+  return count;
+}
+
+chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *idx,
+                          const chr_batch_query *queries, int n, int max_concurrent,
+                          chr_query_result *results, int *queries_answered, chr_error *err) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  int quota = 0;
+  int *indices = malloc((size_t)(n > 0 ? n : 1) * sizeof *indices);
+  wave_query *wq = calloc(CHR_MAX_CONCURRENT_MAX, sizeof *wq);
+  chr_query_result *mine = NULL, *gathered = NULL;
+  int *counts = NULL, *displs = NULL;
+  int count = indices ? group_share(queries, n, L->groups, L->group, max_concurrent, indices, &quota) : 0;
+  int want_max = 0;
+  for (int i = 0; i < count; ++i) {
+    const chr_search_options *o = &queries[indices[i]].options;
+    int want = o->fast_mode ? (L->images < o->k ? (int)L->images : o->k) : chr_search_candidates(o, L->images);
+    want_max = want > want_max ? want : want_max;
+  }
+  int leader = L->shard == 0;
+  mine = leader ? malloc((size_t)(count > 0 ? count : 1) * sizeof *mine) : NULL;
+  chr_status st = indices && wq && (!leader || mine) ? CHR_OK : CHR_ENOMEM;
+  for (int i = 0; i < CHR_MAX_CONCURRENT_MAX && st == CHR_OK && wq; ++i) {
+    wq[i].partial = malloc((size_t)(want_max > 0 ? want_max : 1) * sizeof(chr_hit));
+    wq[i].merged = malloc((size_t)(want_max > 0 ? want_max : 1) * sizeof(chr_hit));
+    if (wq[i].partial == NULL || wq[i].merged == NULL) st = CHR_ENOMEM;
+  }
+  if (st != CHR_OK) chr_error_set(err, st, "cannot hold the search state of %d queries", count);
+  st = chr_mpi_agree(comm, st, err);
+  *queries_answered = count;
+  if (st != CHR_OK) goto cleanup;
+  MPI_Barrier(comm);
+  double t0 = MPI_Wtime(); /* the common clock: every rank leaves the barrier together */
+  for (int first = 0; first < count && st == CHR_OK; first += quota) {
+    int W = count - first < quota ? count - first : quota;
+    for (int i = 0; i < W; ++i) {
+      const chr_batch_query *q = &queries[indices[first + i]];
+      wq[i].query = q;
+      wq[i].want = q->options.fast_mode ? (L->images < q->options.k ? (int)L->images : q->options.k)
+                                        : chr_search_candidates(&q->options, L->images);
+      wq[i].error[0] = '\0';
+      wq[i].ann_ms = wq[i].rerank_ms = 0.0;
+    }
+    st = run_wave(L, idx, wq, W, indices + first, t0, leader ? mine + first : NULL, err);
+  }
+  st = chr_mpi_agree(comm, st, err);
+  if (st != CHR_OK) goto cleanup;
+
+  /* Leaders send their answers to rank 0, which files them by batch position. */
+  MPI_Datatype one_result;
+  MPI_Type_contiguous((int)sizeof(chr_query_result), MPI_BYTE, &one_result);
+  MPI_Type_commit(&one_result);
+  int send_count = leader ? count : 0, total = 0;
+  if (rank == 0) {
+    counts = malloc((size_t)size * sizeof *counts);
+    displs = malloc((size_t)size * sizeof *displs);
+  }
+  int rc = MPI_Gather(&send_count, 1, MPI_INT, counts, 1, MPI_INT, 0, comm);
+  if (rank == 0 && rc == MPI_SUCCESS)
+    for (int r = 0; r < size; ++r) {
+      displs[r] = total;
+      total += counts[r];
+    }
+  if (rank == 0) gathered = malloc((size_t)(total > 0 ? total : 1) * sizeof *gathered);
+  if (rc == MPI_SUCCESS)
+    rc = MPI_Gatherv(mine, send_count, one_result, gathered, counts, displs, one_result, 0, comm);
+  MPI_Type_free(&one_result);
+  if (rc != MPI_SUCCESS) st = chr_error_set(err, CHR_EMPI, "MPI_Gatherv of query results failed");
+  for (int i = 0; rank == 0 && st == CHR_OK && i < total; ++i)
+    results[gathered[i].query_index] = gathered[i];
+cleanup:
+  for (int i = 0; wq && i < CHR_MAX_CONCURRENT_MAX; ++i) {
+    free(wq[i].partial);
+    free(wq[i].merged);
+  }
+  free(wq);
+  free(indices);
+  free(mine);
+  free(gathered);
+  free(counts);
+  free(displs);
+  return st;
+}
