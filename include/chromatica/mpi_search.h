@@ -17,9 +17,10 @@ chr_status chr_mpi_bcast_queries(MPI_Comm comm, chr_batch_query **queries, int *
  * in the group, rerank on the owning shard, merge of the shards' top-k on the group leader.
  * On rank 0, results (n entries, one per query, in batch order) receive every answer; query
  * times are measured against a common clock started at a barrier. *queries_answered receives
- * this rank's group's count. Collective on comm. */
+ * this rank's group's count. With progress set, each group leader reports on stderr, at most once
+ * a second and when done, how many of its queries are answered. Collective on comm. */
 chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *layout, const chr_index *idx,
-                          const chr_batch_query *queries, int n, int max_concurrent,
+                          const chr_batch_query *queries, int n, int max_concurrent, int progress,
                           chr_query_result *results, int *queries_answered, chr_error *err);
 
 #endif

@@ -177,7 +177,8 @@ int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
   MPI_Bcast(&max_concurrent, 1, MPI_INT, 0, comm);
   if (a.progress && rank == 0) fprintf(stderr, "chromatica search: answering %d queries\n", n);
   double t_search = MPI_Wtime();
-  st = chr_mpi_search(comm, &layout, idx, queries, n, max_concurrent, results, &mine.queries, &err);
+  st = chr_mpi_search(comm, &layout, idx, queries, n, max_concurrent, a.progress, results,
+                      &mine.queries, &err);
   if (st != CHR_OK) goto cleanup;
   mine.search_ms = (MPI_Wtime() - t_search) * 1e3;
   run.search_ms = mine.search_ms;

@@ -1,6 +1,7 @@
 #include "chromatica/mpi_search.h"
 
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,7 +278,7 @@ static int group_share(const chr_batch_query *queries, int n, int groups, int g,
 }
 
 chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *idx,
-                          const chr_batch_query *queries, int n, int max_concurrent,
+                          const chr_batch_query *queries, int n, int max_concurrent, int progress,
                           chr_query_result *results, int *queries_answered, chr_error *err) {
   int rank = 0, size = 1;
   MPI_Comm_rank(comm, &rank);
@@ -308,6 +309,7 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
   if (st != CHR_OK) goto cleanup;
   MPI_Barrier(comm);
   double t0 = MPI_Wtime(); /* the common clock: every rank leaves the barrier together */
+  double last_report = t0;
   for (int first = 0; first < count && st == CHR_OK; first += quota) {
     int W = count - first < quota ? count - first : quota;
     for (int i = 0; i < W; ++i) {
@@ -319,6 +321,12 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
       wq[i].ann_ms = wq[i].rerank_ms = 0.0;
     }
     st = run_wave(L, idx, wq, W, indices + first, t0, leader ? mine + first : NULL, err);
+    int done = first + W;
+    if (progress && leader && (MPI_Wtime() - last_report >= 1.0 || done == count)) {
+      fprintf(stderr, "chromatica search: group %d answered %d/%d queries (%.1f s)\n", L->group,
+              done, count, MPI_Wtime() - t0);
+      last_report = MPI_Wtime();
+    }
   }
   st = chr_mpi_agree(comm, st, err);
   if (st != CHR_OK) goto cleanup;
