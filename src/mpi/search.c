@@ -339,6 +339,14 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
   if (rank == 0) {
     counts = malloc((size_t)size * sizeof *counts);
     displs = malloc((size_t)size * sizeof *displs);
+    gathered = malloc((size_t)(n > 0 ? n : 1) * sizeof *gathered); /* at most one per query */
+    if (counts == NULL || displs == NULL || gathered == NULL)
+      st = chr_error_set(err, CHR_ENOMEM, "cannot hold the answers of %d queries", n);
+  }
+  st = chr_mpi_agree(comm, st, err);
+  if (st != CHR_OK) {
+    MPI_Type_free(&one_result);
+    goto cleanup;
   }
   int rc = MPI_Gather(&send_count, 1, MPI_INT, counts, 1, MPI_INT, 0, comm);
   if (rank == 0 && rc == MPI_SUCCESS)
@@ -346,7 +354,6 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
       displs[r] = total;
       total += counts[r];
     }
-  if (rank == 0) gathered = malloc((size_t)(total > 0 ? total : 1) * sizeof *gathered);
   if (rc == MPI_SUCCESS)
     rc = MPI_Gatherv(mine, send_count, one_result, gathered, counts, displs, one_result, 0, comm);
   MPI_Type_free(&one_result);
