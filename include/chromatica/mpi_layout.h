@@ -9,6 +9,7 @@
 
 #include "chromatica/dataset.h"
 #include "chromatica/error.h"
+#include "chromatica/mpi_collect.h"
 #include "chromatica/scan.h"
 
 /* Rank r belongs to group r / S and holds shard r % S: rows [first_row, first_row + rows). */
@@ -19,12 +20,9 @@ typedef struct {
   MPI_Comm group_comm; /* the S ranks of this rank's group, ranked by shard */
 } chr_layout;
 
-/* Agrees on failure at a phase boundary: every rank passes its own status; all return the
- * worst one, and err then holds the message of the lowest failing rank. Collective on comm. */
-chr_status chr_mpi_agree(MPI_Comm comm, chr_status local, chr_error *err);
-
 /* Default shard count: the fewest shards (a divisor of P) whose share of the index fits half
- * the memory each rank may use (physical memory / ranks on the node, taken as / P). */
+ * the memory each rank may use (physical memory / ranks on rank 0's node); P if none does.
+ * Rank 0 decides and broadcasts it. Collective on comm. */
 int chr_layout_default_shards(MPI_Comm comm, int64_t images);
 
 /* Builds the layout; S must divide P and be <= images. Collective on comm. */

@@ -45,12 +45,15 @@ static int parse_args(int argc, char **argv, int rank, search_args *a) {
   const char *bad = NULL;
   if (a->io && strcmp(a->io, "scatter") != 0 && strcmp(a->io, "parallel") != 0) bad = "--io";
   char *end = NULL;
-  if (a->shards && (strtol(a->shards, &end, 10) < 1 || *end != '\0')) bad = "--shards";
+  if (a->shards) {
+    long shards = strtol(a->shards, &end, 10);
+    if (shards < 1 || shards > 1000000 || *end != '\0') bad = "--shards";
+  }
   if (missing && rank == 0) fprintf(stderr, "chromatica search: %s is required\n%s", missing, usage);
   if (bad && rank == 0)
     fprintf(stderr, "chromatica search: %s '%s': invalid (expected %s)\n", bad,
             bad[2] == 'i' ? a->io : a->shards,
-            bad[2] == 'i' ? "scatter or parallel" : "a whole number >= 1");
+            bad[2] == 'i' ? "scatter or parallel" : "a whole number from 1 to 1000000");
   return missing || bad ? 2 : 0;
 }
 
@@ -150,9 +153,12 @@ int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
   st = chr_mpi_agree(comm, st, &err);
   if (st != CHR_OK) goto cleanup;
   run.read_ms = (MPI_Wtime() - t_start) * 1e3;
-  run.images = in.images;
-  MPI_Bcast(&run.images, 1, MPI_INT64_T, 0, comm);
-  int shards = a.shards ? atoi(a.shards) : chr_layout_default_shards(comm, run.images);
+  int64_t shared[2] = {in.images, rank == 0 ? chr_batch_max_concurrent(in.batch) : 0};
+  st = chr_mpi_bcast_int64s(comm, shared, 2, &err);
+  if (st != CHR_OK) goto cleanup;
+  run.images = shared[0];
+  int max_concurrent = (int)shared[1];
+  int shards = a.shards ? (int)strtol(a.shards, NULL, 10) : chr_layout_default_shards(comm, run.images);
   st = chr_mpi_agree(comm, chr_layout_create(comm, shards, run.images, &layout, &err), &err);
   if (st != CHR_OK) goto cleanup;
   run.query_groups = layout.groups;
@@ -173,8 +179,6 @@ int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
   st = chr_mpi_agree(comm, st, &err);
   if (st == CHR_OK) st = chr_mpi_bcast_queries(comm, &queries, &n, &err);
   if (st != CHR_OK) goto cleanup;
-  int max_concurrent = rank == 0 ? chr_batch_max_concurrent(in.batch) : 0;
-  MPI_Bcast(&max_concurrent, 1, MPI_INT, 0, comm);
   if (a.progress && rank == 0) fprintf(stderr, "chromatica search: answering %d queries\n", n);
   double t_search = MPI_Wtime();
   st = chr_mpi_search(comm, &layout, idx, queries, n, max_concurrent, a.progress, results,
@@ -193,7 +197,8 @@ int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
   st = rank == 0 && all_stats == NULL ? chr_error_set(&err, CHR_ENOMEM, "cannot hold per-rank figures") : CHR_OK;
   st = chr_mpi_agree(comm, st, &err);
   if (st != CHR_OK) goto cleanup;
-  MPI_Gather(&mine, (int)sizeof mine, MPI_BYTE, all_stats, (int)sizeof mine, MPI_BYTE, 0, comm);
+  st = chr_mpi_gather_rank_stats(comm, &mine, all_stats, &err);
+  if (st != CHR_OK) goto cleanup;
   run.gather_ms = (MPI_Wtime() - t_gather) * 1e3;
   run.total_ms = (MPI_Wtime() - t_start) * 1e3;
   if (rank == 0) st = write_report(&a, &in, results, &run, all_stats, independent_io, &err);

@@ -10,6 +10,7 @@
 
 #include "chromatica/app.h"
 #include "chromatica/dataset.h"
+#include "chromatica/mpi_collect.h"
 #include "chromatica/synth.h"
 
 #define SYNTH_PUT_ROWS 4096 /* rows per collective put: bounds each rank's buffers (~19 MB) */
@@ -126,11 +127,9 @@ static void make_rows(const synth_args *args, long long first, long long count, 
   }
 }
 
-/* All ranks agree whether any failed; returns 1 if some rank did. */
-static int any_failed(int failed, MPI_Comm comm) {
-  int any = 1;
-  if (MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS) return 1;
-  return any;
+/* All ranks agree whether any failed (err then holds the lowest failing rank's message). */
+static int any_failed(int failed, MPI_Comm comm, chr_error *err) {
+  return chr_mpi_agree(comm, failed ? err->code : CHR_OK, err) != CHR_OK;
 }
 
 int chr_cmd_synth(int argc, char **argv, MPI_Comm comm) {
@@ -157,7 +156,7 @@ int chr_cmd_synth(int argc, char **argv, MPI_Comm comm) {
   long long base = args.images / size, extra = args.images % size;
   long long first = rank * base + (rank < extra ? rank : extra);
   long long count = base + (rank < extra ? 1 : 0);
-  long long puts_local = (count + SYNTH_PUT_ROWS - 1) / SYNTH_PUT_ROWS, puts = 0;
+  int64_t puts_local = (count + SYNTH_PUT_ROWS - 1) / SYNTH_PUT_ROWS, puts = 0;
 
   int failed = buffers_alloc(&buf, args.images, &err) != CHR_OK;
   if (!failed && ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
@@ -167,14 +166,11 @@ int chr_cmd_synth(int argc, char **argv, MPI_Comm comm) {
     chr_error_set(&err, CHR_EIO, "cannot set up MPI-IO property lists");
     failed = 1;
   }
-  if (any_failed(failed, comm)) goto cleanup;
-  if (MPI_Allreduce(&puts_local, &puts, 1, MPI_LONG_LONG, MPI_MAX, comm) != MPI_SUCCESS) {
-    chr_error_set(&err, CHR_EMPI, "MPI_Allreduce of the put count failed");
-    goto cleanup;
-  }
+  if (any_failed(failed, comm, &err)) goto cleanup;
+  if (any_failed(chr_mpi_max_int64(comm, puts_local, &puts, &err) != CHR_OK, comm, &err)) goto cleanup;
   failed = chr_dataset_writer_create(args.output, fapl, args.images, buf.id_len, buf.path_len, 1,
                                      &writer, &err) != CHR_OK;
-  if (any_failed(failed, comm)) goto cleanup;
+  if (any_failed(failed, comm, &err)) goto cleanup;
   for (long long p = 0; p < puts; ++p) {
     long long at = first + p * SYNTH_PUT_ROWS;
     long long n = count - p * SYNTH_PUT_ROWS;
@@ -189,9 +185,9 @@ int chr_cmd_synth(int argc, char **argv, MPI_Comm comm) {
       failed = 1;
     }
   }
-  if (any_failed(failed, comm)) goto cleanup;
+  if (any_failed(failed, comm, &err)) goto cleanup;
   failed = chr_dataset_writer_close(&writer, &err) != CHR_OK;
-  if (any_failed(failed, comm)) goto cleanup;
+  if (any_failed(failed, comm, &err)) goto cleanup;
   double seconds = MPI_Wtime() - start;
   if (rank == 0)
     printf("chromatica synth: wrote %lld images (seed %" PRIu64 ") to %s with %d rank%s in %.3f s\n",
@@ -205,14 +201,8 @@ cleanup:
   if (dxpl >= 0) H5Pclose(dxpl);
   if (fapl >= 0) H5Pclose(fapl);
   buffers_free(&buf);
-  if (exit_code != 0) {
-    /* One message: from the lowest rank that has one (every failure path is agreed by all). */
-    int mine = err.code != CHR_OK ? rank : size, reporter = 0;
-    if (MPI_Allreduce(&mine, &reporter, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS) reporter = rank;
-    if (reporter == rank && err.code != CHR_OK)
-      fprintf(stderr, "chromatica synth: %s: %s\n", args.output, err.message);
-    else if (reporter == size && rank == 0)
-      fprintf(stderr, "chromatica synth: %s: failed (an MPI call failed)\n", args.output);
-  }
+  /* Every failure path was agreed by all ranks, so rank 0 holds the one message to print. */
+  if (exit_code != 0 && rank == 0)
+    fprintf(stderr, "chromatica synth: %s: %s\n", args.output, err.message);
   return exit_code;
 }

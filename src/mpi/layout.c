@@ -8,33 +8,25 @@
 
 enum { CHUNK_ROWS = 4096, TAG_HEADER = 101, TAG_ROWS = 102 };
 
-chr_status chr_mpi_agree(MPI_Comm comm, chr_status local, chr_error *err) {
-  int rank = 0, size = 1, worst = 0, first_failing = 0;
+int chr_layout_default_shards(MPI_Comm comm, int64_t images) {
+  int rank = 0, size = 1, node_ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
-  int mine = (int)local, candidate = local != CHR_OK ? rank : size;
-  if (MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS ||
-      MPI_Allreduce(&candidate, &first_failing, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
-    return chr_error_set(err, CHR_EMPI, "MPI_Allreduce failed while ranks agreed on status");
-  if (worst == CHR_OK) return CHR_OK;
-  char message[CHR_ERROR_MESSAGE_MAX];
-  if (rank == first_failing) memcpy(message, err->message, sizeof message);
-  if (MPI_Bcast(message, sizeof message, MPI_CHAR, first_failing, comm) != MPI_SUCCESS)
-    return chr_error_set(err, CHR_EMPI, "MPI_Bcast failed while ranks agreed on status");
-  message[sizeof message - 1] = '\0';
-  return chr_error_set(err, (chr_status)worst, "%s", message);
-}
-
-int chr_layout_default_shards(MPI_Comm comm, int64_t images) {
-  int size = 1;
-  MPI_Comm_size(comm, &size);
+  MPI_Comm node = MPI_COMM_NULL;
+  if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+    MPI_Comm_size(node, &node_ranks);
+    MPI_Comm_free(&node);
+  }
+  /* Rank 0 decides for everyone, so nodes of different sizes cannot disagree. */
+  int shards = size;
   long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  double per_rank = pages > 0 && page > 0 ? (double)pages * (double)page / size : 1e9;
+  double per_rank = pages > 0 && page > 0 ? (double)pages * (double)page / node_ranks : 1e9;
   /* Columns (4 bytes per bin) plus the sparse copy (about 6 bytes per non-zero entry). */
   double index_bytes = (double)images * CHR_BINS * 4.0 * 1.5;
-  for (int s = 1; s <= size; ++s)
-    if (size % s == 0 && s <= images && index_bytes / s <= 0.5 * per_rank) return s;
-  return size;
+  for (int s = size; s >= 1; --s)
+    if (size % s == 0 && s <= images && index_bytes / s <= 0.5 * per_rank) shards = s;
+  if (MPI_Bcast(&shards, 1, MPI_INT, 0, comm) != MPI_SUCCESS) return size;
+  return shards;
 }
 
 chr_status chr_layout_create(MPI_Comm comm, int shards, int64_t images, chr_layout *out,
@@ -66,42 +58,50 @@ void chr_layout_free(chr_layout *layout) {
   if (layout->group_comm != MPI_COMM_NULL) MPI_Comm_free(&layout->group_comm);
 }
 
-/* Rank 0's side of --io scatter: read, validate, send chunk by chunk. On a bad chunk every rank
- * still waiting gets a header of -1 so nobody blocks. */
+/* Tells every rank of shards [shard, S) that has not received all its rows to stop waiting
+ * (finished may be NULL: then nobody has). */
+static void scatter_abort(MPI_Comm comm, const chr_layout *L, int shard, const int *finished) {
+  int64_t header = -1;
+  for (int s = shard; s < L->shards; ++s)
+    for (int g = 0; g < L->groups; ++g) {
+      int dest = g * L->shards + s;
+      if (dest != 0 && !(s == shard && finished != NULL && finished[g]))
+        MPI_Send(&header, 1, MPI_INT64_T, dest, TAG_HEADER, comm);
+    }
+}
+
+/* Rank 0's side of --io scatter: read, validate, send chunk by chunk. */
 static chr_status scatter_send(MPI_Comm comm, const chr_layout *L, chr_dataset *ds, float *buf,
                                chr_index *own, double *read_ms, chr_error *err) {
   chr_status st = CHR_OK;
-  int64_t header = 0;
+  int *finished = calloc((size_t)L->groups, sizeof *finished); /* got the shard's last chunk */
+  if (finished == NULL) st = chr_error_set(err, CHR_ENOMEM, "cannot track %d query groups", L->groups);
   int s = 0;
   for (; s < L->shards && st == CHR_OK; ++s) {
     int64_t begin = L->images * s / L->shards, end = L->images * (s + 1) / L->shards;
+    memset(finished, 0, (size_t)L->groups * sizeof *finished);
     for (int64_t c = begin; c < end && st == CHR_OK; c += CHUNK_ROWS) {
       int64_t count = end - c < CHUNK_ROWS ? end - c : CHUNK_ROWS;
       double t = MPI_Wtime();
       st = chr_dataset_read_rows(ds, c, count, buf, H5P_DEFAULT, err);
       if (st == CHR_OK) st = chr_dataset_check_rows(buf, c, count, err);
       *read_ms += (MPI_Wtime() - t) * 1e3;
-      if (st != CHR_OK) break;
-      header = count;
-      for (int g = 0; g < L->groups; ++g) {
+      for (int g = 0; g < L->groups && st == CHR_OK; ++g) {
         int dest = g * L->shards + s;
         if (dest == 0) {
           st = chr_index_append(own, buf, count, err);
-        } else if (MPI_Send(&header, 1, MPI_INT64_T, dest, TAG_HEADER, comm) != MPI_SUCCESS ||
+        } else if (MPI_Send(&count, 1, MPI_INT64_T, dest, TAG_HEADER, comm) != MPI_SUCCESS ||
                    MPI_Send(buf, (int)(count * CHR_BINS), MPI_FLOAT, dest, TAG_ROWS, comm) !=
                        MPI_SUCCESS) {
           st = chr_error_set(err, CHR_EMPI, "MPI_Send of rows to rank %d failed", dest);
         }
+        finished[g] = st == CHR_OK && c + count == end;
       }
     }
+    if (st != CHR_OK) scatter_abort(comm, L, s, finished);
   }
-  if (st != CHR_OK) {
-    header = -1;
-    for (int shard = s > 0 ? s - 1 : 0; shard < L->shards; ++shard)
-      for (int g = 0; g < L->groups; ++g)
-        if (g * L->shards + shard != 0)
-          MPI_Send(&header, 1, MPI_INT64_T, g * L->shards + shard, TAG_HEADER, comm);
-  }
+  if (finished == NULL) scatter_abort(comm, L, 0, NULL);
+  free(finished);
   return st;
 }
 
@@ -131,13 +131,13 @@ static chr_status parallel_read(MPI_Comm comm, const chr_layout *L, const char *
   if (fapl < 0 || dxpl < 0 || H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 ||
       H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0) {
     st = chr_error_set(err, CHR_EIO, "%s: cannot set up MPI-IO property lists", path);
-    goto cleanup;
   }
-  st = chr_dataset_open(path, fapl, &ds, err);
-  if (st != CHR_OK) goto cleanup;
+  if (st == CHR_OK) st = chr_dataset_open(path, fapl, &ds, err);
+  st = chr_mpi_agree(comm, st, err);
   /* Every rank makes the same number of collective reads; ranks with fewer rows read none. */
   int64_t mine = (L->rows + CHUNK_ROWS - 1) / CHUNK_ROWS, calls = 0;
-  MPI_Allreduce(&mine, &calls, 1, MPI_INT64_T, MPI_MAX, comm);
+  if (st == CHR_OK) st = chr_mpi_agree(comm, chr_mpi_max_int64(comm, mine, &calls, err), err);
+  if (st != CHR_OK) goto cleanup;
   chr_status local = CHR_OK;
   for (int64_t c = 0; c < calls; ++c) {
     int64_t first = L->first_row + c * CHUNK_ROWS;

@@ -74,30 +74,33 @@ static void stage1(const chr_index *idx, wave_query *w) {
   w->ann_ms = (omp_get_wtime() - t) * 1e3;
 }
 
-/* Allgathers every shard's partial lists and merges them, in shard order, per query. */
+/* Allgathers every shard's partial lists and merges them, in shard order, per query. Every
+ * allocation is agreed on before the collective that needs it, so no rank leaves early. */
 static chr_status merge_partials(MPI_Comm gcomm, wave_query *wq, int W, chr_error *err) {
   int shards = 1;
   MPI_Comm_size(gcomm, &shards);
-  chr_status st = CHR_OK;
-  int *counts = malloc((size_t)W * shards * sizeof *counts);
-  int *bytes = malloc((size_t)shards * sizeof *bytes), *displs = malloc((size_t)shards * sizeof *displs);
-  int mine = 0, total = 0;
   int my_counts[CHR_MAX_CONCURRENT_MAX];
+  int mine = 0, total = 0, longest = 0;
   for (int i = 0; i < W; ++i) {
     my_counts[i] = wq[i].n_partial;
     mine += wq[i].n_partial > 0 ? wq[i].n_partial : 0;
+    longest = wq[i].want > longest ? wq[i].want : longest;
   }
-  chr_hit *send = malloc((size_t)(mine > 0 ? mine : 1) * sizeof *send), *all = NULL, *tmp = NULL;
-  if (counts == NULL || bytes == NULL || displs == NULL || send == NULL) {
-    st = chr_error_set(err, CHR_ENOMEM, "cannot hold the stage-1 lists of a wave");
-    goto cleanup;
-  }
+  int *counts = malloc((size_t)W * (size_t)shards * sizeof *counts);
+  int *bytes = malloc((size_t)shards * sizeof *bytes), *displs = malloc((size_t)shards * sizeof *displs);
+  chr_hit *send = malloc((size_t)(mine > 0 ? mine : 1) * sizeof *send), *all = NULL;
+  chr_hit *tmp = malloc((size_t)(longest > 0 ? longest : 1) * sizeof *tmp);
+  chr_status st = counts && bytes && displs && send && tmp
+                      ? CHR_OK
+                      : chr_error_set(err, CHR_ENOMEM, "cannot hold the stage-1 lists of a wave");
+  st = chr_mpi_agree(gcomm, st, err);
+  if (st != CHR_OK) goto cleanup;
   for (int i = 0, at = 0; i < W; ++i)
     for (int j = 0; j < wq[i].n_partial; ++j) send[at++] = wq[i].partial[j];
-  if (MPI_Allgather(my_counts, W, MPI_INT, counts, W, MPI_INT, gcomm) != MPI_SUCCESS) {
+  if (MPI_Allgather(my_counts, W, MPI_INT, counts, W, MPI_INT, gcomm) != MPI_SUCCESS)
     st = chr_error_set(err, CHR_EMPI, "MPI_Allgather of stage-1 list sizes failed");
-    goto cleanup;
-  }
+  st = chr_mpi_agree(gcomm, st, err);
+  if (st != CHR_OK) goto cleanup;
   for (int s = 0; s < shards; ++s) {
     int n = 0;
     for (int i = 0; i < W; ++i) n += counts[s * W + i] > 0 ? counts[s * W + i] : 0;
@@ -106,18 +109,14 @@ static chr_status merge_partials(MPI_Comm gcomm, wave_query *wq, int W, chr_erro
     total += n;
   }
   all = malloc((size_t)(total > 0 ? total : 1) * sizeof *all);
-  int longest = 0;
-  for (int i = 0; i < W; ++i) longest = wq[i].want > longest ? wq[i].want : longest;
-  tmp = malloc((size_t)(longest > 0 ? longest : 1) * sizeof *tmp);
-  if (all == NULL || tmp == NULL) {
-    st = chr_error_set(err, CHR_ENOMEM, "cannot hold the stage-1 lists of a wave");
-    goto cleanup;
-  }
+  if (all == NULL) st = chr_error_set(err, CHR_ENOMEM, "cannot hold %d stage-1 hits", total);
+  st = chr_mpi_agree(gcomm, st, err);
+  if (st != CHR_OK) goto cleanup;
   if (MPI_Allgatherv(send, mine * (int)sizeof(chr_hit), MPI_BYTE, all, bytes, displs, MPI_BYTE,
-                     gcomm) != MPI_SUCCESS) {
+                     gcomm) != MPI_SUCCESS)
     st = chr_error_set(err, CHR_EMPI, "MPI_Allgatherv of stage-1 lists failed");
-    goto cleanup;
-  }
+  st = chr_mpi_agree(gcomm, st, err);
+  if (st != CHR_OK) goto cleanup;
   for (int i = 0; i < W; ++i) wq[i].n_merged = 0;
   for (int s = 0, at = 0; s < shards; ++s) {
     for (int i = 0; i < W; ++i) {
@@ -190,11 +189,10 @@ static chr_status finish_on_leader(MPI_Comm gcomm, wave_query *wq, int W, const 
   st = chr_mpi_agree(gcomm, ok ? CHR_OK : chr_error_set(err, CHR_ENOMEM, "cannot gather a wave"), err);
   if (st != CHR_OK) goto cleanup;
   /* The records travel whole; their pointers are meaningless on the leader and never read. */
-  if (MPI_Gather(wq, (int)per_rank, MPI_BYTE, all, (int)per_rank, MPI_BYTE, 0, gcomm) != MPI_SUCCESS) {
+  if (MPI_Gather(wq, (int)per_rank, MPI_BYTE, all, (int)per_rank, MPI_BYTE, 0, gcomm) != MPI_SUCCESS)
     st = chr_error_set(err, CHR_EMPI, "MPI_Gather of reranked lists failed");
-    goto cleanup;
-  }
-  if (grank != 0) goto cleanup;
+  st = chr_mpi_agree(gcomm, st, err);
+  if (st != CHR_OK || grank != 0) goto cleanup;
   for (int i = 0; i < W; ++i) {
     chr_query_result *r = &out[i];
     memset(r, 0, sizeof *r);
@@ -204,6 +202,9 @@ static chr_status finish_on_leader(MPI_Comm gcomm, wave_query *wq, int W, const 
     int n = 0;
     for (int s = 0; s < shards && r->ok; ++s) {
       const wave_query *part = &all[(size_t)s * W + i];
+      /* A stage ends when its slowest shard does. */
+      r->ann_ms = part->ann_ms > r->ann_ms ? part->ann_ms : r->ann_ms;
+      r->rerank_ms = part->rerank_ms > r->rerank_ms ? part->rerank_ms : r->rerank_ms;
       if (part->n_top < 0 && part->error[0] != '\0') {
         r->ok = 0;
         snprintf(r->error, sizeof r->error, "%s", part->error);
@@ -217,8 +218,6 @@ static chr_status finish_on_leader(MPI_Comm gcomm, wave_query *wq, int W, const 
       memcpy(r->hits, pool, (size_t)r->count * sizeof *pool);
       r->candidates = wq[i].n_merged;
     }
-    r->ann_ms = wq[i].ann_ms;
-    r->rerank_ms = wq[i].rerank_ms;
     r->start_s = start_s;
     r->end_s = MPI_Wtime() - t0;
     r->total_ms = (r->end_s - r->start_s) * 1e3;
@@ -358,6 +357,7 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
     rc = MPI_Gatherv(mine, send_count, one_result, gathered, counts, displs, one_result, 0, comm);
   MPI_Type_free(&one_result);
   if (rc != MPI_SUCCESS) st = chr_error_set(err, CHR_EMPI, "MPI_Gatherv of query results failed");
+  st = chr_mpi_agree(comm, st, err);
   for (int i = 0; rank == 0 && st == CHR_OK && i < total; ++i)
     results[gathered[i].query_index] = gathered[i];
 cleanup:

@@ -1,0 +1,28 @@
+/* Small collective helpers every subcommand needs: agreeing on failure, a max, a broadcast of a
+ * few integers, and gathering per-rank figures. Each checks its MPI return codes and is
+ * collective on comm. */
+#ifndef CHROMATICA_MPI_COLLECT_H
+#define CHROMATICA_MPI_COLLECT_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "chromatica/error.h"
+#include "chromatica/results.h"
+
+/* Agrees on failure at a phase boundary: every rank passes its own status; all return the
+ * status of the lowest failing rank, and err then holds that rank's message. */
+chr_status chr_mpi_agree(MPI_Comm comm, chr_status local, chr_error *err);
+
+/* *out = the largest `local` over all ranks. */
+chr_status chr_mpi_max_int64(MPI_Comm comm, int64_t local, int64_t *out, chr_error *err);
+
+/* Broadcasts n integers from rank 0. */
+chr_status chr_mpi_bcast_int64s(MPI_Comm comm, int64_t *values, int n, chr_error *err);
+
+/* Gathers every rank's figures on rank 0 into all (comm size entries; ignored elsewhere).
+ * Rank 0 passes the array; all ranks agree on the outcome. */
+chr_status chr_mpi_gather_rank_stats(MPI_Comm comm, const chr_rank_stats *mine,
+                                     chr_rank_stats *all, chr_error *err);
+
+#endif
