@@ -44,8 +44,8 @@ typedef struct {
 int chr_match_compare(const chr_match *a, const chr_match *b);
 
 /* Reranks n candidates (ann hits whose rows all lie in idx) into out[0..n) in the same
- * order: out[i] = {row, distance, ann_score}. Work units of options->batch_size candidates.
- * CHR_EUNSUPPORTED for metric "emd" (not built yet), CHR_ENOMEM on allocation failure. */
+ * order: out[i] = {row, distance, ann_score}; distance by options->metric (Sinkhorn or exact
+ * EMD). Work units of options->batch_size candidates. CHR_ENOMEM on allocation failure. */
 chr_status chr_search_rerank(const chr_index *idx, const chr_qhist *q,
                              const chr_search_options *o, const chr_hit *candidates, int n,
                              chr_match *out, chr_error *err);

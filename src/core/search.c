@@ -3,6 +3,7 @@
 #include <omp.h>
 #include <stdlib.h>
 
+#include "chromatica/emd.h"
 #include "chromatica/sinkhorn.h"
 
 chr_search_options chr_search_options_default(void) {
@@ -37,7 +38,7 @@ int chr_matches_rank(chr_match *matches, int n, int k) {
 }
 
 /* Reranks candidates [first, last) into out; returns the first failure's status. */
-static chr_status rerank_unit(const chr_index *idx, const chr_qhist *q,
+static chr_status rerank_unit(const chr_index *idx, const chr_qhist *q, chr_metric metric,
                               const chr_sinkhorn_params *params, const chr_hit *candidates,
                               int first, int last, chr_match *out, chr_error *err) {
   int64_t base = chr_index_first_row(idx);
@@ -45,10 +46,17 @@ static chr_status rerank_unit(const chr_index *idx, const chr_qhist *q,
     const uint16_t *bins = NULL;
     const float *mass = NULL;
     int n = chr_index_support(idx, candidates[i].row - base, &bins, &mass);
-    chr_sinkhorn_result result;
-    chr_status s = chr_sinkhorn(q, bins, mass, n, params, &result, err);
+    double distance = 0.0;
+    chr_status s = CHR_OK;
+    if (metric == CHR_METRIC_EMD) {
+      s = chr_emd(q, bins, mass, n, &distance, err);
+    } else {
+      chr_sinkhorn_result result;
+      s = chr_sinkhorn(q, bins, mass, n, params, &result, err);
+      distance = result.distance;
+    }
     if (s != CHR_OK) return s;
-    out[i] = (chr_match){candidates[i].row, result.distance, candidates[i].score};
+    out[i] = (chr_match){candidates[i].row, distance, candidates[i].score};
   }
   return CHR_OK;
 }
@@ -60,9 +68,6 @@ chr_status chr_search_rerank(const chr_index *idx, const chr_qhist *q,
     for (int i = 0; i < n; ++i) out[i] = (chr_match){candidates[i].row, candidates[i].score, candidates[i].score};
     return CHR_OK;
   }
-  if (o->metric != CHR_METRIC_SINKHORN)
-    return chr_error_set(err, CHR_EUNSUPPORTED,
-                         "metric \"emd\": not available in this build yet (expected \"sinkhorn\")");
   chr_sinkhorn_params params = {o->sinkhorn_epsilon, o->sinkhorn_tol, o->sinkhorn_max_iter};
   int units = (n + o->batch_size - 1) / o->batch_size;
   chr_status status = CHR_OK;
@@ -76,7 +81,7 @@ chr_status chr_search_rerank(const chr_index *idx, const chr_qhist *q,
     int first = u * o->batch_size;
     int last = first + o->batch_size < n ? first + o->batch_size : n;
     chr_error local;
-    if (rerank_unit(idx, q, &params, candidates, first, last, out, &local) != CHR_OK) {
+    if (rerank_unit(idx, q, o->metric, &params, candidates, first, last, out, &local) != CHR_OK) {
 #pragma omp critical(chr_search_rerank_error)
       if (u < failed_unit) {
         failed_unit = u;

@@ -1,6 +1,6 @@
-/* The single-shard two-stage search against an obvious reference: score every image densely,
- * sort, rerank the top R one by one, sort again. Also: batch_size and thread count never
- * change the answer. */
+/* The single-shard two-stage search (fast, Sinkhorn and exact EMD) against an obvious reference:
+ * score every image densely, sort, rerank the top R one by one, sort again. Also: batch_size
+ * and thread count never change the answer. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chromatica/emd.h"
 #include "chromatica/grid.h"
 #include "chromatica/search.h"
 #include "chromatica/sinkhorn.h"
@@ -80,9 +81,13 @@ static int reference_search(const float *rows, const chr_qhist *q, const chr_sea
         mass[n++] = v;
       }
     }
-    chr_sinkhorn_result res;
-    assert_int_equal(chr_sinkhorn(q, bins, mass, n, &params, &res, NULL), CHR_OK);
-    all[i].distance = res.distance;
+    if (o->metric == CHR_METRIC_EMD) {
+      assert_int_equal(chr_emd(q, bins, mass, n, &all[i].distance, NULL), CHR_OK);
+    } else {
+      chr_sinkhorn_result res;
+      assert_int_equal(chr_sinkhorn(q, bins, mass, n, &params, &res, NULL), CHR_OK);
+      all[i].distance = res.distance;
+    }
   }
   qsort(all, (size_t)want, sizeof *all, compare_match);
   int count = want < o->k ? want : o->k;
@@ -98,11 +103,12 @@ static void shard_search_matches_reference(void **state) {
   assert_int_equal(chr_index_create(ROWS, 0, &idx, NULL), CHR_OK);
   assert_int_equal(chr_index_append(idx, rows, ROWS, NULL), CHR_OK);
   chr_qhist q = query_of("ea6a81", "f6d727");
-  for (int fast = 0; fast <= 1; ++fast) {
+  for (int mode = 0; mode < 3; ++mode) { /* fast, sinkhorn, emd */
     chr_search_options o = chr_search_options_default();
     o.k = 15;
     o.rerank_k = 60;
-    o.fast_mode = fast;
+    o.fast_mode = mode == 0;
+    o.metric = mode == 2 ? CHR_METRIC_EMD : CHR_METRIC_SINKHORN;
     chr_match expect[200], got[200];
     int n_expect = reference_search(rows, &q, &o, expect);
     int n_got = 0;
@@ -140,29 +146,10 @@ static void batch_size_and_threads_never_change_results(void **state) {
   free(rows);
 }
 
-static void emd_is_refused_clearly(void **state) {
-  (void)state;
-  float *rows = random_rows(2);
-  chr_index *idx = NULL;
-  assert_int_equal(chr_index_create(ROWS, 0, &idx, NULL), CHR_OK);
-  assert_int_equal(chr_index_append(idx, rows, ROWS, NULL), CHR_OK);
-  chr_qhist q = query_of("f00", "00f");
-  chr_search_options o = chr_search_options_default();
-  o.metric = CHR_METRIC_EMD;
-  chr_match got[10];
-  int n = 0;
-  chr_error err;
-  assert_int_equal(chr_search_shard(idx, &q, &o, got, &n, NULL, NULL, &err), CHR_EUNSUPPORTED);
-  assert_non_null(strstr(err.message, "emd"));
-  chr_index_destroy(&idx);
-  free(rows);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(shard_search_matches_reference),
       cmocka_unit_test(batch_size_and_threads_never_change_results),
-      cmocka_unit_test(emd_is_refused_clearly),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

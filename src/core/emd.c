@@ -1,0 +1,236 @@
+/* Exact W1 between a query and one image on their supports (spec section 5, metric "emd").
+ *
+ * Transportation simplex on the m x n problem (m query bins supply a, n image bins demand b):
+ *   - initial basis by the column-minimum rule, crossing out exactly one line per assigned
+ *     cell, so it always holds m + n - 1 cells forming a spanning tree of the bipartite
+ *     row/column graph; degenerate (zero-flow) basic cells are kept;
+ *   - each iteration rebuilds the tree, derives the MODI potentials u_i + v_j = C_ij on it,
+ *     enters the non-basic cell with the most negative reduced cost (lowest index on ties),
+ *     and pivots along the tree path closing the cycle (ratio test on the minus cells, lowest
+ *     cell index leaves on ties).
+ * Everything is sequential and ordered by index, so results are bit-identical run to run. */
+#include "chromatica/emd.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chromatica/grid.h"
+
+/* Reduced costs above -CHR_EMD_TOL * max(C) count as optimal: far above the rounding noise of
+ * potentials summed along a tree path (~depth * 1e-16 * max(C)), and the duality gap it allows
+ * is at most this times the total mass (1). */
+#define CHR_EMD_TOL 1e-11
+
+typedef struct {
+  int m, n, nb; /* rows, columns, basic cells = m + n - 1 */
+  const double *c;
+  int *bi, *bj; /* basic cell of each slot */
+  double *bx;   /* its flow */
+  unsigned char *basic;
+  int *off, *cur, *adj, *queue, *parent, *pslot, *depth, *path;
+  double *pot; /* u_i at node i, v_j at node m + j */
+} simplex;
+
+/* Column-minimum start: each image bin in turn takes mass from its cheapest query bins that
+ * still have supply (lowest row on ties). Each assignment crosses out exactly one line, the
+ * exhausted row unless it is the last row, else the column; so the m + n - 1 cells (zero flows
+ * included) form a spanning tree. O((m + n) m) work, no sorting. */
+static void initial_basis(simplex *s, double *supply, double *demand, unsigned char *row_done) {
+  const int m = s->m, n = s->n;
+  int rows_left = m, k = 0;
+  for (int j = 0; j < n && k < s->nb; ++j) {
+    for (;;) {
+      int i = -1;
+      for (int r = 0; r < m; ++r)
+        if (!row_done[r] && (i < 0 || s->c[(size_t)r * n + j] < s->c[(size_t)i * n + j])) i = r;
+      double x = supply[i] < demand[j] ? supply[i] : demand[j];
+      supply[i] -= x;
+      demand[j] -= x;
+      s->bi[k] = i, s->bj[k] = j, s->bx[k] = x, s->basic[(size_t)i * n + j] = 1, ++k;
+      if (k == s->nb) break;
+      if (j == n - 1 || (rows_left > 1 && supply[i] <= demand[j])) {
+        row_done[i] = 1, --rows_left;
+      } else {
+        break; /* column j is done */
+      }
+    }
+  }
+}
+
+/* Adjacency of the basis tree, BFS from row 0, potentials. Returns the nodes reached. */
+static int build_tree(simplex *s) {
+  const int m = s->m, nn = s->m + s->n;
+  memset(s->off, 0, (size_t)(nn + 1) * sizeof *s->off);
+  for (int k = 0; k < s->nb; ++k) ++s->off[s->bi[k] + 1], ++s->off[m + s->bj[k] + 1];
+  for (int v = 0; v < nn; ++v) s->off[v + 1] += s->off[v];
+  memcpy(s->cur, s->off, (size_t)nn * sizeof *s->cur);
+  for (int k = 0; k < s->nb; ++k) {
+    s->adj[s->cur[s->bi[k]]++] = k;
+    s->adj[s->cur[m + s->bj[k]]++] = k;
+  }
+  for (int v = 0; v < nn; ++v) s->depth[v] = -1;
+  int head = 0, tail = 0;
+  s->queue[tail++] = 0;
+  s->depth[0] = 0, s->parent[0] = -1, s->pslot[0] = -1, s->pot[0] = 0.0;
+  while (head < tail) {
+    int v = s->queue[head++];
+    for (int e = s->off[v]; e < s->off[v + 1]; ++e) {
+      int k = s->adj[e];
+      int w = v < m ? m + s->bj[k] : s->bi[k];
+      if (s->depth[w] >= 0) continue;
+      s->depth[w] = s->depth[v] + 1, s->parent[w] = v, s->pslot[w] = k;
+      s->pot[w] = s->c[(size_t)s->bi[k] * s->n + s->bj[k]] - s->pot[v];
+      s->queue[tail++] = w;
+    }
+  }
+  return tail;
+}
+
+/* Enters cell (ei, ej): walks the tree path from column ej to row ei (signs -, +, -, ...). */
+static void pivot(simplex *s, int ei, int ej) {
+  const int m = s->m, nn = s->m + s->n;
+  int *up_b = s->path, *up_a = s->path + nn;
+  int nbp = 0, na = 0, x = m + ej, y = ei;
+  while (s->depth[x] > s->depth[y]) up_b[nbp++] = s->pslot[x], x = s->parent[x];
+  while (s->depth[y] > s->depth[x]) up_a[na++] = s->pslot[y], y = s->parent[y];
+  while (x != y) {
+    up_b[nbp++] = s->pslot[x], x = s->parent[x];
+    up_a[na++] = s->pslot[y], y = s->parent[y];
+  }
+  for (int t = na - 1; t >= 0; --t) up_b[nbp++] = up_a[t];
+  int leave = -1;
+  double theta = 0.0;
+  for (int t = 0; t < nbp; t += 2) {
+    int k = up_b[t];
+    if (leave < 0 || s->bx[k] < theta ||
+        (s->bx[k] == theta && s->bi[k] * s->n + s->bj[k] < s->bi[leave] * s->n + s->bj[leave]))
+      leave = k, theta = s->bx[k];
+  }
+  for (int t = 0; t < nbp; ++t) s->bx[up_b[t]] += (t % 2 == 0) ? -theta : theta;
+  s->basic[(size_t)s->bi[leave] * s->n + s->bj[leave]] = 0;
+  s->bi[leave] = ei, s->bj[leave] = ej, s->bx[leave] = theta;
+  s->basic[(size_t)ei * s->n + ej] = 1;
+}
+
+/* The non-basic cell with the most negative reduced cost below threshold (lowest index on
+ * ties), or -1. A basic cell's reduced cost is 0 up to rounding far below the threshold, so
+ * the fast pass skips the basis check; check_basic = 1 redoes the scan with it, should rounding
+ * ever let a basic cell through. */
+static int price(const simplex *s, double threshold, int check_basic) {
+  const int m = s->m, n = s->n;
+  const double *v = s->pot + m;
+  double best = threshold;
+  int enter = -1, best_row = -1;
+  for (int i = 0; i < m; ++i) {
+    const double *row = s->c + (size_t)i * n, ui = s->pot[i];
+    const unsigned char *brow = s->basic + (size_t)i * n;
+    if (check_basic) {
+      for (int j = 0; j < n; ++j) {
+        double r = row[j] - ui - v[j];
+        if (r < best && !brow[j]) best = r, enter = i * n + j;
+      }
+      continue;
+    }
+    /* Row minima over four independent chains (min is exact, so their order cannot change
+     * the result); only the winning row is rescanned for its lowest column. */
+    double m0 = INFINITY, m1 = INFINITY, m2 = INFINITY, m3 = INFINITY;
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+      double r0 = row[j] - ui - v[j], r1 = row[j + 1] - ui - v[j + 1];
+      double r2 = row[j + 2] - ui - v[j + 2], r3 = row[j + 3] - ui - v[j + 3];
+      m0 = r0 < m0 ? r0 : m0, m1 = r1 < m1 ? r1 : m1;
+      m2 = r2 < m2 ? r2 : m2, m3 = r3 < m3 ? r3 : m3;
+    }
+    for (; j < n; ++j) {
+      double r = row[j] - ui - v[j];
+      m0 = r < m0 ? r : m0;
+    }
+    m0 = m1 < m0 ? m1 : m0, m2 = m3 < m2 ? m3 : m2;
+    double rmin = m2 < m0 ? m2 : m0;
+    if (rmin < best) best = rmin, best_row = i;
+  }
+  if (check_basic || best_row < 0) return enter;
+  const double *row = s->c + (size_t)best_row * n, ui = s->pot[best_row];
+  for (int j = 0; j < n; ++j)
+    if (row[j] - ui - v[j] == best) return best_row * n + j;
+  return -1;
+}
+
+chr_status chr_emd(const chr_qhist *q, const uint16_t *bins, const float *mass, int n,
+                   double *distance, chr_error *err) {
+  chr_status st = CHR_OK;
+  void *buf = NULL;
+  if (q == NULL || bins == NULL || mass == NULL || distance == NULL)
+    return chr_error_set(err, CHR_EINVAL, "emd: NULL argument; expected q, bins, mass, distance");
+  if (n < 1 || q->count < 1 || q->count > CHR_QUERY_MAX_BINS)
+    return chr_error_set(err, CHR_EINVAL,
+                         "emd: support sizes %d (query) and %d (image); expected 1..%d and >= 1",
+                         q->count, n, CHR_QUERY_MAX_BINS);
+  double total = 0.0;
+  for (int j = 0; j < n; ++j) {
+    if (bins[j] >= CHR_BINS || !(mass[j] > 0.0f) || !isfinite(mass[j]))
+      return chr_error_set(err, CHR_EINVAL,
+                           "emd: image support entry %d (bin %d, mass %g); expected a bin < %d "
+                           "with finite mass > 0",
+                           j, (int)bins[j], (double)mass[j], CHR_BINS);
+    total += (double)mass[j];
+  }
+
+  const int m = q->count, nn = m + n, nb = m + n - 1;
+  const size_t mn = (size_t)m * (size_t)n;
+  const size_t ndbl = mn + (size_t)nb + (size_t)nn + (size_t)nn;
+  const size_t nint = 2 * (size_t)nb + (size_t)(nn + 1) + 2 * (size_t)nb + 7 * (size_t)nn;
+  buf = malloc(ndbl * sizeof(double) + nint * sizeof(int) + mn + (size_t)nn);
+  if (buf == NULL) {
+    st = chr_error_set(err, CHR_ENOMEM, "emd: out of memory for a %d x %d problem", m, n);
+    goto cleanup;
+  }
+  double *c = buf, *bx = c + mn, *pot = bx + nb, *supply = pot + nn, *demand = supply + m;
+  int *ip = (int *)(c + ndbl);
+  simplex s = {.m = m, .n = n, .nb = nb, .c = c, .bx = bx, .pot = pot};
+  s.bi = ip, s.bj = ip + nb, s.off = ip + 2 * nb, s.adj = s.off + nn + 1;
+  s.cur = s.adj + 2 * nb, s.queue = s.cur + nn, s.parent = s.queue + nn;
+  s.pslot = s.parent + nn, s.depth = s.pslot + nn, s.path = s.depth + nn;
+  unsigned char *flags = (unsigned char *)(s.path + 2 * nn);
+  s.basic = flags;
+  memset(flags, 0, mn + (size_t)nn);
+
+  double cmax = 0.0;
+  for (int i = 0; i < m; ++i) {
+    supply[i] = q->mass[i];
+    for (int j = 0; j < n; ++j) {
+      double cij = chr_grid_cost(q->bin[i], bins[j]);
+      c[(size_t)i * n + j] = cij;
+      if (cij > cmax) cmax = cij;
+    }
+  }
+  for (int j = 0; j < n; ++j) demand[j] = (double)mass[j] / total;
+  initial_basis(&s, supply, demand, flags + mn);
+
+  const double tol = CHR_EMD_TOL * cmax;
+  const long max_iter = 100L * nn + 10000L;
+  int optimal = 0;
+  for (long it = 0; it < max_iter; ++it) {
+    if (build_tree(&s) != nn) break;
+    int enter = price(&s, -tol, 0);
+    if (enter >= 0 && s.basic[enter]) enter = price(&s, -tol, 1);
+    if (enter < 0) {
+      optimal = 1;
+      break;
+    }
+    pivot(&s, enter / n, enter % n);
+  }
+  if (!optimal) {
+    st = chr_error_set(err, CHR_EINVAL,
+                       "emd: did not converge within %ld iterations on a %d x %d problem", max_iter,
+                       m, n);
+    goto cleanup;
+  }
+  double d = 0.0;
+  for (int k = 0; k < nb; ++k) d += bx[k] * c[(size_t)s.bi[k] * n + s.bj[k]];
+  *distance = d;
+cleanup:
+  free(buf);
+  return st;
+}
