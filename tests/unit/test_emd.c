@@ -17,19 +17,10 @@
 #include "chromatica/emd.h"
 #include "chromatica/grid.h"
 #include "chromatica/sinkhorn.h"
+#include "test_random.h"
 
 #define N CHR_BINS
 
-/* Seeded splitmix64: the tests see the same numbers on every run and machine. */
-static uint64_t next(uint64_t *state) {
-  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-static double uniform(uint64_t *state) {
-  return (double)(next(state) >> 11) / 9007199254740992.0;
-}
 
 /* n distinct ascending bins. */
 static void random_bins(int *out, int n, uint64_t *state) {

@@ -15,24 +15,18 @@
 #include "chromatica/grid.h"
 #include "chromatica/search.h"
 #include "chromatica/sinkhorn.h"
+#include "test_random.h"
 
 enum { ROWS = 3000 };
 
-static uint64_t next_random(uint64_t *s) {
-  *s += 0x9e3779b97f4a7c15ull;
-  uint64_t z = *s;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 static float *random_rows(uint64_t seed) {
   float *rows = calloc((size_t)ROWS * CHR_BINS, sizeof *rows);
   for (int r = 0; r < ROWS; ++r) {
     double total = 0.0;
     for (int j = 0; j < 60; ++j) {
-      int bin = (int)(next_random(&seed) % CHR_BINS);
-      float v = (float)(next_random(&seed) % 1000 + 1);
+      int bin = (int)(next(&seed) % CHR_BINS);
+      float v = (float)(next(&seed) % 1000 + 1);
       rows[(size_t)r * CHR_BINS + bin] += v;
     }
     for (int b = 0; b < CHR_BINS; ++b) total += rows[(size_t)r * CHR_BINS + b];
