@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "chromatica/grid.h"
+#include "support.h"
 
 /* Reduced costs above -CHR_EMD_TOL * max(C) count as optimal: far above the rounding noise of
  * potentials summed along a tree path (~depth * 1e-16 * max(C)), and the duality gap it allows
@@ -163,19 +164,9 @@ chr_status chr_emd(const chr_qhist *q, const uint16_t *bins, const float *mass, 
   void *buf = NULL;
   if (q == NULL || bins == NULL || mass == NULL || distance == NULL)
     return chr_error_set(err, CHR_EINVAL, "emd: NULL argument; expected q, bins, mass, distance");
-  if (n < 1 || q->count < 1 || q->count > CHR_QUERY_MAX_BINS)
-    return chr_error_set(err, CHR_EINVAL,
-                         "emd: support sizes %d (query) and %d (image); expected 1..%d and >= 1",
-                         q->count, n, CHR_QUERY_MAX_BINS);
   double total = 0.0;
-  for (int j = 0; j < n; ++j) {
-    if (bins[j] >= CHR_BINS || !(mass[j] > 0.0f) || !isfinite(mass[j]))
-      return chr_error_set(err, CHR_EINVAL,
-                           "emd: image support entry %d (bin %d, mass %g); expected a bin < %d "
-                           "with finite mass > 0",
-                           j, (int)bins[j], (double)mass[j], CHR_BINS);
-    total += (double)mass[j];
-  }
+  st = chr_support_check("emd", q, bins, mass, n, &total, err);
+  if (st != CHR_OK) return st;
 
   const int m = q->count, nn = m + n, nb = m + n - 1;
   const size_t mn = (size_t)m * (size_t)n;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "chromatica/grid.h"
+#include "support.h"
 
 /* Standard domain while max(C)/eps <= 200: every K_ij >= exp(-200) ~ 1e-87, so K v and K^T u
  * stay far above the smallest normal double (~1e-308) and u, v = marginal / (K ...) stay far
@@ -89,19 +90,9 @@ chr_status chr_sinkhorn(const chr_qhist *q, const uint16_t *bins, const float *m
                          "epsilon > 0, max_iter >= 1, tol >= 0",
                          params ? params->epsilon : 0.0, params ? params->max_iter : 0,
                          params ? params->tol : 0.0);
-  if (n < 1 || q->count < 1)
-    return chr_error_set(err, CHR_EINVAL,
-                         "sinkhorn: support sizes %d (query) and %d (image); expected >= 1",
-                         q->count, n);
   double total = 0.0;
-  for (int j = 0; j < n; ++j) {
-    if (bins[j] >= CHR_BINS || !(mass[j] > 0.0f) || !isfinite(mass[j]))
-      return chr_error_set(err, CHR_EINVAL,
-                           "sinkhorn: image support entry %d (bin %d, mass %g); expected a bin "
-                           "< %d with finite mass > 0",
-                           j, (int)bins[j], (double)mass[j], CHR_BINS);
-    total += (double)mass[j];
-  }
+  st = chr_support_check("sinkhorn", q, bins, mass, n, &total, err);
+  if (st != CHR_OK) return st;
 
   const int nq = q->count, nx = n;
   const size_t nm = (size_t)nq * (size_t)nx;
