@@ -6,13 +6,19 @@
 
 #include <mpi.h>
 
-/* `chromatica histogram --colors C [--weights W] [--sharpen G]`: rank 0 prints the query
- * histogram as JSON; other ranks return 0. */
+/* `chromatica histogram --colors C [--weights W] [--sharpen G]` or `--image FILE`: rank 0
+ * prints the query's (or the image's) histogram, and an image's palette, as JSON; other ranks
+ * return 0. */
 int chr_cmd_histogram(int argc, char **argv, MPI_Comm comm);
 
 /* `chromatica synth --images N [--seed S] -o FILE`: every rank makes a contiguous block of
  * synthetic images and writes it collectively (MPI-IO). Rank 0 prints a one-line summary. */
 int chr_cmd_synth(int argc, char **argv, MPI_Comm comm);
+
+/* `chromatica build DIR... -o OUT.h5 [...]`: decodes image files on all ranks and threads and
+ * writes their histograms and palettes collectively; rank 0 writes the JSON build log. Exit 0,
+ * or 3 with --strict when a file was skipped. */
+int chr_cmd_build(int argc, char **argv, MPI_Comm comm);
 
 /* `chromatica info FILE [--json]`: rank 0 validates the whole dataset and prints a summary;
  * other ranks return 0. */

@@ -22,6 +22,17 @@ chr_lab chr_rgb_to_lab(chr_rgb rgb);
 /* sRGB with components in [0,1] (not clipped) to Lab; used for averaged pixels. */
 chr_lab chr_srgb_unit_to_lab(double r, double g, double b);
 
+/* The spec's sRGB linearisation of one component c in [0,1]. */
+double chr_srgb_to_linear(double c);
+
+/* Linear-light RGB (components in [0,1]) to Lab. chr_rgb_to_lab(c) is exactly
+ * chr_linear_to_lab of the linearised components, so pixels converted either way agree bit for
+ * bit. */
+chr_lab chr_linear_to_lab(double r, double g, double b);
+
+/* Linear-light RGB to 8-bit sRGB: gamma-encoded, clipped to [0,1], rounded. */
+chr_rgb chr_linear_to_rgb(double r, double g, double b);
+
 /* The exact inverse of chr_rgb_to_lab, clipped to [0,1] and rounded to 8 bits. */
 chr_rgb chr_lab_to_rgb(chr_lab lab);
 

@@ -50,8 +50,9 @@ chr_status chr_dataset_read_palettes(chr_dataset *ds, chr_rgb *palettes, float *
 typedef struct chr_dataset_writer chr_dataset_writer;
 
 /* Creates path (truncating) with all objects for n images: fixed-length strings (ids up to
- * id_len-1 bytes, paths up to path_len-1 bytes), palettes if with_palettes. Collective on the
- * fapl's communicator if it is an MPI-IO fapl. */
+ * id_len-1 bytes, paths up to path_len-1 bytes), palettes if with_palettes. n = 0 makes a
+ * growing writer: chunked datasets of unlimited rows, starting empty (see
+ * chr_dataset_writer_grow). Collective on the fapl's communicator if it is an MPI-IO fapl. */
 chr_status chr_dataset_writer_create(const char *path, hid_t fapl, int64_t n, int id_len,
                                      int path_len, int with_palettes, chr_dataset_writer **out,
                                      chr_error *err);
@@ -63,6 +64,11 @@ chr_status chr_dataset_writer_put(chr_dataset_writer *w, int64_t first, int64_t 
                                   const float *hists, char *const *ids, char *const *paths,
                                   const chr_rgb *palettes, const float *palette_weights,
                                   hid_t dxpl, chr_error *err);
+
+/* Extends every dataset of a growing writer to n rows (n >= its current rows); the new rows
+ * are then written with chr_dataset_writer_put. Collective like create: every rank passes the
+ * same n. */
+chr_status chr_dataset_writer_grow(chr_dataset_writer *w, int64_t n, chr_error *err);
 
 /* Flushes and closes; sets *p = NULL. Collective like create. */
 chr_status chr_dataset_writer_close(chr_dataset_writer **p, chr_error *err);

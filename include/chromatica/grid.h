@@ -26,6 +26,10 @@ typedef struct {
 /* Tri-linear assignment of one Lab colour; values outside the ranges are clamped. */
 void chr_grid_assign(chr_lab lab, chr_grid_spread *out);
 
+/* The bin whose cell contains the colour (its nearest centre), clamped to the grid: the hard
+ * assignment used to group an image's pixels into palette colours. */
+int chr_grid_nearest(chr_lab lab);
+
 /* Flat index l*144 + a*12 + b, and back. */
 int chr_grid_index(int l, int a, int b);
 void chr_grid_coords(int bin, int *l, int *a, int *b);

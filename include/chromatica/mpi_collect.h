@@ -20,6 +20,19 @@ chr_status chr_mpi_max_int64(MPI_Comm comm, int64_t local, int64_t *out, chr_err
 /* Broadcasts n integers from rank 0. */
 chr_status chr_mpi_bcast_int64s(MPI_Comm comm, int64_t *values, int n, chr_error *err);
 
+/* Broadcasts a byte buffer from rank 0: rank 0 passes *data and *size; on the other ranks
+ * *data is replaced by a malloc'd copy (caller frees) and *size set. Sizes up to INT_MAX. */
+chr_status chr_mpi_bcast_bytes(MPI_Comm comm, char **data, int64_t *size, chr_error *err);
+
+/* all[r] = rank r's `local`, on every rank (all has comm size entries). */
+chr_status chr_mpi_allgather_int64(MPI_Comm comm, int64_t local, int64_t *all, chr_error *err);
+
+/* Concatenates every rank's bytes, in rank order, on rank 0: *all becomes a malloc'd buffer
+ * (caller frees) of *all_size bytes there, NULL elsewhere. The total must stay below INT_MAX.
+ * All ranks agree on the outcome. */
+chr_status chr_mpi_gather_bytes(MPI_Comm comm, const char *mine, int64_t size, char **all,
+                                int64_t *all_size, chr_error *err);
+
 /* Gathers every rank's figures on rank 0 into all (comm size entries; ignored elsewhere).
  * Rank 0 passes the array; all ranks agree on the outcome. */
 chr_status chr_mpi_gather_rank_stats(MPI_Comm comm, const chr_rank_stats *mine,

@@ -6,18 +6,9 @@
 #define CHROMATICA_SYNTH_H
 
 #include <stdint.h>
-#include "chromatica/color.h"
-#include "chromatica/grid.h"
-
-#define CHR_PALETTE_MAX 5
-
-typedef struct {
-  float histogram[CHR_BINS]; /* L1-normalised */
-  chr_rgb palette[CHR_PALETTE_MAX];
-  float palette_weight[CHR_PALETTE_MAX]; /* heaviest first; 0 marks an unused slot */
-} chr_synth_image;
+#include "chromatica/image_row.h"
 
 /* Fills *out with image `index` of dataset `seed`. */
-void chr_synth_image_make(uint64_t seed, int64_t index, chr_synth_image *out);
+void chr_synth_image_make(uint64_t seed, int64_t index, chr_image_row *out);
 
 #endif

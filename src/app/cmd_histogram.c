@@ -1,4 +1,5 @@
-/* `chromatica histogram --colors C --weights W [--sharpen G]`: shows what a query means. */
+/* `chromatica histogram --colors C --weights W [--sharpen G]` shows what a query means;
+ * `chromatica histogram --image FILE` shows what an image becomes in a dataset. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -7,17 +8,24 @@
 
 #include "chromatica/app.h"
 #include "chromatica/grid.h"
+#include "chromatica/image.h"
+#include "chromatica/image_row.h"
 #include "chromatica/lists.h"
 #include "chromatica/query.h"
 
 static const char usage[] =
     "usage: chromatica histogram --colors HEX[,HEX...] [--weights W[,W...]] [--sharpen G]\n"
-    "  Prints each colour's Lab value and the sparse query histogram as JSON.\n";
+    "       chromatica histogram --image FILE [--max-side N] [--max-pixels N]\n"
+    "  Prints each colour's Lab value and the sparse query histogram as JSON, or an image's\n"
+    "  palette and histogram exactly as `chromatica build` stores them.\n";
 
 typedef struct {
   const char *colors;
   const char *weights;
   const char *sharpen;
+  const char *image;
+  const char *max_side;
+  const char *max_pixels;
 } histogram_args;
 
 /* Returns 0 when parsed, 1 for --help, 2 on a usage error (already reported). */
@@ -28,6 +36,9 @@ static int parse_args(int argc, char **argv, histogram_args *args) {
     if (strcmp(argv[i], "--colors") == 0) slot = &args->colors;
     if (strcmp(argv[i], "--weights") == 0) slot = &args->weights;
     if (strcmp(argv[i], "--sharpen") == 0) slot = &args->sharpen;
+    if (strcmp(argv[i], "--image") == 0) slot = &args->image;
+    if (strcmp(argv[i], "--max-side") == 0) slot = &args->max_side;
+    if (strcmp(argv[i], "--max-pixels") == 0) slot = &args->max_pixels;
     if (slot == NULL) {
       fprintf(stderr, "chromatica histogram: unknown option '%s'\n%s", argv[i], usage);
       return 2;
@@ -38,11 +49,32 @@ static int parse_args(int argc, char **argv, histogram_args *args) {
     }
     *slot = argv[++i];
   }
-  if (args->colors == NULL) {
-    fprintf(stderr, "chromatica histogram: --colors is required\n%s", usage);
+  if ((args->colors == NULL) == (args->image == NULL)) {
+    fprintf(stderr, "chromatica histogram: give either --colors or --image\n%s", usage);
+    return 2;
+  }
+  if (args->image != NULL && (args->weights || args->sharpen)) {
+    fprintf(stderr, "chromatica histogram: --weights and --sharpen apply to --colors only\n");
     return 2;
   }
   return 0;
+}
+
+/* "nonzero_bins" and "histogram": the n bins with their grid coordinates and mass. */
+static void add_bins(cJSON *root, const int *bin, const double *mass, int n) {
+  cJSON_AddNumberToObject(root, "nonzero_bins", n);
+  cJSON *bins = cJSON_AddArrayToObject(root, "histogram");
+  for (int k = 0; k < n; ++k) {
+    int l, a, b;
+    chr_grid_coords(bin[k], &l, &a, &b);
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddNumberToObject(e, "bin", bin[k]);
+    cJSON_AddNumberToObject(e, "l", l);
+    cJSON_AddNumberToObject(e, "a", a);
+    cJSON_AddNumberToObject(e, "b", b);
+    cJSON_AddNumberToObject(e, "mass", mass[k]);
+    cJSON_AddItemToArray(bins, e);
+  }
 }
 
 static cJSON *histogram_json(const chr_rgb *rgb, const chr_lab *lab, const double *weights,
@@ -60,20 +92,90 @@ static cJSON *histogram_json(const chr_rgb *rgb, const chr_lab *lab, const doubl
     cJSON_AddItemToArray(colors, c);
   }
   cJSON_AddNumberToObject(root, "sharpen", sharpen);
-  cJSON_AddNumberToObject(root, "nonzero_bins", q->count);
-  cJSON *bins = cJSON_AddArrayToObject(root, "histogram");
-  for (int k = 0; k < q->count; ++k) {
-    int l, a, b;
-    chr_grid_coords(q->bin[k], &l, &a, &b);
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddNumberToObject(e, "bin", q->bin[k]);
-    cJSON_AddNumberToObject(e, "l", l);
-    cJSON_AddNumberToObject(e, "a", a);
-    cJSON_AddNumberToObject(e, "b", b);
-    cJSON_AddNumberToObject(e, "mass", q->mass[k]);
-    cJSON_AddItemToArray(bins, e);
-  }
+  add_bins(root, q->bin, q->mass, q->count);
   return root;
+}
+
+static int parse_limit(const char *text, const char *name, long long lo, long long hi,
+                       long long *out) {
+  if (text == NULL) return 1;
+  char *end = NULL;
+  long long v = strtoll(text, &end, 10);
+  if (end == text || *end != '\0' || v < lo || v > hi) {
+    fprintf(stderr, "chromatica histogram: %s '%s': invalid (expected a whole number from %lld to %lld)\n",
+            name, text, lo, hi);
+    return 0;
+  }
+  *out = v;
+  return 1;
+}
+
+static cJSON *image_json(const char *path, const chr_image *img, int max_side,
+                         const chr_image_row *row) {
+  cJSON *root = cJSON_CreateObject();
+  int used_w, used_h;
+  chr_downsize_size(img->width, img->height, max_side, &used_w, &used_h);
+  cJSON_AddStringToObject(root, "image", path);
+  cJSON_AddStringToObject(root, "format", img->format);
+  cJSON_AddNumberToObject(root, "width", img->width);
+  cJSON_AddNumberToObject(root, "height", img->height);
+  cJSON_AddNumberToObject(root, "indexed_width", used_w);
+  cJSON_AddNumberToObject(root, "indexed_height", used_h);
+  cJSON *palette = cJSON_AddArrayToObject(root, "palette");
+  for (int i = 0; i < CHR_PALETTE_MAX && row->palette_weight[i] > 0.0f; ++i) {
+    char hex[8];
+    chr_rgb_to_hex(row->palette[i], hex);
+    chr_lab lab = chr_rgb_to_lab(row->palette[i]);
+    double values[3] = {lab.l, lab.a, lab.b};
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "hex", hex);
+    cJSON_AddNumberToObject(c, "weight", row->palette_weight[i]);
+    cJSON_AddItemToObject(c, "lab", cJSON_CreateDoubleArray(values, 3));
+    cJSON_AddItemToArray(palette, c);
+  }
+  int bins[CHR_BINS], n = 0;
+  double mass[CHR_BINS];
+  for (int b = 0; b < CHR_BINS; ++b) {
+    if (row->histogram[b] == 0.0f) continue;
+    bins[n] = b;
+    mass[n++] = row->histogram[b];
+  }
+  add_bins(root, bins, mass, n);
+  return root;
+}
+
+static int print_json(cJSON *json) {
+  char *text = json ? cJSON_Print(json) : NULL;
+  cJSON_Delete(json);
+  if (text == NULL) {
+    fprintf(stderr, "chromatica histogram: out of memory\n");
+    return 1;
+  }
+  puts(text);
+  free(text);
+  return 0;
+}
+
+/* Decodes and indexes one image as `chromatica build` would. 0 printed, 1 on failure. */
+static int show_image(const histogram_args *args) {
+  long long max_side = CHR_MAX_SIDE_DEFAULT, max_pixels = CHR_IMAGE_MAX_PIXELS_DEFAULT;
+  if (!parse_limit(args->max_side, "--max-side", 1, CHR_MAX_SIDE_LIMIT, &max_side) ||
+      !parse_limit(args->max_pixels, "--max-pixels", 1, 1LL << 40, &max_pixels))
+    return 2;
+  chr_error err;
+  chr_error_clear(&err);
+  chr_image img;
+  static chr_image_row row;
+  chr_status st = chr_image_load(args->image, max_pixels, &img, &err);
+  if (st == CHR_OK)
+    st = chr_image_row_build(img.rgba, img.width, img.height, (int)max_side, &row, &err);
+  int exit_code = 1;
+  if (st == CHR_OK)
+    exit_code = print_json(image_json(args->image, &img, (int)max_side, &row));
+  else
+    fprintf(stderr, "chromatica histogram: %s: %s\n", args->image, err.message);
+  chr_image_free(&img);
+  return exit_code;
 }
 
 int chr_cmd_histogram(int argc, char **argv, MPI_Comm comm) {
@@ -87,6 +189,7 @@ int chr_cmd_histogram(int argc, char **argv, MPI_Comm comm) {
     return 0;
   }
   if (parsed != 0) return parsed;
+  if (args.image != NULL) return show_image(&args);
 
   chr_error err;
   chr_error_clear(&err);
@@ -122,16 +225,7 @@ int chr_cmd_histogram(int argc, char **argv, MPI_Comm comm) {
   for (int i = 0; i < n; ++i) total += args.weights ? weights[i] : 1.0;
   for (int i = 0; i < n; ++i) weights[i] = (args.weights ? weights[i] : 1.0) / total;
 
-  cJSON *json = histogram_json(rgb, lab, weights, n, sharpen, &q);
-  char *text = json ? cJSON_Print(json) : NULL;
-  cJSON_Delete(json);
-  if (text == NULL) {
-    fprintf(stderr, "chromatica histogram: out of memory\n");
-    return 1;
-  }
-  puts(text);
-  free(text);
-  return 0;
+  return print_json(histogram_json(rgb, lab, weights, n, sharpen, &q));
 fail:
   fprintf(stderr, "chromatica histogram: %s\n", err.message);
   return 2;

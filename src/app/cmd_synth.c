@@ -115,7 +115,7 @@ static void buffers_free(synth_buffers *b) {
 }
 
 static void make_rows(const synth_args *args, long long first, long long count, synth_buffers *b) {
-  chr_synth_image image;
+  chr_image_row image;
   for (long long i = 0; i < count; ++i) {
     long long row = first + i;
     chr_synth_image_make(args->seed, row, &image);

@@ -15,8 +15,9 @@ typedef struct {
 } chr_command;
 
 static const chr_command commands[] = {
-    {"histogram", chr_cmd_histogram, "print the query histogram of a weighted palette (JSON)"},
+    {"histogram", chr_cmd_histogram, "print the histogram of a weighted palette or an image (JSON)"},
     {"synth", chr_cmd_synth, "write a deterministic synthetic dataset (collective HDF5)"},
+    {"build", chr_cmd_build, "index a folder of images into a dataset (collective HDF5)"},
     {"info", chr_cmd_info, "validate a dataset and print a summary"},
     {"search", chr_cmd_search, "answer a JSON batch of palette queries (MPI job)"},
 };

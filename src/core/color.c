@@ -73,8 +73,12 @@ static double gamma_encode(double c) {
   return c <= 0.0031308 ? 12.92 * c : 1.055 * pow(c, 1.0 / 2.4) - 0.055;
 }
 
-chr_lab chr_srgb_unit_to_lab(double r, double g, double b) {
-  const double lin[3] = {linearise(r), linearise(g), linearise(b)};
+double chr_srgb_to_linear(double c) {
+  return linearise(c);
+}
+
+chr_lab chr_linear_to_lab(double r, double g, double b) {
+  const double lin[3] = {r, g, b};
   double f[3];
   for (int i = 0; i < 3; ++i) {
     double xyz =
@@ -83,6 +87,10 @@ chr_lab chr_srgb_unit_to_lab(double r, double g, double b) {
   }
   chr_lab lab = {116.0 * f[1] - 16.0, 500.0 * (f[0] - f[1]), 200.0 * (f[1] - f[2])};
   return lab;
+}
+
+chr_lab chr_srgb_unit_to_lab(double r, double g, double b) {
+  return chr_linear_to_lab(linearise(r), linearise(g), linearise(b));
 }
 
 chr_lab chr_rgb_to_lab(chr_rgb rgb) {
@@ -94,6 +102,11 @@ static uint8_t to_byte(double c) {
   if (!(c > 0.0)) return 0;
   if (c >= 1.0) return 255;
   return (uint8_t)floor(c * 255.0 + 0.5);
+}
+
+chr_rgb chr_linear_to_rgb(double r, double g, double b) {
+  chr_rgb rgb = {to_byte(gamma_encode(r)), to_byte(gamma_encode(g)), to_byte(gamma_encode(b))};
+  return rgb;
 }
 
 chr_rgb chr_lab_to_rgb(chr_lab lab) {

@@ -52,6 +52,18 @@ void chr_grid_assign(chr_lab lab, chr_grid_spread *out) {
       }
 }
 
+/* One axis of the nearest-centre bin: the cell that contains v, clamped to the grid. */
+static int axis_cell(int d, double v) {
+  double t = (v - axis_min[d]) / axis_width(d);
+  if (!(t > 0.0)) return 0; /* also NaN */
+  if (t >= axis_n[d]) return axis_n[d] - 1;
+  return (int)floor(t);
+}
+
+int chr_grid_nearest(chr_lab lab) {
+  return chr_grid_index(axis_cell(0, lab.l), axis_cell(1, lab.a), axis_cell(2, lab.b));
+}
+
 int chr_grid_index(int l, int a, int b) {
   return (l * CHR_GRID_NA + a) * CHR_GRID_NB + b;
 }

@@ -85,7 +85,7 @@ static void split_pixels(synth_blob *blobs, int n) {
   }
 }
 
-void chr_synth_image_make(uint64_t seed, int64_t index, chr_synth_image *out) {
+void chr_synth_image_make(uint64_t seed, int64_t index, chr_image_row *out) {
   synth_rng rng;
   rng_seed(&rng, seed, index);
   synth_blob blobs[SYNTH_MAX_BLOBS];

@@ -1,6 +1,8 @@
 /* Writing a format-1 histogram dataset (spec section 9). Strings are fixed-length because
- * parallel HDF5 cannot write variable-length data collectively; /histograms is contiguous so
- * row blocks map to plain byte ranges for MPI-IO. No MPI calls here. */
+ * parallel HDF5 cannot write variable-length data collectively. A writer of known size makes
+ * contiguous datasets, so row blocks map to plain byte ranges for MPI-IO; a growing writer
+ * (size unknown until the end, as in `chromatica build`) makes chunked datasets with unlimited
+ * rows and extends them. No MPI calls here. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,8 @@
 #include "h5_quiet.h"
 
 #define PALETTE_SLOTS 5
+#define GROW_CHUNK_ROWS 64        /* /histograms chunk: 64 x 1152 floats = 288 KiB */
+#define GROW_CHUNK_ROWS_SMALL 1024 /* strings and palettes */
 
 struct chr_dataset_writer {
   hid_t file;
@@ -16,6 +20,7 @@ struct chr_dataset_writer {
   hid_t id_type, path_type;
   int64_t n;
   int id_len, path_len;
+  int growing;
 };
 
 static hid_t fixed_string_type(size_t size) {
@@ -67,12 +72,25 @@ static chr_status write_root_attributes(hid_t file, chr_error *err) {
   return st;
 }
 
+/* A fixed-size contiguous dataset, or (growing) a chunked one of unlimited rows starting at
+ * dims[0] rows. */
 static hid_t create_dataset(hid_t file, const char *name, hid_t type, int rank,
-                            const hsize_t *dims) {
-  hid_t space = H5Screate_simple(rank, dims, NULL);
-  if (space < 0) return H5I_INVALID_HID;
-  hid_t dset = H5Dcreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  H5Sclose(space);
+                            const hsize_t *dims, int growing) {
+  hsize_t max_dims[3], chunk[3];
+  for (int i = 0; i < rank; ++i) {
+    max_dims[i] = i == 0 && growing ? H5S_UNLIMITED : dims[i];
+    chunk[i] = i > 0 ? dims[i] : (rank == 2 && dims[1] == CHR_BINS ? GROW_CHUNK_ROWS
+                                                                     : GROW_CHUNK_ROWS_SMALL);
+  }
+  hid_t space = H5Screate_simple(rank, dims, max_dims);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  hid_t dset = H5I_INVALID_HID;
+  if (space >= 0 && dcpl >= 0 &&
+      (!growing || (H5Pset_chunk(dcpl, rank, chunk) >= 0 &&
+                    H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0)))
+    dset = H5Dcreate2(file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  if (dcpl >= 0) H5Pclose(dcpl);
+  if (space >= 0) H5Sclose(space);
   return dset;
 }
 
@@ -81,9 +99,9 @@ chr_status chr_dataset_writer_create(const char *path, hid_t fapl, int64_t n, in
                                      chr_error *err) {
   chr_status st = CHR_OK;
   *out = NULL;
-  if (n < 1 || id_len < 2 || path_len < 0 || path_len == 1) {
+  if (n < 0 || id_len < 2 || path_len < 0 || path_len == 1) {
     return chr_error_set(err, CHR_EINVAL,
-                         "dataset writer: n %lld, id_len %d, path_len %d (expected n >= 1, "
+                         "dataset writer: n %lld, id_len %d, path_len %d (expected n >= 0, "
                          "id_len >= 2, path_len 0 or >= 2)",
                          (long long)n, id_len, path_len);
   }
@@ -100,6 +118,7 @@ chr_status chr_dataset_writer_create(const char *path, hid_t fapl, int64_t n, in
   w->n = n;
   w->id_len = id_len;
   w->path_len = path_len;
+  w->growing = n == 0;
   if ((w->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
     st = chr_error_set(err, CHR_EIO, "cannot create the file (expected a writable path)");
     goto cleanup;
@@ -107,25 +126,25 @@ chr_status chr_dataset_writer_create(const char *path, hid_t fapl, int64_t n, in
   if ((st = write_root_attributes(w->file, err)) != CHR_OK) goto cleanup;
   hsize_t hist_dims[2] = {(hsize_t)n, CHR_BINS}, str_dims[1] = {(hsize_t)n};
   hsize_t pal_dims[3] = {(hsize_t)n, PALETTE_SLOTS, 3}, palw_dims[2] = {(hsize_t)n, PALETTE_SLOTS};
-  if ((w->histograms = create_dataset(w->file, "/histograms", H5T_IEEE_F32LE, 2, hist_dims)) < 0) {
+  if ((w->histograms = create_dataset(w->file, "/histograms", H5T_IEEE_F32LE, 2, hist_dims, w->growing)) < 0) {
     st = chr_error_set(err, CHR_EIO, "/histograms: cannot be created");
     goto cleanup;
   }
   if ((w->id_type = fixed_string_type((size_t)id_len)) < 0 ||
-      (w->ids = create_dataset(w->file, "/image_ids", w->id_type, 1, str_dims)) < 0) {
+      (w->ids = create_dataset(w->file, "/image_ids", w->id_type, 1, str_dims, w->growing)) < 0) {
     st = chr_error_set(err, CHR_EIO, "/image_ids: cannot be created");
     goto cleanup;
   }
   if (path_len > 0 &&
       ((w->path_type = fixed_string_type((size_t)path_len)) < 0 ||
-       (w->paths = create_dataset(w->file, "/file_paths", w->path_type, 1, str_dims)) < 0)) {
+       (w->paths = create_dataset(w->file, "/file_paths", w->path_type, 1, str_dims, w->growing)) < 0)) {
     st = chr_error_set(err, CHR_EIO, "/file_paths: cannot be created");
     goto cleanup;
   }
   if (with_palettes &&
-      ((w->palettes = create_dataset(w->file, "/palettes", H5T_STD_U8LE, 3, pal_dims)) < 0 ||
+      ((w->palettes = create_dataset(w->file, "/palettes", H5T_STD_U8LE, 3, pal_dims, w->growing)) < 0 ||
        (w->palette_weights =
-            create_dataset(w->file, "/palette_weights", H5T_IEEE_F32LE, 2, palw_dims)) < 0)) {
+            create_dataset(w->file, "/palette_weights", H5T_IEEE_F32LE, 2, palw_dims, w->growing)) < 0)) {
     st = chr_error_set(err, CHR_EIO, "/palettes: cannot be created");
     goto cleanup;
   }
@@ -253,6 +272,29 @@ chr_status chr_dataset_writer_put(chr_dataset_writer *w, int64_t first, int64_t 
   free(packed_ids);
   free(packed_paths);
   free(pal_bytes);
+  chr_h5_quiet_end(&quiet);
+  return st;
+}
+
+chr_status chr_dataset_writer_grow(chr_dataset_writer *w, int64_t n, chr_error *err) {
+  if (!w->growing || n < w->n)
+    return chr_error_set(err, CHR_EINVAL,
+                         "dataset writer: growing to %lld rows from %lld (expected a growing "
+                         "writer and no shrinking)",
+                         (long long)n, (long long)w->n);
+  chr_status st = CHR_OK;
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  hsize_t hist[2] = {(hsize_t)n, CHR_BINS}, str[1] = {(hsize_t)n};
+  hsize_t pal[3] = {(hsize_t)n, PALETTE_SLOTS, 3}, palw[2] = {(hsize_t)n, PALETTE_SLOTS};
+  if (H5Dset_extent(w->histograms, hist) < 0 || H5Dset_extent(w->ids, str) < 0 ||
+      (w->paths >= 0 && H5Dset_extent(w->paths, str) < 0) ||
+      (w->palettes >= 0 &&
+       (H5Dset_extent(w->palettes, pal) < 0 || H5Dset_extent(w->palette_weights, palw) < 0)))
+    st = chr_error_set(err, CHR_EIO, "dataset writer: cannot extend the datasets to %lld rows",
+                       (long long)n);
+  else
+    w->n = n;
   chr_h5_quiet_end(&quiet);
   return st;
 }

@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "chromatica/grid.h"
+#include "chromatica/textfile.h"
 
 #define RECENT_MAX 1000
-#define TMP_PATH_MAX 4096
 
 /* Each helper returns 1 on success, 0 when cJSON could not allocate. */
 static int add_num(cJSON *o, const char *k, double v) {
@@ -242,46 +242,6 @@ static int add_run(cJSON *root, const chr_run_info *run, const chr_rank_stats *r
   return 1;
 }
 
-/* Directory part of path ("." when there is none). */
-static void dir_of(const char *path, char *out, size_t size) {
-  const char *slash = strrchr(path, '/');
-  if (slash == NULL) {
-    snprintf(out, size, ".");
-  } else if (slash == path) {
-    snprintf(out, size, "/");
-  } else {
-    snprintf(out, size, "%.*s", (int)(slash - path), path);
-  }
-}
-
-static chr_status write_atomically(const char *path, const char *text, chr_error *err) {
-  char tmp[TMP_PATH_MAX];
-  int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  if (n < 0 || (size_t)n >= sizeof tmp)
-    return chr_error_set(err, CHR_EIO, "report %s: path too long", path);
-  FILE *f = fopen(tmp, "w");
-  if (f == NULL)
-    return chr_error_set(err, CHR_EIO, "report %s: cannot create '%s' (%s)", path, tmp,
-                         strerror(errno));
-  size_t len = strlen(text);
-  int failed = fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF || fflush(f) != 0 ||
-               fsync(fileno(f)) != 0;
-  int saved = errno;
-  if (fclose(f) != 0 && !failed) {
-    failed = 1;
-    saved = errno;
-  }
-  if (!failed && rename(tmp, path) != 0) {
-    failed = 1;
-    saved = errno;
-  }
-  if (failed) {
-    remove(tmp);
-    return chr_error_set(err, CHR_EIO, "report %s: cannot be written (%s)", path, strerror(saved));
-  }
-  return CHR_OK;
-}
-
 chr_status chr_report_write(const char *path, const chr_batch *batch,
                             const chr_query_result *results, char *const *ids, char *const *paths,
                             const chr_rgb *palettes, const float *palette_weights,
@@ -347,7 +307,7 @@ chr_status chr_report_write(const char *path, const chr_batch *batch,
     status = chr_error_set(err, CHR_ENOMEM, "report: out of memory building JSON");
     goto cleanup;
   }
-  status = write_atomically(path, text, err);
+  status = chr_text_write_atomic(path, text, "report", err);
 cleanup:
   cJSON_free(text);
   cJSON_Delete(root);
@@ -355,18 +315,5 @@ cleanup:
 }
 
 chr_status chr_report_check_writable(const char *path, chr_error *err) {
-  if (path == NULL || path[0] == '\0')
-    return chr_error_set(err, CHR_EINVAL, "report path: empty (expected a file path)");
-  char dir[TMP_PATH_MAX], tmp[TMP_PATH_MAX];
-  dir_of(path, dir, sizeof dir);
-  int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  if (n < 0 || (size_t)n >= sizeof tmp)
-    return chr_error_set(err, CHR_EIO, "%s: path too long", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
-  if (fd < 0)
-    return chr_error_set(err, CHR_EIO, "%s: directory '%s' cannot be written (%s)", path, dir,
-                         strerror(errno));
-  close(fd);
-  unlink(tmp);
-  return CHR_OK;
+  return chr_path_check_writable(path, err);
 }

@@ -51,7 +51,7 @@ static const char *next_path(fixture *f) {
   return f->path;
 }
 
-static chr_synth_image images[N];
+static chr_image_row images[N];
 static char id_text[N][16], path_text[N][32];
 static char *ids[N], *paths[N];
 
@@ -65,8 +65,10 @@ static void make_images(void) {
   }
 }
 
-/* Writes the N images in two puts (rows 0..7 and 8..N) with the given ids. */
-static void write_file(const char *path, char *const *id_list, int with_palettes) {
+/* Writes the N images in two puts (rows 0..7 and 8..N) with the given ids; a growing writer
+ * is extended before each put. */
+static void write_file_as(const char *path, char *const *id_list, int with_palettes,
+                          int growing) {
   static float hists[N * CHR_BINS];
   static chr_rgb pal[N * CHR_PALETTE_MAX];
   static float palw[N * CHR_PALETTE_MAX];
@@ -77,17 +79,29 @@ static void write_file(const char *path, char *const *id_list, int with_palettes
   }
   chr_dataset_writer *w = NULL;
   chr_error err;
-  assert_int_equal(chr_dataset_writer_create(path, H5P_DEFAULT, N, 16, 32, with_palettes, &w, &err),
+  assert_int_equal(chr_dataset_writer_create(path, H5P_DEFAULT, growing ? 0 : N, 16, 32,
+                                             with_palettes, &w, &err),
                    CHR_OK);
+  if (growing) assert_int_equal(chr_dataset_writer_grow(w, 8, &err), CHR_OK);
   assert_int_equal(chr_dataset_writer_put(w, 0, 8, hists, id_list, paths, pal, palw, H5P_DEFAULT,
                                           &err), CHR_OK);
   assert_int_equal(chr_dataset_writer_put(w, 8, 0, NULL, NULL, NULL, NULL, NULL, H5P_DEFAULT, &err),
                    CHR_OK);
+  if (growing) {
+    assert_int_equal(chr_dataset_writer_grow(w, 7, &err), CHR_EINVAL); /* never shrinks */
+    assert_int_equal(chr_dataset_writer_grow(w, N, &err), CHR_OK);
+  } else {
+    assert_int_equal(chr_dataset_writer_grow(w, N + 1, &err), CHR_EINVAL); /* fixed size */
+  }
   assert_int_equal(chr_dataset_writer_put(w, 8, N - 8, hists + 8 * CHR_BINS, id_list + 8,
                                           paths + 8, pal + 8 * CHR_PALETTE_MAX,
                                           palw + 8 * CHR_PALETTE_MAX, H5P_DEFAULT, &err), CHR_OK);
   assert_int_equal(chr_dataset_writer_close(&w, &err), CHR_OK);
   assert_null(w);
+}
+
+static void write_file(const char *path, char *const *id_list, int with_palettes) {
+  write_file_as(path, id_list, with_palettes, 0);
 }
 
 /* Opens must fail with code and a message containing each of the given fragments. */
@@ -101,10 +115,8 @@ static void expect_open_fails(const char *path, chr_status code, const char *a, 
     fail_msg("message '%s' lacks '%s' / '%s'", err.message, a, b ? b : "");
 }
 
-static void round_trip(void **state) {
-  fixture *f = *state;
-  const char *path = next_path(f);
-  write_file(path, ids, 1);
+/* Everything written by write_file_as reads back unchanged. */
+static void check_round_trip(const char *path) {
   chr_dataset *ds = NULL;
   chr_error err;
   assert_int_equal(chr_dataset_open(path, H5P_DEFAULT, &ds, &err), CHR_OK);
@@ -145,6 +157,21 @@ static void round_trip(void **state) {
   chr_dataset_close(&ds);
   assert_null(ds);
   chr_dataset_close(&ds); /* accepts NULL */
+}
+
+static void round_trip(void **state) {
+  fixture *f = *state;
+  const char *path = next_path(f);
+  write_file_as(path, ids, 1, 0);
+  check_round_trip(path);
+}
+
+/* The growing (chunked, extended per put) layout `chromatica build` uses. */
+static void round_trip_growing(void **state) {
+  fixture *f = *state;
+  const char *path = next_path(f);
+  write_file_as(path, ids, 1, 1);
+  check_round_trip(path);
 }
 
 static void without_palettes(void **state) {
@@ -388,7 +415,7 @@ static void writer_rejects_long_id(void **state) {
                                           H5P_DEFAULT, &err), CHR_EINVAL);
   assert_non_null(strstr(err.message, "/image_ids row 0: 'abcd'"));
   assert_int_equal(chr_dataset_writer_close(&w, &err), CHR_OK);
-  assert_int_equal(chr_dataset_writer_create(next_path(f), H5P_DEFAULT, 0, 4, 0, 0, &w, &err),
+  assert_int_equal(chr_dataset_writer_create(next_path(f), H5P_DEFAULT, -1, 4, 0, 0, &w, &err),
                    CHR_EINVAL);
   assert_null(w);
 }
@@ -397,6 +424,7 @@ int main(void) {
   make_images();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(round_trip),
+      cmocka_unit_test(round_trip_growing),
       cmocka_unit_test(without_palettes),
       cmocka_unit_test(bad_bins_rejected),
       cmocka_unit_test(bad_version_and_ranges_rejected),

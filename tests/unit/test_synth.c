@@ -10,7 +10,7 @@
 
 static void same_seed_and_index_are_identical(void **state) {
   (void)state;
-  static chr_synth_image a, b;
+  static chr_image_row a, b;
   chr_synth_image_make(7, 123, &a);
   chr_synth_image_make(99, 5, &b); /* a different image in between must not matter */
   chr_synth_image_make(7, 123, &b);
@@ -21,7 +21,7 @@ static void same_seed_and_index_are_identical(void **state) {
 
 static void histograms_are_normalised(void **state) {
   (void)state;
-  static chr_synth_image img;
+  static chr_image_row img;
   for (int64_t i = 0; i < 200; ++i) {
     chr_synth_image_make(1, i, &img);
     double sum = 0.0;
@@ -35,7 +35,7 @@ static void histograms_are_normalised(void **state) {
 
 static void different_indices_and_seeds_differ(void **state) {
   (void)state;
-  static chr_synth_image a, b, c;
+  static chr_image_row a, b, c;
   chr_synth_image_make(7, 0, &a);
   chr_synth_image_make(7, 1, &b);
   chr_synth_image_make(8, 0, &c);
@@ -45,7 +45,7 @@ static void different_indices_and_seeds_differ(void **state) {
 
 static void palettes_sorted_and_padded(void **state) {
   (void)state;
-  static chr_synth_image img;
+  static chr_image_row img;
   int seen_blobs[5] = {0};
   for (int64_t i = 0; i < 500; ++i) {
     chr_synth_image_make(3, i, &img);
@@ -74,7 +74,7 @@ static void palettes_sorted_and_padded(void **state) {
  * the palette colours. */
 static void heaviest_colour_is_in_the_histogram(void **state) {
   (void)state;
-  static chr_synth_image img;
+  static chr_image_row img;
   for (int64_t i = 0; i < 50; ++i) {
     chr_synth_image_make(11, i, &img);
     chr_grid_spread spread;

@@ -1,0 +1,18 @@
+/* Output files that never appear half written: an atomic text write (temporary file in the same
+ * directory, fsync, rename) and a probe that an output path can be created, so a run can fail
+ * before its work rather than after. No MPI calls; not collective. */
+#ifndef CHROMATICA_TEXTFILE_H
+#define CHROMATICA_TEXTFILE_H
+
+#include "chromatica/error.h"
+
+/* Writes text plus a newline to path atomically. On failure the temporary file is removed, path
+ * is left untouched, and CHR_EIO says "<what> <path>: ..." with the system error. */
+chr_status chr_text_write_atomic(const char *path, const char *text, const char *what,
+                                 chr_error *err);
+
+/* Creates and removes a temporary file beside path. CHR_EIO:
+ * "<path>: directory '<dir>' cannot be written (<strerror>)"; CHR_EINVAL for an empty path. */
+chr_status chr_path_check_writable(const char *path, chr_error *err);
+
+#endif
