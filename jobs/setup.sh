@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Chromatica needs (only those missing), then configures and
-# builds into ${CHR_BUILD_DIR:-build}. Used by both quick-start commands.
+# builds into ${CHR_BUILD_DIR:-build}. Used by both quick-start commands; extra package names
+# given as arguments are installed too (the main job adds openclipart-png).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${CHR_BUILD_DIR:-$root/build}"
 
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
           hdf5-tools libcjson-dev libcmocka-dev libstb-dev libwebp-dev
-          python3-numpy python3-h5py python3-pot python3-skimage)
+          python3-numpy python3-h5py python3-pot python3-skimage "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,7 +1,8 @@
 /* `chromatica build DIR... -o FILE`: turns image files into a histogram dataset. Rank 0 lists
  * the files (sorted by stored path) and broadcasts the list; the ranks then work through it in
- * rounds, each rank taking the next `--chunk-files` files and its OpenMP threads decoding them,
- * and every round's images are appended collectively in list order. The rows therefore never
+ * rounds of `--chunk-files` files per rank, each rank taking a contiguous block of the round and
+ * its OpenMP threads decoding them, and every round's images are appended collectively in list
+ * order. The rows therefore never
  * depend on the number of ranks or threads. The file is written beside the output and renamed
  * into place only when complete. */
 #include <errno.h>
@@ -305,9 +306,12 @@ static chr_status run_rounds(const build_args *a, const file_table *t, MPI_Comm 
       comm, counts ? CHR_OK : chr_error_set(err, CHR_ENOMEM, "out of memory"), err);
   *total = 0;
   for (int64_t r = 0; st == CHR_OK && r < rounds; ++r) {
-    int64_t first = r * per_round + rank * chunk;
-    int64_t count = t->count - first;
-    count = count < 0 ? 0 : (count > chunk ? chunk : count);
+    /* The round's files split evenly into contiguous blocks, so a short last round still
+     * keeps every rank busy and rows stay in file order. */
+    int64_t round_first = r * per_round;
+    int64_t round_count = t->count - round_first < per_round ? t->count - round_first : per_round;
+    int64_t first = round_first + round_count * rank / ranks;
+    int64_t count = round_first + round_count * (rank + 1) / ranks - first;
     int64_t built = 0;
     st = chr_mpi_agree(comm, process_files(a, t, first, count, w, &built, err), err);
     if (st == CHR_OK) st = chr_mpi_agree(comm, chr_mpi_allgather_int64(comm, built, counts, err), err);
@@ -337,7 +341,12 @@ static chr_status run_rounds(const build_args *a, const file_table *t, MPI_Comm 
   return st;
 }
 
-/* Rank 0: the skipped files from the gathered "name\0reason\0" pairs. */
+static int skip_by_path(const void *a, const void *b) {
+  return strcmp(((const chr_build_skip *)a)->path, ((const chr_build_skip *)b)->path);
+}
+
+/* Rank 0: the skipped files from the gathered "name\0reason\0" pairs, in file order (the
+ * list is sorted by name, and ranks sent theirs round by round). */
 static chr_build_skip *parse_skips(char *all, int64_t size, int64_t *n) {
   int64_t strings = 0;
   for (int64_t i = 0; i < size; ++i) strings += all[i] == '\0';
@@ -351,6 +360,7 @@ static chr_build_skip *parse_skips(char *all, int64_t size, int64_t *n) {
     skips[i].reason = at;
     at += strlen(at) + 1;
   }
+  qsort(skips, (size_t)*n, sizeof *skips, skip_by_path);
   return skips;
 }
 
