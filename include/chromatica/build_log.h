@@ -5,6 +5,7 @@
 #define CHROMATICA_BUILD_LOG_H
 
 #include <stdint.h>
+
 #include "chromatica/error.h"
 
 typedef struct {

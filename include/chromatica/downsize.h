@@ -6,6 +6,7 @@
 #define CHROMATICA_DOWNSIZE_H
 
 #include <stdint.h>
+
 #include "chromatica/error.h"
 
 /* A picture in linear light: pixels[4*(y*width+x) + c] holds, for c = 0..2, the linear sRGB

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
 #include "chromatica/error.h"
 
 #define CHR_IMAGE_MAX_PIXELS_DEFAULT 100000000LL /* 100 megapixels: 400 MB decoded */
@@ -16,8 +17,8 @@
 
 typedef struct {
   int width, height;
-  uint8_t *rgba;      /* width*height*4 bytes, row-major, straight alpha; owned */
-  const char *format; /* "PNG", "JPEG", "GIF", "BMP" or "WebP" (static) */
+  uint8_t *rgba;           /* width*height*4 bytes, row-major, straight alpha; owned */
+  const char *format;      /* "PNG", "JPEG", "GIF", "BMP" or "WebP" (static) */
   void (*release)(void *); /* the decoder's own free for rgba; used by chr_image_free */
 } chr_image;
 
@@ -25,8 +26,8 @@ typedef struct {
  * format and the decoder's reason), CHR_EUNSUPPORTED (not one of the five formats, or an
  * animated WebP), CHR_EINVAL (more than max_pixels pixels; checked from the header before any
  * pixel is decoded), CHR_ENOMEM. On success the caller frees out with chr_image_free. */
-chr_status chr_image_decode(const uint8_t *bytes, size_t size, int64_t max_pixels,
-                            chr_image *out, chr_error *err);
+chr_status chr_image_decode(const uint8_t *bytes, size_t size, int64_t max_pixels, chr_image *out,
+                            chr_error *err);
 
 /* Reads path whole and decodes it; CHR_EIO when it cannot be opened or read, CHR_EINVAL when
  * it is larger than CHR_IMAGE_MAX_FILE_BYTES; otherwise as chr_image_decode. */

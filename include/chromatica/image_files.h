@@ -8,6 +8,7 @@
 #define CHROMATICA_IMAGE_FILES_H
 
 #include <stdint.h>
+
 #include "chromatica/error.h"
 
 typedef struct {

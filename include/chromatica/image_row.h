@@ -10,6 +10,7 @@
 #define CHROMATICA_IMAGE_ROW_H
 
 #include <stdint.h>
+
 #include "chromatica/color.h"
 #include "chromatica/downsize.h"
 #include "chromatica/error.h"

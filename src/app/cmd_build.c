@@ -93,7 +93,8 @@ static int parse_args(int argc, char **argv, int rank, build_args *a) {
     if (numbers[k] == NULL || parse_count(numbers[k], limits[k][0], limits[k][1], targets[k]))
       continue;
     if (rank == 0)
-      fprintf(stderr, "chromatica build: %s '%s': invalid (expected a whole number from %lld to %lld)\n",
+      fprintf(stderr,
+              "chromatica build: %s '%s': invalid (expected a whole number from %lld to %lld)\n",
               names[k], numbers[k], limits[k][0], limits[k][1]);
     return 2;
   }
@@ -294,16 +295,16 @@ static chr_status process_files(const build_args *a, const file_table *t, int64_
 
 /* Works through the table in rounds; *total = images written. Collective. */
 static chr_status run_rounds(const build_args *a, const file_table *t, MPI_Comm comm,
-                             chr_dataset_writer *writer, hid_t dxpl, round_work *w,
-                             int64_t *total, chr_error *err) {
+                             chr_dataset_writer *writer, hid_t dxpl, round_work *w, int64_t *total,
+                             chr_error *err) {
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
   int64_t chunk = a->chunk_files, per_round = chunk * ranks;
   int64_t rounds = (t->count + per_round - 1) / per_round;
   int64_t *counts = malloc((size_t)ranks * sizeof *counts);
-  chr_status st = chr_mpi_agree(
-      comm, counts ? CHR_OK : chr_error_set(err, CHR_ENOMEM, "out of memory"), err);
+  chr_status st =
+      chr_mpi_agree(comm, counts ? CHR_OK : chr_error_set(err, CHR_ENOMEM, "out of memory"), err);
   *total = 0;
   for (int64_t r = 0; st == CHR_OK && r < rounds; ++r) {
     /* The round's files split evenly into contiguous blocks, so a short last round still
@@ -314,7 +315,8 @@ static chr_status run_rounds(const build_args *a, const file_table *t, MPI_Comm 
     int64_t count = round_first + round_count * (rank + 1) / ranks - first;
     int64_t built = 0;
     st = chr_mpi_agree(comm, process_files(a, t, first, count, w, &built, err), err);
-    if (st == CHR_OK) st = chr_mpi_agree(comm, chr_mpi_allgather_int64(comm, built, counts, err), err);
+    if (st == CHR_OK)
+      st = chr_mpi_agree(comm, chr_mpi_allgather_int64(comm, built, counts, err), err);
     if (st != CHR_OK) break;
     int64_t offset = *total, round_total = 0;
     for (int q = 0; q < ranks; ++q) {
@@ -325,11 +327,11 @@ static chr_status run_rounds(const build_args *a, const file_table *t, MPI_Comm 
       st = chr_mpi_agree(comm, chr_dataset_writer_grow(writer, *total + round_total, err), err);
       /* Every rank takes part in the collective write, with or without rows of its own. */
       if (st == CHR_OK)
-        st = chr_mpi_agree(comm,
-                           chr_dataset_writer_put(writer, built ? offset : 0, built, w->hists,
-                                                  w->names, w->names, w->palettes, w->weights,
-                                                  dxpl, err),
-                           err);
+        st = chr_mpi_agree(
+            comm,
+            chr_dataset_writer_put(writer, built ? offset : 0, built, w->hists, w->names, w->names,
+                                   w->palettes, w->weights, dxpl, err),
+            err);
     }
     *total += round_total;
     int64_t done = (r + 1) * per_round < t->count ? (r + 1) * per_round : t->count;
@@ -365,11 +367,12 @@ static chr_build_skip *parse_skips(char *all, int64_t size, int64_t *n) {
 }
 
 static void print_summary(const chr_build_summary *s) {
-  printf("chromatica build: %lld images from %lld files written to %s in %.2f s "
-         "(%.1f images/s, %d rank%s x %d thread%s)\n",
-         (long long)s->images_built, (long long)s->files_found, s->output, s->total_ms / 1e3,
-         s->build_ms > 0 ? s->images_built / (s->build_ms / 1e3) : 0.0, s->ranks,
-         s->ranks == 1 ? "" : "s", s->threads_per_rank, s->threads_per_rank == 1 ? "" : "s");
+  printf(
+      "chromatica build: %lld images from %lld files written to %s in %.2f s "
+      "(%.1f images/s, %d rank%s x %d thread%s)\n",
+      (long long)s->images_built, (long long)s->files_found, s->output, s->total_ms / 1e3,
+      s->build_ms > 0 ? s->images_built / (s->build_ms / 1e3) : 0.0, s->ranks,
+      s->ranks == 1 ? "" : "s", s->threads_per_rank, s->threads_per_rank == 1 ? "" : "s");
   if (s->n_skipped > 0)
     printf("chromatica build: skipped %lld file%s, for example %s: %s\n", (long long)s->n_skipped,
            s->n_skipped == 1 ? "" : "s", s->skipped[0].path, s->skipped[0].reason);
@@ -391,8 +394,8 @@ static chr_status finish_on_root(const build_args *a, const char *partial, chr_b
     st = chr_error_set(err, CHR_EINVAL, "no image could be indexed (%lld files skipped; see %s)",
                        (long long)s->n_skipped, a->log);
   } else if (rename(partial, a->output) != 0) {
-    st = chr_error_set(err, CHR_EIO, "-o %s: cannot move '%s' into place (%s)", a->output,
-                       partial, strerror(errno));
+    st = chr_error_set(err, CHR_EIO, "-o %s: cannot move '%s' into place (%s)", a->output, partial,
+                       strerror(errno));
   }
   /* The log is written even when nothing could be indexed: it says why. */
   chr_error log_err;
@@ -412,7 +415,8 @@ int chr_cmd_build(int argc, char **argv, MPI_Comm comm) {
     fprintf(stderr, "chromatica build: cannot query the communicator\n");
     return 1;
   }
-  build_args a = {.max_side = CHR_MAX_SIDE_DEFAULT, .max_pixels = CHR_IMAGE_MAX_PIXELS_DEFAULT,
+  build_args a = {.max_side = CHR_MAX_SIDE_DEFAULT,
+                  .max_pixels = CHR_IMAGE_MAX_PIXELS_DEFAULT,
                   .chunk_files = 256};
   int parsed = parse_args(argc, argv, rank, &a);
   if (parsed == 1 && rank == 0) fputs(usage, stdout);
@@ -428,9 +432,14 @@ int chr_cmd_build(int argc, char **argv, MPI_Comm comm) {
   char partial[4200], *skips = NULL;
   int64_t skips_size = 0, total = 0;
   snprintf(partial, sizeof partial, "%s.partial", a.output);
-  chr_build_summary s = {.output = a.output, .inputs = a.inputs, .n_inputs = a.n_inputs,
-                         .recursive = a.recursive, .max_side = (int)a.max_side, .ranks = ranks,
-                         .threads_per_rank = omp_get_max_threads(), .max_pixels = a.max_pixels};
+  chr_build_summary s = {.output = a.output,
+                         .inputs = a.inputs,
+                         .n_inputs = a.n_inputs,
+                         .recursive = a.recursive,
+                         .max_side = (int)a.max_side,
+                         .ranks = ranks,
+                         .threads_per_rank = omp_get_max_threads(),
+                         .max_pixels = a.max_pixels};
 
   chr_status st = share_file_list(&a, rank, comm, &table, &err);
   double listed = MPI_Wtime();
@@ -444,8 +453,10 @@ int chr_cmd_build(int argc, char **argv, MPI_Comm comm) {
     st = chr_mpi_agree(comm, st, &err);
   }
   if (st == CHR_OK)
-    st = chr_mpi_agree(comm, chr_dataset_writer_create(partial, fapl, 0, table.name_len,
-                                                       table.name_len, 1, &writer, &err), &err);
+    st = chr_mpi_agree(comm,
+                       chr_dataset_writer_create(partial, fapl, 0, table.name_len, table.name_len,
+                                                 1, &writer, &err),
+                       &err);
   if (st == CHR_OK) st = run_rounds(&a, &table, comm, writer, dxpl, &work, &total, &err);
   if (writer != NULL) {
     chr_error close_err;
@@ -455,7 +466,8 @@ int chr_cmd_build(int argc, char **argv, MPI_Comm comm) {
   }
   double built = MPI_Wtime();
   if (st == CHR_OK)
-    st = chr_mpi_gather_bytes(comm, work.skips, (int64_t)work.skips_size, &skips, &skips_size, &err);
+    st =
+        chr_mpi_gather_bytes(comm, work.skips, (int64_t)work.skips_size, &skips, &skips_size, &err);
   if (st == CHR_OK && rank == 0) {
     s.files_found = table.count;
     s.images_built = total;

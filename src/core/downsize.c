@@ -130,8 +130,8 @@ chr_status chr_downsize(const uint8_t *rgba, int width, int height, int max_side
   out->pixels = NULL;
   if (width < 1 || height < 1 || max_side < 1)
     return chr_error_set(err, CHR_EINVAL,
-                         "downsize: %d x %d pixels, max side %d (expected all >= 1)", width,
-                         height, max_side);
+                         "downsize: %d x %d pixels, max side %d (expected all >= 1)", width, height,
+                         max_side);
   int out_w, out_h;
   chr_downsize_size(width, height, max_side, &out_w, &out_h);
   double lut[256];

@@ -80,8 +80,8 @@ chr_status chr_image_row_from_linear(const chr_linear_image *img, chr_image_row 
   double total = 0.0;
   for (int b = 0; b < CHR_BINS; ++b) total += hist[b];
   if (!(total > 0.0)) {
-    st = chr_error_set(err, CHR_EINVAL,
-                       "no visible pixel (all %zu pixels are fully transparent)", n);
+    st = chr_error_set(err, CHR_EINVAL, "no visible pixel (all %zu pixels are fully transparent)",
+                       n);
     goto cleanup;
   }
   for (int b = 0; b < CHR_BINS; ++b) out->histogram[b] = (float)(hist[b] / total);

@@ -19,8 +19,9 @@ static cJSON *summary_json(const chr_build_summary *s) {
     ok = item != NULL && cJSON_AddItemToArray(inputs, item);
   }
   ok = ok && cJSON_AddBoolToObject(root, "recursive", s->recursive) != NULL &&
-       add_num(root, "max_side", s->max_side) && add_num(root, "max_pixels", (double)s->max_pixels) &&
-       add_num(root, "ranks", s->ranks) && add_num(root, "threads_per_rank", s->threads_per_rank) &&
+       add_num(root, "max_side", s->max_side) &&
+       add_num(root, "max_pixels", (double)s->max_pixels) && add_num(root, "ranks", s->ranks) &&
+       add_num(root, "threads_per_rank", s->threads_per_rank) &&
        add_num(root, "files_found", (double)s->files_found) &&
        add_num(root, "images_built", (double)s->images_built) &&
        add_num(root, "files_skipped", (double)s->n_skipped);
@@ -50,9 +51,9 @@ static cJSON *summary_json(const chr_build_summary *s) {
 chr_status chr_build_log_write(const char *path, const chr_build_summary *s, chr_error *err) {
   cJSON *root = summary_json(s);
   char *text = root ? cJSON_Print(root) : NULL;
-  chr_status st = text == NULL
-                      ? chr_error_set(err, CHR_ENOMEM, "build log %s: out of memory building JSON", path)
-                      : chr_text_write_atomic(path, text, "build log", err);
+  chr_status st = text == NULL ? chr_error_set(err, CHR_ENOMEM,
+                                               "build log %s: out of memory building JSON", path)
+                               : chr_text_write_atomic(path, text, "build log", err);
   cJSON_free(text);
   cJSON_Delete(root);
   return st;

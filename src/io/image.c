@@ -2,24 +2,29 @@
 #include "chromatica/image.h"
 
 #include <errno.h>
+#include <stb_image.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include <stb_image.h>
 #include <webp/decode.h>
 
 typedef enum { FORMAT_NONE, FORMAT_PNG, FORMAT_JPEG, FORMAT_GIF, FORMAT_BMP, FORMAT_WEBP } format;
 
 static const char *format_name(format f) {
   switch (f) {
-    case FORMAT_PNG: return "PNG";
-    case FORMAT_JPEG: return "JPEG";
-    case FORMAT_GIF: return "GIF";
-    case FORMAT_BMP: return "BMP";
-    case FORMAT_WEBP: return "WebP";
-    default: return "unknown";
+    case FORMAT_PNG:
+      return "PNG";
+    case FORMAT_JPEG:
+      return "JPEG";
+    case FORMAT_GIF:
+      return "GIF";
+    case FORMAT_BMP:
+      return "BMP";
+    case FORMAT_WEBP:
+      return "WebP";
+    default:
+      return "unknown";
   }
 }
 
@@ -122,7 +127,7 @@ static chr_status decode_stb(format f, const uint8_t *b, size_t n, int64_t max_p
                          format_name(f), stbi_failure_reason());
   chr_status st = check_pixels(f, w, h, max_pixels, err);
   if (st != CHR_OK) return st;
-  int complete = f == FORMAT_JPEG ? jpeg_complete(b, n)
+  int complete = f == FORMAT_JPEG  ? jpeg_complete(b, n)
                  : f == FORMAT_GIF ? gif_complete(b, n)
                  : f == FORMAT_BMP ? bmp_complete(b, n)
                                    : 1;
@@ -131,8 +136,8 @@ static chr_status decode_stb(format f, const uint8_t *b, size_t n, int64_t max_p
                          format_name(f));
   uint8_t *pixels = stbi_load_from_memory(b, (int)n, &w, &h, &comp, 4);
   if (pixels == NULL)
-    return chr_error_set(err, CHR_EFORMAT, "cannot decode %s data (stb_image: %s)",
-                         format_name(f), stbi_failure_reason());
+    return chr_error_set(err, CHR_EFORMAT, "cannot decode %s data (stb_image: %s)", format_name(f),
+                         stbi_failure_reason());
   out->width = w;
   out->height = h;
   out->rgba = pixels;
@@ -153,7 +158,8 @@ static chr_status decode_webp(const uint8_t *b, size_t n, int64_t max_pixels, ch
   int w = 0, h = 0;
   uint8_t *pixels = WebPDecodeRGBA(b, n, &w, &h);
   if (pixels == NULL)
-    return chr_error_set(err, CHR_EFORMAT, "cannot decode WebP data (libwebp: corrupt or truncated)");
+    return chr_error_set(err, CHR_EFORMAT,
+                         "cannot decode WebP data (libwebp: corrupt or truncated)");
   out->width = w;
   out->height = h;
   out->rgba = pixels;
@@ -162,8 +168,8 @@ static chr_status decode_webp(const uint8_t *b, size_t n, int64_t max_pixels, ch
   return CHR_OK;
 }
 
-chr_status chr_image_decode(const uint8_t *bytes, size_t size, int64_t max_pixels,
-                            chr_image *out, chr_error *err) {
+chr_status chr_image_decode(const uint8_t *bytes, size_t size, int64_t max_pixels, chr_image *out,
+                            chr_error *err) {
   memset(out, 0, sizeof *out);
   if (size == 0) return chr_error_set(err, CHR_EFORMAT, "empty file (0 bytes)");
   if (size > (size_t)CHR_IMAGE_MAX_FILE_BYTES)
@@ -175,9 +181,9 @@ chr_status chr_image_decode(const uint8_t *bytes, size_t size, int64_t max_pixel
     for (size_t i = 0; i < size && i < 8; ++i)
       snprintf(shown + 3 * i, sizeof shown - 3 * i, "%02x ", bytes[i]);
     if (shown[0] != '\0') shown[strlen(shown) - 1] = '\0';
-    return chr_error_set(err, CHR_EUNSUPPORTED,
-                         "unsupported format (first bytes %s; expected JPEG, PNG, WebP, BMP or GIF)",
-                         shown);
+    return chr_error_set(
+        err, CHR_EUNSUPPORTED,
+        "unsupported format (first bytes %s; expected JPEG, PNG, WebP, BMP or GIF)", shown);
   }
   if (f == FORMAT_WEBP) return decode_webp(bytes, size, max_pixels, out, err);
   return decode_stb(f, bytes, size, max_pixels, out, err);
@@ -198,8 +204,8 @@ chr_status chr_image_load(const char *path, int64_t max_pixels, chr_image *out, 
     goto cleanup;
   }
   if (info.st_size > CHR_IMAGE_MAX_FILE_BYTES) {
-    st = chr_error_set(err, CHR_EINVAL, "file of %lld bytes (limit %lld)",
-                       (long long)info.st_size, (long long)CHR_IMAGE_MAX_FILE_BYTES);
+    st = chr_error_set(err, CHR_EINVAL, "file of %lld bytes (limit %lld)", (long long)info.st_size,
+                       (long long)CHR_IMAGE_MAX_FILE_BYTES);
     goto cleanup;
   }
   size_t size = (size_t)info.st_size;

@@ -121,7 +121,8 @@ chr_status chr_image_files_find(char *const *inputs, int n_inputs, int recursive
   memset(out, 0, sizeof *out);
   walker w = {out, 0, recursive};
   chr_status st = CHR_OK;
-  for (int i = 0; st == CHR_OK && i < n_inputs; ++i) st = add_input(&w, inputs[i], n_inputs > 1, err);
+  for (int i = 0; st == CHR_OK && i < n_inputs; ++i)
+    st = add_input(&w, inputs[i], n_inputs > 1, err);
   if (st == CHR_OK && out->count > 0)
     qsort(out->files, (size_t)out->count, sizeof *out->files, by_name);
   for (int64_t i = 1; st == CHR_OK && i < out->count; ++i)
