@@ -24,7 +24,8 @@ typedef struct {
   int query_index;  /* position in the batch */
   int ok;
   char error[CHR_ERROR_MESSAGE_MAX];
-  int candidates;   /* stage-1 candidates reranked (R), or k in fast mode */
+  int64_t candidates; /* images the rerank ranked: R, every image (scope all), or k (fast) */
+  int64_t pruned;     /* of those, skipped by an EMD lower bound without solving the EMD */
   int count;
   chr_result_hit hits[CHR_RESULTS_K_MAX];
   double start_s, end_s;

@@ -13,6 +13,9 @@
 
 typedef enum { CHR_METRIC_SINKHORN = 0, CHR_METRIC_EMD = 1 } chr_metric;
 
+/* Which images the rerank ranks: the stage-1 top-R, or (metric emd only) every image. */
+typedef enum { CHR_SCOPE_CANDIDATES = 0, CHR_SCOPE_ALL = 1 } chr_rerank_scope;
+
 /* Every per-query knob; batch `options` set them for all queries, a query may override any. */
 typedef struct {
   int k;
@@ -24,10 +27,12 @@ typedef struct {
   double sharpen;
   int fast_mode;
   int batch_size; /* candidates per rerank work unit: scheduling only, never results */
+  chr_rerank_scope rerank_scope;
+  int emd_prune; /* metric emd: skip candidates whose lower bound shows they cannot enter */
 } chr_search_options;
 
 /* The spec's defaults (k 10, rerank_k 200, sinkhorn, epsilon 0.05, tol 1e-6, 100 iterations,
- * sharpen 1, fast_mode off, batch_size 10). */
+ * sharpen 1, fast_mode off, batch_size 10), rerank scope "candidates", EMD pruning on. */
 chr_search_options chr_search_options_default(void);
 
 /* R = min(images, max(k, rerank_k)) for the whole dataset. */

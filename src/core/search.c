@@ -15,7 +15,9 @@ chr_search_options chr_search_options_default(void) {
                           .sinkhorn_max_iter = 100,
                           .sharpen = 1.0,
                           .fast_mode = 0,
-                          .batch_size = 10};
+                          .batch_size = 10,
+                          .rerank_scope = CHR_SCOPE_CANDIDATES,
+                          .emd_prune = 1};
   return o;
 }
 

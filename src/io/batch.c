@@ -77,6 +77,24 @@ static chr_status option_apply(const cJSON *item, chr_search_options *o, chr_err
     describe(item, shown, sizeof shown);
     return chr_error_set(err, CHR_EINVAL, "fast_mode %s: wrong type (expected true or false)", shown);
   }
+  if (strcmp(key, "emd_prune") == 0) {
+    if (cJSON_IsBool(item)) {
+      o->emd_prune = cJSON_IsTrue(item);
+      return CHR_OK;
+    }
+    describe(item, shown, sizeof shown);
+    return chr_error_set(err, CHR_EINVAL, "emd_prune %s: wrong type (expected true or false)", shown);
+  }
+  if (strcmp(key, "rerank_scope") == 0) {
+    const char *m = cJSON_IsString(item) ? item->valuestring : "";
+    if (strcmp(m, "candidates") == 0 || strcmp(m, "all") == 0) {
+      o->rerank_scope = m[0] == 'a' ? CHR_SCOPE_ALL : CHR_SCOPE_CANDIDATES;
+      return CHR_OK;
+    }
+    describe(item, shown, sizeof shown);
+    return chr_error_set(err, CHR_EINVAL,
+                         "rerank_scope %s: unknown scope (expected \"candidates\" or \"all\")", shown);
+  }
   if (strcmp(key, "metric") == 0) {
     const char *m = cJSON_IsString(item) ? item->valuestring : "";
     if (strcmp(m, "sinkhorn") == 0 || strcmp(m, "emd") == 0) {
@@ -208,6 +226,14 @@ static void parse_query(chr_batch *b, const cJSON *query, int index,
     chr_status s = option_apply(item, &q->options, &err);
     if (s == CHR_EUNSUPPORTED) warn_unknown(b, "queries[].", item->string);
     else if (s != CHR_OK) goto done;
+  }
+  if (q->options.rerank_scope == CHR_SCOPE_ALL &&
+      (q->options.metric != CHR_METRIC_EMD || q->options.fast_mode)) {
+    chr_error_set(&err, CHR_EINVAL,
+                  "rerank_scope \"all\": needs metric \"emd\" without fast_mode (got %s%s)",
+                  q->options.metric == CHR_METRIC_EMD ? "\"emd\"" : "\"sinkhorn\"",
+                  q->options.fast_mode ? " with fast_mode" : "");
+    goto done;
   }
   if (parse_colors(cJSON_GetObjectItemCaseSensitive(query, "colors"), q, &err) != CHR_OK) goto done;
   if (parse_weights(cJSON_GetObjectItemCaseSensitive(query, "weights"), q, weights, &weights_given,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "chromatica/search.h"
+#include "rerank_emd.h"
 
 /* One query of a wave as one rank of the group sees it. */
 typedef struct {
@@ -17,6 +18,7 @@ typedef struct {
   int n_merged;             /* -1: stage 1 failed on some shard */
   chr_result_hit top[CHR_RESULTS_K_MAX]; /* this shard's reranked top-k */
   int n_top;                /* -1: failed (message in error, empty if failed elsewhere) */
+  int64_t candidates, pruned; /* what the rerank ranked, and how many it skipped by bounds */
   char error[CHR_ERROR_MESSAGE_MAX];
   double ann_ms, rerank_ms;
 } wave_query;
@@ -64,8 +66,15 @@ static void dominant_bins(const chr_index *idx, int64_t local_row, int16_t out[C
   for (int m = count; m < CHR_DOMINANT_MAX; ++m) out[m] = -1;
 }
 
+static int exact_emd(const chr_search_options *o) {
+  return o->metric == CHR_METRIC_EMD && !o->fast_mode;
+}
+
 static void stage1(const chr_index *idx, wave_query *w) {
   int64_t rows = chr_index_rows(idx);
+  w->ann_ms = 0.0;
+  w->n_partial = 0;
+  if (w->query->options.rerank_scope == CHR_SCOPE_ALL) return; /* every image is a candidate */
   int want = w->want < rows ? w->want : (int)rows;
   chr_error err;
   double t = omp_get_wtime();
@@ -142,12 +151,27 @@ cleanup:
   return st;
 }
 
+/* Keeps this shard's best n matches (already ranked) as result hits. */
+static void keep_top(const chr_index *idx, wave_query *w, const chr_match *matches, int n) {
+  int64_t first = chr_index_first_row(idx);
+  w->n_top = n;
+  for (int j = 0; j < n; ++j) {
+    chr_result_hit *h = &w->top[j];
+    h->row = matches[j].row;
+    h->distance = matches[j].distance;
+    h->ann_score = matches[j].ann_score;
+    dominant_bins(idx, matches[j].row - first, h->dominant_bin);
+  }
+}
+
 /* Reranks the merged candidates this shard owns and keeps its best k. */
 static void stage2(const chr_index *idx, wave_query *w, chr_match *matches, chr_hit *owned) {
   double t = omp_get_wtime();
   const chr_search_options *o = &w->query->options;
   int64_t first = chr_index_first_row(idx), end = first + chr_index_rows(idx);
   w->n_top = -1;
+  w->candidates = w->n_merged;
+  w->pruned = 0;
   if (w->n_merged < 0) return;
   int n = 0;
   for (int j = 0; j < w->n_merged; ++j)
@@ -157,15 +181,47 @@ static void stage2(const chr_index *idx, wave_query *w, chr_match *matches, chr_
     snprintf(w->error, sizeof w->error, "%s", err.message);
     return;
   }
-  w->n_top = chr_matches_rank(matches, n, o->k);
-  for (int j = 0; j < w->n_top; ++j) {
-    chr_result_hit *h = &w->top[j];
-    h->row = matches[j].row;
-    h->distance = matches[j].distance;
-    h->ann_score = matches[j].ann_score;
-    dominant_bins(idx, matches[j].row - first, h->dominant_bin);
-  }
+  keep_top(idx, w, matches, chr_matches_rank(matches, n, o->k));
   w->rerank_ms = (omp_get_wtime() - t) * 1e3;
+}
+
+/* The exact EMD queries of the wave, reranked together in bound-pruned rounds across the
+ * group's shards. Collective on the group communicator. */
+static chr_status stage2_emd(MPI_Comm gcomm, const chr_index *idx, wave_query *wq, int W,
+                             chr_error *err) {
+  chr_emd_job jobs[CHR_MAX_CONCURRENT_MAX];
+  int owner[CHR_MAX_CONCURRENT_MAX], n = 0;
+  chr_status st = CHR_OK;
+  for (int i = 0; i < W; ++i) {
+    if (!exact_emd(&wq[i].query->options)) continue;
+    wq[i].n_top = -1; /* stays so if stage 1 failed */
+    wq[i].candidates = wq[i].n_merged;
+    wq[i].pruned = 0;
+    if (wq[i].n_merged < 0) continue;
+    jobs[n] = (chr_emd_job){.query = wq[i].query, .merged = wq[i].merged,
+                            .n_merged = wq[i].n_merged};
+    jobs[n].top = malloc((size_t)wq[i].query->options.k * sizeof *jobs[n].top);
+    if (jobs[n].top == NULL) st = chr_error_set(err, CHR_ENOMEM, "cannot hold a top-k list");
+    owner[n++] = i;
+  }
+  st = chr_mpi_agree(gcomm, st, err);
+  if (st == CHR_OK && n > 0) st = chr_mpi_emd_rerank(gcomm, idx, jobs, n, err);
+  for (int j = 0; j < n && st == CHR_OK; ++j) {
+    wave_query *w = &wq[owner[j]];
+    int scope_all = w->query->options.rerank_scope == CHR_SCOPE_ALL;
+    w->candidates = jobs[j].candidates;
+    w->pruned = jobs[j].pruned;
+    /* For scope "all" the all-image bound scan is the candidate search. */
+    w->ann_ms += scope_all ? jobs[j].bound_ms : 0.0;
+    w->rerank_ms = jobs[j].rerank_ms + (scope_all ? 0.0 : jobs[j].bound_ms);
+    snprintf(w->error, sizeof w->error, "%s", jobs[j].error);
+    if (jobs[j].failed)
+      w->n_top = -1;
+    else
+      keep_top(idx, w, jobs[j].top, jobs[j].n_top);
+  }
+  for (int j = 0; j < n; ++j) free(jobs[j].top);
+  return st;
 }
 
 static int result_hit_compare(const void *pa, const void *pb) {
@@ -216,7 +272,8 @@ static chr_status finish_on_leader(MPI_Comm gcomm, wave_query *wq, int W, const 
       qsort(pool, (size_t)n, sizeof *pool, result_hit_compare);
       r->count = n < k ? n : k;
       memcpy(r->hits, pool, (size_t)r->count * sizeof *pool);
-      r->candidates = wq[i].n_merged;
+      r->candidates = wq[i].candidates;
+      r->pruned = wq[i].pruned;
     }
     r->start_s = start_s;
     r->end_s = MPI_Wtime() - t0;
@@ -249,11 +306,12 @@ static chr_status run_wave(const chr_layout *L, const chr_index *idx, wave_query
   st = matches && owned ? CHR_OK : chr_error_set(err, CHR_ENOMEM, "cannot hold %d candidates", longest);
   for (int i = 0; i < W && st == CHR_OK; ++i) {
     wq[i].ann_ms += merge_ms;
-    stage2(idx, &wq[i], matches, owned);
+    if (!exact_emd(&wq[i].query->options)) stage2(idx, &wq[i], matches, owned);
   }
   free(matches);
   free(owned);
   st = chr_mpi_agree(L->group_comm, st, err);
+  if (st == CHR_OK) st = stage2_emd(L->group_comm, idx, wq, W, err);
   if (st != CHR_OK) return st;
   double t_gather = MPI_Wtime();
   st = finish_on_leader(L->group_comm, wq, W, indices, L->group, start_s, t0, out, err);

@@ -1,0 +1,53 @@
+/* Lower bounds on the exact EMD (metric "emd", spec section 5) between a query and an image,
+ * used to skip candidates that cannot enter the top-k (issue 5). Each holds because the ground
+ * cost is the Euclidean distance between Lab bin centres:
+ * - centroid: |mean_q - mean_x|, since sum T_ij |c_i - c_j| >= |sum T_ij (c_i - c_j)|;
+ * - relaxed (RWMD): every unit of mass travels at least to the nearest bin of the other side:
+ *   max(sum_i a_i min_j C_ij, sum_j b_j min_i C_ij);
+ * - all-N, one dot per image: the image half of the relaxed bound, sum_j b_j d_q(j), with
+ *   d_q(t) = min_i C(q_i, t) tabulated once per query over all 1152 bins.
+ * Image masses are renormalised in double exactly as chr_emd does, so a bound exceeds the
+ * distance chr_emd computes only by rounding; chr_emd_bound_prunes allows for it. Pure; not
+ * collective; thread-safe. */
+#ifndef CHROMATICA_BOUNDS_H
+#define CHROMATICA_BOUNDS_H
+
+#include <stdint.h>
+#include "chromatica/grid.h"
+#include "chromatica/query.h"
+#include "chromatica/scan.h"
+
+typedef struct {
+  chr_qhist q;
+  double nearest[CHR_BINS]; /* d_q(t): distance from bin t to the query's nearest support bin */
+  chr_lab centroid;         /* mass-weighted mean of the query's bin centres */
+} chr_emd_bounds;
+
+/* Tabulates the per-query parts of the bounds. */
+void chr_emd_bounds_init(const chr_qhist *q, chr_emd_bounds *b);
+
+/* The all-N (one dot) bound of an image support (n >= 1 bins with mass > 0). */
+double chr_emd_bound_dot(const chr_emd_bounds *b, const uint16_t *bins, const float *mass, int n);
+
+/* The centroid bound. */
+double chr_emd_bound_centroid(const chr_emd_bounds *b, const uint16_t *bins, const float *mass,
+                              int n);
+
+/* The relaxed (RWMD) bound; never below chr_emd_bound_dot. */
+double chr_emd_bound_relaxed(const chr_emd_bounds *b, const uint16_t *bins, const float *mass,
+                             int n);
+
+/* max(centroid, relaxed): the tightest bound here, for a candidate about to be evaluated. */
+double chr_emd_bound_best(const chr_emd_bounds *b, const uint16_t *bins, const float *mass,
+                          int n);
+
+/* The dot bound of every local row of idx into out[0 .. rows), OpenMP over rows when called
+ * outside a parallel region. */
+void chr_emd_bound_rows(const chr_emd_bounds *b, const chr_index *idx, double *out);
+
+/* 1 when a candidate with this lower bound cannot enter a top-k whose current k-th distance is
+ * threshold: bound > threshold by more than rounding (relative 1e-9, absolute 1e-12 Delta E),
+ * so its computed distance would be strictly larger and no tie could let it in. */
+int chr_emd_bound_prunes(double bound, double threshold);
+
+#endif

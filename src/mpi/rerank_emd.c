@@ -1,0 +1,367 @@
+#include "rerank_emd.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chromatica/bounds.h"
+#include "chromatica/emd.h"
+#include "chromatica/mpi_collect.h"
+
+/* A pool entry: its lower bound (ordering key, with the row), and its ann_score if known. */
+typedef struct {
+  double bound;
+  int64_t row;
+  double ann;
+} pool_entry;
+
+enum { SOLVED = 0, PRUNED = 1, FAILED = 2 };
+
+/* One evaluation, as every shard learns it. */
+typedef struct {
+  int job, status;
+  int64_t row;
+  double distance, ann;
+} round_result;
+
+typedef struct {
+  chr_emd_bounds bounds;
+  pool_entry *pool; /* this shard's part of the pool, sorted by (bound, row) */
+  int64_t n_pool, head, pool_total, solved;
+  chr_match *best; /* the best k solved so far in the whole group, identical on every shard */
+  int n_best, k, round, done;
+  chr_match *mine; /* what this shard solved */
+  int64_t n_mine, cap_mine;
+} job_state;
+
+static int entry_compare(const void *pa, const void *pb) {
+  const pool_entry *a = pa, *b = pb;
+  if (a->bound != b->bound) return a->bound < b->bound ? -1 : 1;
+  return (a->row > b->row) - (a->row < b->row);
+}
+
+static int hit_compare(const void *a, const void *b) {
+  return chr_hit_compare(a, b);
+}
+
+static double threshold(const chr_emd_job *job, const job_state *s) {
+  return job->query->options.emd_prune && s->n_best == s->k ? s->best[s->k - 1].distance
+                                                             : INFINITY;
+}
+
+/* This shard's pool: its rows (scope "all", dot bound) or its stage-1 candidates (best bound). */
+static chr_status build_pool(const chr_index *idx, const chr_emd_job *job, job_state *s,
+                             chr_error *err) {
+  const chr_search_options *o = &job->query->options;
+  int64_t first = chr_index_first_row(idx), rows = chr_index_rows(idx);
+  chr_emd_bounds_init(&job->query->hist, &s->bounds);
+  s->k = o->k;
+  s->round = o->k > CHR_EMD_ROUND ? o->k : CHR_EMD_ROUND;
+  int64_t n = 0;
+  if (o->rerank_scope == CHR_SCOPE_ALL) {
+    n = rows;
+  } else {
+    for (int j = 0; j < job->n_merged; ++j)
+      n += job->merged[j].row >= first && job->merged[j].row < first + rows;
+  }
+  s->pool = malloc((size_t)(n > 0 ? n : 1) * sizeof *s->pool);
+  s->best = malloc((size_t)s->k * sizeof *s->best);
+  double *bounds = o->rerank_scope == CHR_SCOPE_ALL ? malloc((size_t)(n > 0 ? n : 1) * sizeof *bounds) : NULL;
+  if (s->pool == NULL || s->best == NULL || (o->rerank_scope == CHR_SCOPE_ALL && bounds == NULL)) {
+    free(bounds);
+    return chr_error_set(err, CHR_ENOMEM, "emd rerank: cannot hold a pool of %lld images",
+                         (long long)n);
+  }
+  s->n_pool = n;
+  if (o->rerank_scope == CHR_SCOPE_ALL) {
+    chr_emd_bound_rows(&s->bounds, idx, bounds);
+    for (int64_t r = 0; r < rows; ++r) s->pool[r] = (pool_entry){bounds[r], first + r, NAN};
+    free(bounds);
+  } else {
+    int64_t at = 0;
+    for (int j = 0; j < job->n_merged; ++j)
+      if (job->merged[j].row >= first && job->merged[j].row < first + rows)
+        s->pool[at++] = (pool_entry){0.0, job->merged[j].row, job->merged[j].score};
+#pragma omp parallel for schedule(dynamic, 8) if (!omp_in_parallel() && n > 8)
+    for (int64_t e = 0; e < n; ++e) {
+      const uint16_t *bins = NULL;
+      const float *mass = NULL;
+      int m = chr_index_support(idx, s->pool[e].row - first, &bins, &mass);
+      s->pool[e].bound = chr_emd_bound_best(&s->bounds, bins, mass, m);
+    }
+  }
+  qsort(s->pool, (size_t)n, sizeof *s->pool, entry_compare);
+  return CHR_OK;
+}
+
+/* How many of this shard's next entries it offers to the round: up to the round size, and
+ * none whose bound already proves it cannot enter. */
+static int offer(const chr_emd_job *job, const job_state *s) {
+  double t = threshold(job, s);
+  int c = 0;
+  while (s->head + c < s->n_pool && c < s->round && !chr_emd_bound_prunes(s->pool[s->head + c].bound, t))
+    c++;
+  return c;
+}
+
+/* Solves one pool entry owned by this shard. */
+static round_result solve(const chr_index *idx, const chr_emd_job *job, const job_state *s,
+                          const pool_entry *e, int job_index, double t, char *error) {
+  round_result r = {job_index, SOLVED, e->row, INFINITY, e->ann};
+  int64_t local = e->row - chr_index_first_row(idx);
+  const uint16_t *bins = NULL;
+  const float *mass = NULL;
+  int m = chr_index_support(idx, local, &bins, &mass);
+  const chr_qhist *q = &job->query->hist;
+  if (job->query->options.rerank_scope == CHR_SCOPE_ALL) {
+    /* The pool was ordered by the cheap dot bound; a tighter bound may still spare the EMD. */
+    if (isfinite(t) && chr_emd_bound_prunes(chr_emd_bound_best(&s->bounds, bins, mass, m), t)) {
+      r.status = PRUNED;
+      return r;
+    }
+    r.ann = chr_scan_score(idx, q, local);
+  }
+  chr_error e_err;
+  if (chr_emd(q, bins, mass, m, &r.distance, &e_err) != CHR_OK) {
+    r.status = FAILED;
+    snprintf(error, CHR_ERROR_MESSAGE_MAX, "%s", e_err.message);
+  }
+  return r;
+}
+
+/* Keeps the k best solved matches, best-first. */
+static void keep_best(job_state *s, chr_match m) {
+  int pos = s->n_best;
+  while (pos > 0 && chr_match_compare(&m, &s->best[pos - 1]) < 0) pos--;
+  if (pos >= s->k) return;
+  int last = s->n_best < s->k ? s->n_best : s->k - 1;
+  for (int i = last; i > pos; --i) s->best[i] = s->best[i - 1];
+  s->best[pos] = m;
+  if (s->n_best < s->k) s->n_best++;
+}
+
+static chr_status keep_mine(job_state *s, chr_match m, chr_error *err) {
+  if (s->n_mine == s->cap_mine) {
+    int64_t cap = s->cap_mine ? 2 * s->cap_mine : 64;
+    chr_match *grown = realloc(s->mine, (size_t)cap * sizeof *grown);
+    if (grown == NULL) return chr_error_set(err, CHR_ENOMEM, "emd rerank: out of memory");
+    s->mine = grown;
+    s->cap_mine = cap;
+  }
+  s->mine[s->n_mine++] = m;
+  return CHR_OK;
+}
+
+/* Buffers for one round of all jobs, sized once for the largest round. */
+typedef struct {
+  int shards, total; /* total: sum of the jobs' round sizes */
+  int *counts, *all_counts, *bytes, *displs;
+  chr_hit *offers, *all_offers, *merge;
+  double *thresholds;
+  int *item_job;
+  int64_t *item_entry;
+  round_result *results, *all_results;
+  char (*errors)[CHR_ERROR_MESSAGE_MAX];
+} round_buffers;
+
+static void buffers_free(round_buffers *b) {
+  free(b->counts);
+  free(b->all_counts);
+  free(b->bytes);
+  free(b->displs);
+  free(b->offers);
+  free(b->all_offers);
+  free(b->merge);
+  free(b->thresholds);
+  free(b->item_job);
+  free(b->item_entry);
+  free(b->results);
+  free(b->all_results);
+  free(b->errors);
+}
+
+static int buffers_alloc(round_buffers *b, int shards, const job_state *s, int n) {
+  b->shards = shards;
+  b->total = 0;
+  int longest = 1;
+  for (int j = 0; j < n; ++j) {
+    b->total += s[j].round;
+    longest = s[j].round > longest ? s[j].round : longest;
+  }
+  size_t t = (size_t)(b->total > 0 ? b->total : 1), all = t * (size_t)shards;
+  b->counts = malloc((size_t)(n > 0 ? n : 1) * sizeof *b->counts);
+  b->all_counts = malloc((size_t)(n > 0 ? n : 1) * (size_t)shards * sizeof *b->all_counts);
+  b->bytes = malloc((size_t)shards * sizeof *b->bytes);
+  b->displs = malloc((size_t)shards * sizeof *b->displs);
+  b->offers = malloc(t * sizeof *b->offers);
+  b->all_offers = malloc(all * sizeof *b->all_offers);
+  b->merge = malloc((size_t)longest * (size_t)shards * sizeof *b->merge);
+  b->thresholds = malloc((size_t)(n > 0 ? n : 1) * sizeof *b->thresholds);
+  b->item_job = malloc(t * sizeof *b->item_job);
+  b->item_entry = malloc(t * sizeof *b->item_entry);
+  b->results = malloc(t * sizeof *b->results);
+  b->all_results = malloc(all * sizeof *b->all_results);
+  b->errors = malloc(t * sizeof *b->errors);
+  return b->counts && b->all_counts && b->bytes && b->displs && b->offers && b->all_offers &&
+         b->merge && b->thresholds && b->item_job && b->item_entry && b->results &&
+         b->all_results && b->errors;
+}
+
+/* Allgathers `count` items of `size` bytes from every shard; byte counts come from counts. */
+static int allgather_items(MPI_Comm gcomm, const void *send, int count, size_t size, void *recv,
+                           round_buffers *b, int *received) {
+  if (MPI_Allgather(&count, 1, MPI_INT, b->bytes, 1, MPI_INT, gcomm) != MPI_SUCCESS) return 0;
+  int at = 0;
+  for (int s = 0; s < b->shards; ++s) {
+    int items = b->bytes[s];
+    b->bytes[s] = items * (int)size;
+    b->displs[s] = at * (int)size;
+    at += items;
+  }
+  *received = at;
+  return MPI_Allgatherv(send, count * (int)size, MPI_BYTE, recv, b->bytes, b->displs, MPI_BYTE,
+                        gcomm) == MPI_SUCCESS;
+}
+
+/* Picks every job's round batch from the shards' offers and lists the entries this shard
+ * must solve; a job with nothing left to offer is done. Returns the number of items. */
+static int pick_batches(const chr_index *idx, chr_emd_job *jobs, job_state *s, int n,
+                        round_buffers *b) {
+  int64_t first = chr_index_first_row(idx), end = first + chr_index_rows(idx);
+  int items = 0;
+  for (int j = 0; j < n; ++j) {
+    if (s[j].done) continue;
+    b->thresholds[j] = threshold(&jobs[j], &s[j]);
+    /* Shard sh's offers sit at displs[sh], job after job. */
+    int gathered = 0;
+    for (int sh = 0; sh < b->shards; ++sh) {
+      int at = b->displs[sh] / (int)sizeof(chr_hit);
+      for (int jj = 0; jj < j; ++jj) at += b->all_counts[sh * n + jj];
+      int c = b->all_counts[sh * n + j];
+      memcpy(b->merge + gathered, b->all_offers + at, (size_t)c * sizeof *b->merge);
+      gathered += c;
+    }
+    if (gathered == 0) {
+      s[j].done = 1;
+      continue;
+    }
+    qsort(b->merge, (size_t)gathered, sizeof *b->merge, hit_compare);
+    int take = gathered < s[j].round ? gathered : s[j].round;
+    int mine = 0;
+    for (int e = 0; e < take; ++e) mine += b->merge[e].row >= first && b->merge[e].row < end;
+    /* Offers are sorted prefixes, so this shard's share of the batch is its next `mine`. */
+    for (int e = 0; e < mine; ++e) {
+      b->item_job[items] = j;
+      b->item_entry[items++] = s[j].head + e;
+    }
+    s[j].head += mine;
+  }
+  return items;
+}
+
+/* Applies every shard's results of the round. */
+static chr_status apply_results(chr_emd_job *jobs, job_state *s, const round_buffers *b,
+                                int received, int my_shard, chr_error *err) {
+  int from = b->displs[my_shard] / (int)sizeof(round_result);
+  int to = from + b->bytes[my_shard] / (int)sizeof(round_result);
+  for (int i = 0; i < received; ++i) {
+    const round_result *r = &b->all_results[i];
+    job_state *js = &s[r->job];
+    if (r->status == FAILED) {
+      jobs[r->job].failed = 1;
+      js->done = 1;
+      if (i >= from && i < to && jobs[r->job].error[0] == '\0')
+        snprintf(jobs[r->job].error, sizeof jobs[r->job].error, "%s", b->errors[i - from]);
+      continue;
+    }
+    if (r->status != SOLVED) continue;
+    chr_match m = {r->row, r->distance, r->ann};
+    js->solved++;
+    keep_best(js, m);
+    if (i >= from && i < to && keep_mine(js, m, err) != CHR_OK) return CHR_ENOMEM;
+  }
+  return CHR_OK;
+}
+
+static chr_status run_round(MPI_Comm gcomm, const chr_index *idx, chr_emd_job *jobs,
+                            job_state *s, int n, round_buffers *b, chr_error *err) {
+  int my_shard = 0, sent = 0, received = 0;
+  MPI_Comm_rank(gcomm, &my_shard);
+  for (int j = 0; j < n; ++j) {
+    b->counts[j] = s[j].done ? 0 : offer(&jobs[j], &s[j]);
+    for (int c = 0; c < b->counts[j]; ++c) {
+      const pool_entry *e = &s[j].pool[s[j].head + c];
+      b->offers[sent++] = (chr_hit){e->bound, e->row};
+    }
+  }
+  if (MPI_Allgather(b->counts, n, MPI_INT, b->all_counts, n, MPI_INT, gcomm) != MPI_SUCCESS ||
+      !allgather_items(gcomm, b->offers, sent, sizeof(chr_hit), b->all_offers, b, &received))
+    return chr_error_set(err, CHR_EMPI, "emd rerank: exchanging a round's offers failed");
+  int items = pick_batches(idx, jobs, s, n, b);
+#pragma omp parallel for schedule(dynamic, 1) if (!omp_in_parallel() && items > 1)
+  for (int i = 0; i < items; ++i) {
+    int j = b->item_job[i];
+    b->errors[i][0] = '\0';
+    b->results[i] = solve(idx, &jobs[j], &s[j], &s[j].pool[b->item_entry[i]], j,
+                          b->thresholds[j], b->errors[i]);
+  }
+  if (!allgather_items(gcomm, b->results, items, sizeof(round_result), b->all_results, b,
+                       &received))
+    return chr_error_set(err, CHR_EMPI, "emd rerank: exchanging a round's distances failed");
+  return apply_results(jobs, s, b, received, my_shard, err);
+}
+
+chr_status chr_mpi_emd_rerank(MPI_Comm gcomm, const chr_index *idx, chr_emd_job *jobs, int n,
+                              chr_error *err) {
+  int shards = 1;
+  MPI_Comm_size(gcomm, &shards);
+  job_state *s = calloc((size_t)(n > 0 ? n : 1), sizeof *s);
+  int64_t *sizes = malloc((size_t)(n > 0 ? n : 1) * sizeof *sizes);
+  round_buffers b = {0};
+  chr_status st = s && sizes ? CHR_OK : chr_error_set(err, CHR_ENOMEM, "emd rerank: out of memory");
+  for (int j = 0; j < n && st == CHR_OK; ++j) {
+    double t = omp_get_wtime();
+    jobs[j].failed = 0;
+    jobs[j].error[0] = '\0';
+    jobs[j].rerank_ms = -1.0; /* set when the job finishes */
+    st = build_pool(idx, &jobs[j], &s[j], err);
+    jobs[j].bound_ms = (omp_get_wtime() - t) * 1e3;
+    sizes[j] = s[j].n_pool;
+  }
+  if (st == CHR_OK && !buffers_alloc(&b, shards, s, n))
+    st = chr_error_set(err, CHR_ENOMEM, "emd rerank: out of memory for round buffers");
+  if ((st = chr_mpi_agree(gcomm, st, err)) != CHR_OK) goto cleanup;
+  if (MPI_Allreduce(MPI_IN_PLACE, sizes, n, MPI_INT64_T, MPI_SUM, gcomm) != MPI_SUCCESS)
+    st = chr_error_set(err, CHR_EMPI, "emd rerank: summing pool sizes failed");
+  if ((st = chr_mpi_agree(gcomm, st, err)) != CHR_OK) goto cleanup;
+  double start = omp_get_wtime();
+  for (int j = 0; j < n; ++j) s[j].pool_total = sizes[j];
+  for (;;) {
+    int active = 0;
+    for (int j = 0; j < n; ++j) active += !s[j].done;
+    if (active == 0) break; /* identical on every shard: done flags follow shared data only */
+    st = chr_mpi_agree(gcomm, run_round(gcomm, idx, jobs, s, n, &b, err), err);
+    if (st != CHR_OK) goto cleanup;
+    for (int j = 0; j < n; ++j)
+      if (s[j].done && jobs[j].rerank_ms < 0.0) jobs[j].rerank_ms = (omp_get_wtime() - start) * 1e3;
+  }
+  for (int j = 0; j < n; ++j) {
+    chr_emd_job *job = &jobs[j];
+    job->candidates = s[j].pool_total;
+    job->pruned = s[j].pool_total - s[j].solved;
+    job->n_top = s[j].n_mine > 0 ? chr_matches_rank(s[j].mine, (int)s[j].n_mine, s[j].k) : 0;
+    if (job->n_top > 0) memcpy(job->top, s[j].mine, (size_t)job->n_top * sizeof *job->top);
+  }
+cleanup:
+  for (int j = 0; s != NULL && j < n; ++j) {
+    free(s[j].pool);
+    free(s[j].best);
+    free(s[j].mine);
+  }
+  free(s);
+  free(sizes);
+  buffers_free(&b);
+  return st;
+}
