@@ -4,11 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "chromatica/app.h"
+#include "chromatica/mpi_collect.h"
 #include "chromatica/mpi_search.h"
 #include "chromatica/report.h"
+#include "session.h"
 
 static const char usage[] =
     "usage: chromatica search --dataset D.h5 --queries BATCH.json --out REPORT.json\n"
@@ -57,53 +58,10 @@ static int parse_args(int argc, char **argv, int rank, search_args *a) {
   return missing || bad ? 2 : 0;
 }
 
-/* What rank 0 alone holds: the batch, the dataset handle and the per-image strings. */
-typedef struct {
-  chr_batch *batch;
-  chr_dataset *ds;
-  char **ids, **paths;
-  chr_rgb *palettes;
-  float *palette_weights;
-  int64_t images;
-} root_inputs;
-
-static chr_status root_read_inputs(const search_args *a, root_inputs *in, chr_error *err) {
-  chr_error inner;
-  chr_status st = chr_report_check_writable(a->out, &inner);
-  if (st != CHR_OK) return chr_error_set(err, st, "--out %s", inner.message);
-  st = chr_batch_load(a->queries, &in->batch, err);
-  if (st != CHR_OK) return st;
-  st = chr_dataset_open(a->dataset, H5P_DEFAULT, &in->ds, &inner);
-  if (st == CHR_OK) st = chr_dataset_read_strings(in->ds, &in->ids, &in->paths, &inner);
-  if (st != CHR_OK) return chr_error_set(err, st, "%s: %s", a->dataset, inner.message);
-  in->images = chr_dataset_images(in->ds);
-  if (!chr_dataset_has_palettes(in->ds)) return CHR_OK;
-  in->palettes = malloc((size_t)in->images * 5 * sizeof *in->palettes);
-  in->palette_weights = malloc((size_t)in->images * 5 * sizeof *in->palette_weights);
-  if (in->palettes == NULL || in->palette_weights == NULL)
-    return chr_error_set(err, CHR_ENOMEM, "%s: cannot hold /palettes", a->dataset);
-  st = chr_dataset_read_palettes(in->ds, in->palettes, in->palette_weights, &inner);
-  return st == CHR_OK ? st : chr_error_set(err, st, "%s: %s", a->dataset, inner.message);
-}
-
-static void root_inputs_free(root_inputs *in) {
-  if (in->ids) chr_strings_free(in->ids, in->images);
-  if (in->paths) chr_strings_free(in->paths, in->images);
-  free(in->palettes);
-  free(in->palette_weights);
-  chr_dataset_close(&in->ds);
-  chr_batch_destroy(&in->batch);
-}
-
-static double peak_rss_mb(void) {
-  struct rusage usage;
-  return getrusage(RUSAGE_SELF, &usage) == 0 ? usage.ru_maxrss / 1024.0 : 0.0;
-}
-
 /* Rank 0: writes the report and prints the human summary. */
-static chr_status write_report(const search_args *a, root_inputs *in, chr_query_result *results,
-                               chr_run_info *run, const chr_rank_stats *ranks, int independent_io,
-                               chr_error *err) {
+static chr_status write_report(const search_args *a, const chr_session *in,
+                               chr_query_result *results, chr_run_info *run,
+                               const chr_rank_stats *ranks, int independent_io, chr_error *err) {
   const chr_batch *b = in->batch;
   int n_warnings = chr_batch_warning_count(b);
   char *warnings[66];
@@ -139,60 +97,37 @@ int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
   double t_start = MPI_Wtime();
   chr_error err;
   chr_error_clear(&err);
-  root_inputs in = {0};
-  chr_layout layout = {.group_comm = MPI_COMM_NULL};
-  chr_index *idx = NULL;
-  chr_batch_query *queries = NULL;
+  chr_session in;
   chr_query_result *results = NULL;
   chr_rank_stats *all_stats = NULL;
-  chr_rank_stats mine = {.rank = rank};
   chr_run_info run = {.version = CHR_VERSION, .ranks = size, .threads_per_rank = omp_get_max_threads(),
                       .io_mode = a.io ? a.io : "scatter", .dataset_path = a.dataset};
-  int n = 0, independent_io = 0;
-  chr_status st = rank == 0 ? root_read_inputs(&a, &in, &err) : CHR_OK;
-  st = chr_mpi_agree(comm, st, &err);
+  chr_session_args sa = {a.dataset, a.queries, a.out, a.shards, a.io};
+  chr_status st = chr_session_open(comm, &sa, &in, &err);
   if (st != CHR_OK) goto cleanup;
-  run.read_ms = (MPI_Wtime() - t_start) * 1e3;
-  int64_t shared[2] = {in.images, rank == 0 ? chr_batch_max_concurrent(in.batch) : 0};
-  st = chr_mpi_bcast_int64s(comm, shared, 2, &err);
-  if (st != CHR_OK) goto cleanup;
-  run.images = shared[0];
-  int max_concurrent = (int)shared[1];
-  int shards = a.shards ? (int)strtol(a.shards, NULL, 10) : chr_layout_default_shards(comm, run.images);
-  st = chr_mpi_agree(comm, chr_layout_create(comm, shards, run.images, &layout, &err), &err);
-  if (st != CHR_OK) goto cleanup;
-  run.query_groups = layout.groups;
-  run.shards = layout.shards;
-  double t_load = MPI_Wtime();
-  st = chr_shard_load(comm, &layout, strcmp(run.io_mode, "parallel") == 0 ? CHR_IO_PARALLEL : CHR_IO_SCATTER,
-                      a.dataset, in.ds, &idx, &mine.read_ms, &mine.distribute_ms, &independent_io, &err);
-  if (st != CHR_OK) goto cleanup;
-  run.read_ms += mine.read_ms;
-  run.distribute_ms = (MPI_Wtime() - t_load) * 1e3 - mine.read_ms;
-
+  run.images = in.images;
+  run.query_groups = in.layout.groups;
+  run.shards = in.layout.shards;
+  run.read_ms = in.read_ms;
+  run.distribute_ms = in.distribute_ms;
+  int n = in.n;
+  chr_rank_stats mine = in.mine;
   if (rank == 0) {
-    n = chr_batch_count(in.batch);
-    queries = (chr_batch_query *)chr_batch_query_at(in.batch, 0);
     results = calloc((size_t)n, sizeof *results);
     st = results ? CHR_OK : chr_error_set(&err, CHR_ENOMEM, "cannot hold %d results", n);
   }
   st = chr_mpi_agree(comm, st, &err);
-  if (st == CHR_OK) st = chr_mpi_bcast_queries(comm, &queries, &n, &err);
   if (st != CHR_OK) goto cleanup;
   if (a.progress && rank == 0) fprintf(stderr, "chromatica search: answering %d queries\n", n);
   double t_search = MPI_Wtime();
-  st = chr_mpi_search(comm, &layout, idx, queries, n, max_concurrent, a.progress, results,
-                      &mine.queries, &err);
+  st = chr_mpi_search(comm, &in.layout, in.idx, in.queries, n, in.max_concurrent, a.progress,
+                      results, &mine.queries, &err);
   if (st != CHR_OK) goto cleanup;
   mine.search_ms = (MPI_Wtime() - t_search) * 1e3;
   run.search_ms = mine.search_ms;
 
   double t_gather = MPI_Wtime();
-  mine.group = layout.group;
-  mine.shard = layout.shard;
-  mine.first_row = layout.first_row;
-  mine.rows = layout.rows;
-  mine.peak_rss_mb = peak_rss_mb();
+  mine.peak_rss_mb = chr_peak_rss_mb();
   all_stats = rank == 0 ? malloc((size_t)size * sizeof *all_stats) : NULL;
   st = rank == 0 && all_stats == NULL ? chr_error_set(&err, CHR_ENOMEM, "cannot hold per-rank figures") : CHR_OK;
   st = chr_mpi_agree(comm, st, &err);
@@ -201,15 +136,12 @@ int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
   if (st != CHR_OK) goto cleanup;
   run.gather_ms = (MPI_Wtime() - t_gather) * 1e3;
   run.total_ms = (MPI_Wtime() - t_start) * 1e3;
-  if (rank == 0) st = write_report(&a, &in, results, &run, all_stats, independent_io, &err);
+  if (rank == 0) st = write_report(&a, &in, results, &run, all_stats, in.independent_io, &err);
   st = chr_mpi_agree(comm, st, &err);
 cleanup:
   if (st != CHR_OK && rank == 0) fprintf(stderr, "chromatica search: %s\n", err.message);
-  if (rank != 0) free(queries);
   free(results);
   free(all_stats);
-  chr_index_destroy(&idx);
-  chr_layout_free(&layout);
-  root_inputs_free(&in);
+  chr_session_close(&in);
   return st == CHR_OK ? 0 : 1;
 }

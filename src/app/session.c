@@ -1,0 +1,85 @@
+#include "session.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "chromatica/mpi_collect.h"
+#include "chromatica/mpi_search.h"
+#include "chromatica/report.h"
+
+double chr_peak_rss_mb(void) {
+  struct rusage usage;
+  return getrusage(RUSAGE_SELF, &usage) == 0 ? usage.ru_maxrss / 1024.0 : 0.0;
+}
+
+/* Rank 0: the output path, the batch, the dataset's ids, paths and palettes. */
+static chr_status root_read_inputs(const chr_session_args *a, chr_session *s, chr_error *err) {
+  chr_error inner;
+  chr_status st = chr_report_check_writable(a->out, &inner);
+  if (st != CHR_OK) return chr_error_set(err, st, "--out %s", inner.message);
+  st = chr_batch_load(a->queries, &s->batch, err);
+  if (st != CHR_OK) return st;
+  st = chr_dataset_open(a->dataset, H5P_DEFAULT, &s->ds, &inner);
+  if (st == CHR_OK) st = chr_dataset_read_strings(s->ds, &s->ids, &s->paths, &inner);
+  if (st != CHR_OK) return chr_error_set(err, st, "%s: %s", a->dataset, inner.message);
+  s->images = chr_dataset_images(s->ds);
+  if (!chr_dataset_has_palettes(s->ds)) return CHR_OK;
+  s->palettes = malloc((size_t)s->images * 5 * sizeof *s->palettes);
+  s->palette_weights = malloc((size_t)s->images * 5 * sizeof *s->palette_weights);
+  if (s->palettes == NULL || s->palette_weights == NULL)
+    return chr_error_set(err, CHR_ENOMEM, "%s: cannot hold /palettes", a->dataset);
+  st = chr_dataset_read_palettes(s->ds, s->palettes, s->palette_weights, &inner);
+  return st == CHR_OK ? st : chr_error_set(err, st, "%s: %s", a->dataset, inner.message);
+}
+
+chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_session *s,
+                            chr_error *err) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  memset(s, 0, sizeof *s);
+  s->layout.group_comm = MPI_COMM_NULL;
+  s->mine.rank = rank;
+  double t_start = MPI_Wtime();
+  chr_status st = rank == 0 ? root_read_inputs(a, s, err) : CHR_OK;
+  st = chr_mpi_agree(comm, st, err);
+  if (st != CHR_OK) return st;
+  s->read_ms = (MPI_Wtime() - t_start) * 1e3;
+  int64_t shared[2] = {s->images, rank == 0 ? chr_batch_max_concurrent(s->batch) : 0};
+  st = chr_mpi_bcast_int64s(comm, shared, 2, err);
+  if (st != CHR_OK) return st;
+  s->images = shared[0];
+  s->max_concurrent = (int)shared[1];
+  int shards = a->shards ? (int)strtol(a->shards, NULL, 10) : chr_layout_default_shards(comm, s->images);
+  st = chr_mpi_agree(comm, chr_layout_create(comm, shards, s->images, &s->layout, err), err);
+  if (st != CHR_OK) return st;
+  double t_load = MPI_Wtime();
+  chr_io_mode mode = a->io && strcmp(a->io, "parallel") == 0 ? CHR_IO_PARALLEL : CHR_IO_SCATTER;
+  st = chr_shard_load(comm, &s->layout, mode, a->dataset, s->ds, &s->idx, &s->mine.read_ms,
+                      &s->mine.distribute_ms, &s->independent_io, err);
+  if (st != CHR_OK) return st;
+  s->read_ms += s->mine.read_ms;
+  s->distribute_ms = (MPI_Wtime() - t_load) * 1e3 - s->mine.read_ms;
+  s->mine.group = s->layout.group;
+  s->mine.shard = s->layout.shard;
+  s->mine.first_row = s->layout.first_row;
+  s->mine.rows = s->layout.rows;
+  if (rank == 0) {
+    s->n = chr_batch_count(s->batch);
+    s->queries = (chr_batch_query *)chr_batch_query_at(s->batch, 0);
+  }
+  return chr_mpi_bcast_queries(comm, &s->queries, &s->n, err);
+}
+
+void chr_session_close(chr_session *s) {
+  if (s->batch == NULL) free(s->queries); /* rank 0's queries belong to its batch */
+  if (s->ids) chr_strings_free(s->ids, s->images);
+  if (s->paths) chr_strings_free(s->paths, s->images);
+  free(s->palettes);
+  free(s->palette_weights);
+  chr_index_destroy(&s->idx);
+  chr_layout_free(&s->layout);
+  chr_dataset_close(&s->ds);
+  chr_batch_destroy(&s->batch);
+  memset(s, 0, sizeof *s);
+}
