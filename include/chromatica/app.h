@@ -28,4 +28,9 @@ int chr_cmd_info(int argc, char **argv, MPI_Comm comm);
  * [--io scatter|parallel] [--progress]`: the MPI batch search; rank 0 writes the report. */
 int chr_cmd_search(int argc, char **argv, MPI_Comm comm);
 
+/* `chromatica eval --dataset D.h5 --queries B.json --out E.json [...]`: answers the batch in
+ * every search mode and in the exact all-image EMD mode; rank 0 writes recall@k, latency and
+ * pruning per mode. */
+int chr_cmd_eval(int argc, char **argv, MPI_Comm comm);
+
 #endif

@@ -20,6 +20,7 @@ static const chr_command commands[] = {
     {"build", chr_cmd_build, "index a folder of images into a dataset (collective HDF5)"},
     {"info", chr_cmd_info, "validate a dataset and print a summary"},
     {"search", chr_cmd_search, "answer a JSON batch of palette queries (MPI job)"},
+    {"eval", chr_cmd_eval, "recall@k and latency of every search mode against exact EMD"},
 };
 
 static void print_usage(FILE *out) {

@@ -89,6 +89,11 @@ static void bad_queries_fail_alone(void **state) {
       {"{\"colors\": \"f00\", \"fast_mode\": 1}", "fast_mode 1"},
       {"{\"colors\": \"f00\", \"metric\": \"l2\"}", "metric \"l2\""},
       {"{\"colors\": \"f00\", \"sharpen\": 0.5}", "sharpen 0.5"},
+      {"{\"colors\": \"f00\", \"rerank_scope\": \"some\"}", "rerank_scope \"some\""},
+      {"{\"colors\": \"f00\", \"rerank_scope\": \"all\"}", "needs metric \"emd\""},
+      {"{\"colors\": \"f00\", \"rerank_scope\": \"all\", \"metric\": \"emd\", "
+       "\"fast_mode\": true}", "with fast_mode"},
+      {"{\"colors\": \"f00\", \"emd_prune\": \"no\"}", "emd_prune \"no\""},
       {"{\"colors\": 7}", "colors 7"},
       {"42", "queries[1] 42"},
   };
@@ -107,6 +112,21 @@ static void bad_queries_fail_alone(void **state) {
     assert_true(bad->id[0] != '\0');
     chr_batch_destroy(&b);
   }
+}
+
+static void rerank_scope_and_pruning(void **state) {
+  (void)state;
+  chr_batch *b = parse_ok(
+      "{\"queries\": [{\"colors\": \"f00\"}, {\"colors\": \"f00\", \"rerank_scope\": "
+      "\"candidates\", \"emd_prune\": false}], \"options\": {\"metric\": \"emd\", "
+      "\"rerank_scope\": \"all\"}}");
+  const chr_batch_query *q0 = chr_batch_query_at(b, 0), *q1 = chr_batch_query_at(b, 1);
+  assert_true(q0->ok && q1->ok);
+  assert_int_equal(q0->options.rerank_scope, CHR_SCOPE_ALL);
+  assert_int_equal(q0->options.emd_prune, 1);
+  assert_int_equal(q1->options.rerank_scope, CHR_SCOPE_CANDIDATES);
+  assert_int_equal(q1->options.emd_prune, 0);
+  chr_batch_destroy(&b);
 }
 
 static void unreadable_batches_fail_whole(void **state) {
@@ -140,6 +160,7 @@ int main(void) {
       cmocka_unit_test(both_forms_and_defaults),
       cmocka_unit_test(default_ids_are_deterministic),
       cmocka_unit_test(bad_queries_fail_alone),
+      cmocka_unit_test(rerank_scope_and_pruning),
       cmocka_unit_test(unreadable_batches_fail_whole),
       cmocka_unit_test(unknown_keys_warn_once),
   };

@@ -1,0 +1,35 @@
+/* `chromatica eval` figures (issue 5): for each search mode, recall@k against the exact
+ * all-image EMD top-k, latency per stage (mean and p95), throughput and the fraction of
+ * candidates pruned; written as JSON (atomically) and as a human table. No MPI calls; not
+ * collective (rank 0 calls it). */
+#ifndef CHROMATICA_EVAL_REPORT_H
+#define CHROMATICA_EVAL_REPORT_H
+
+#include <stdio.h>
+
+#include "chromatica/batch.h"
+#include "chromatica/error.h"
+#include "chromatica/results.h"
+
+typedef struct {
+  char name[48];
+  const chr_query_result *results; /* one per query, batch order */
+  double wall_ms;                  /* the mode's whole search phase, measured */
+} chr_eval_mode;
+
+typedef struct {
+  const char *dataset, *queries;
+  int64_t images;
+  int ranks, threads_per_rank, query_groups, shards;
+} chr_eval_context;
+
+/* Scores every mode against truth (the exact all-image EMD answers) over the queries that
+ * are valid and answered by both; writes the JSON to path and the table to table (may be
+ * NULL). Recall@k of a query = |mode's top-k ids that are in the truth's top-k| / |truth's
+ * top-k|. CHR_EIO/CHR_ENOMEM on failure (path untouched). */
+chr_status chr_eval_report_write(const char *path, const chr_eval_context *ctx,
+                                 const chr_batch_query *queries, int n, const chr_eval_mode *modes,
+                                 int n_modes, const chr_eval_mode *truth, FILE *table,
+                                 chr_error *err);
+
+#endif

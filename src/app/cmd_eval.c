@@ -1,0 +1,190 @@
+/* `chromatica eval`: how good and how fast each search mode is. Loads the dataset once, answers
+ * the batch in every mode (fast; Sinkhorn at each epsilon; exact EMD within each top-R) and in
+ * the exact all-image EMD mode that serves as ground truth, then rank 0 writes recall@k,
+ * latency and pruning figures as JSON and prints them as a table. */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chromatica/app.h"
+#include "chromatica/eval_report.h"
+#include "chromatica/lists.h"
+#include "chromatica/mpi_collect.h"
+#include "chromatica/mpi_search.h"
+#include "session.h"
+
+#define EVAL_LIST_MAX 8
+
+static const char usage[] =
+    "usage: chromatica eval --dataset D.h5 --queries BATCH.json --out EVAL.json\n"
+    "                       [--epsilons E,...] [--rerank-ks R,...] [--shards S]\n"
+    "                       [--io scatter|parallel] [--progress]\n"
+    "  Modes: fast, sinkhorn at each epsilon (default 0.01,0.02,0.05,0.1) with each query's\n"
+    "  rerank_k, emd within each top-R (default 25,50,100,200,400); truth: exact EMD over\n"
+    "  every image. Each query keeps its own k, colours and other options.\n";
+
+typedef struct {
+  const char *dataset, *queries, *out, *shards, *io, *epsilons, *rerank_ks;
+  int progress;
+  double eps[EVAL_LIST_MAX], rks[EVAL_LIST_MAX];
+  int n_eps, n_rks;
+} eval_args;
+
+/* Parses a list option into out; 0 and a message on rank 0 if invalid. */
+static int parse_list(const char *text, const char *name, double lo, double hi, int whole,
+                      double *out, int *n, int rank) {
+  chr_error err;
+  int ok = chr_weights_parse(text, out, EVAL_LIST_MAX, n, &err) == CHR_OK;
+  for (int i = 0; ok && i < *n; ++i)
+    ok = out[i] >= lo && out[i] <= hi && (!whole || out[i] == floor(out[i]));
+  if (!ok && rank == 0)
+    fprintf(stderr, "chromatica eval: %s '%s': invalid (expected up to %d comma-separated %s from %g to %g)\n",
+            name, text, EVAL_LIST_MAX, whole ? "whole numbers" : "numbers", lo, hi);
+  return ok;
+}
+
+/* 0 parsed, 1 help, 2 usage error (reported by rank 0). */
+static int parse_args(int argc, char **argv, int rank, eval_args *a) {
+  for (int i = 1; i < argc; ++i) {
+    const char **slot = NULL;
+    if (strcmp(argv[i], "--help") == 0) return 1;
+    if (strcmp(argv[i], "--progress") == 0) {
+      a->progress = 1;
+      continue;
+    }
+    const char *names[7] = {"--dataset", "--queries", "--out", "--shards", "--io", "--epsilons",
+                            "--rerank-ks"};
+    const char **slots[7] = {&a->dataset, &a->queries, &a->out, &a->shards, &a->io, &a->epsilons,
+                             &a->rerank_ks};
+    for (int k = 0; k < 7; ++k)
+      if (strcmp(argv[i], names[k]) == 0) slot = slots[k];
+    if (slot == NULL || i + 1 >= argc) {
+      if (rank == 0)
+        fprintf(stderr, "chromatica eval: %s '%s'\n%s",
+                slot ? "missing value for option" : "unknown option", argv[i], usage);
+      return 2;
+    }
+    *slot = argv[++i];
+  }
+  const char *missing = !a->dataset ? "--dataset" : !a->queries ? "--queries" : !a->out ? "--out" : NULL;
+  if (missing) {
+    if (rank == 0) fprintf(stderr, "chromatica eval: %s is required\n%s", missing, usage);
+    return 2;
+  }
+  char *end = NULL;
+  if (a->shards && (strtol(a->shards, &end, 10) < 1 || *end != '\0')) {
+    if (rank == 0) fprintf(stderr, "chromatica eval: --shards '%s': invalid (expected a whole number >= 1)\n", a->shards);
+    return 2;
+  }
+  if (a->io && strcmp(a->io, "scatter") != 0 && strcmp(a->io, "parallel") != 0) {
+    if (rank == 0) fprintf(stderr, "chromatica eval: --io '%s': invalid (expected scatter or parallel)\n", a->io);
+    return 2;
+  }
+  if (!parse_list(a->epsilons ? a->epsilons : "0.01,0.02,0.05,0.1", "--epsilons", 1e-4, 10.0, 0,
+                  a->eps, &a->n_eps, rank) ||
+      !parse_list(a->rerank_ks ? a->rerank_ks : "25,50,100,200,400", "--rerank-ks", 1, 10000, 1,
+                  a->rks, &a->n_rks, rank))
+    return 2;
+  return 0;
+}
+
+typedef enum { MODE_FAST, MODE_SINKHORN, MODE_EMD, MODE_TRUTH } mode_kind;
+
+typedef struct {
+  mode_kind kind;
+  double epsilon;
+  int rerank_k;
+} mode_plan;
+
+/* The queries as this mode asks them: only the stage-2 choices change. */
+static void apply_mode(const mode_plan *m, chr_search_options *o) {
+  o->fast_mode = m->kind == MODE_FAST;
+  o->rerank_scope = m->kind == MODE_TRUTH ? CHR_SCOPE_ALL : CHR_SCOPE_CANDIDATES;
+  o->emd_prune = 1;
+  if (m->kind == MODE_SINKHORN) {
+    o->metric = CHR_METRIC_SINKHORN;
+    o->sinkhorn_epsilon = m->epsilon;
+  }
+  if (m->kind == MODE_EMD || m->kind == MODE_TRUTH) o->metric = CHR_METRIC_EMD;
+  if (m->kind == MODE_EMD) o->rerank_k = m->rerank_k;
+}
+
+static void mode_name(const mode_plan *m, char *out, size_t size) {
+  if (m->kind == MODE_FAST) snprintf(out, size, "fast (hellinger)");
+  if (m->kind == MODE_SINKHORN) snprintf(out, size, "sinkhorn eps=%g", m->epsilon);
+  if (m->kind == MODE_EMD) snprintf(out, size, "emd R=%d", m->rerank_k);
+  if (m->kind == MODE_TRUTH) snprintf(out, size, "emd all (truth)");
+}
+
+/* Answers the batch in one mode; rank 0 receives the results. Collective. */
+static chr_status run_mode(MPI_Comm comm, chr_session *s, const mode_plan *m,
+                           chr_batch_query *work, chr_query_result *results, double *wall_ms,
+                           chr_error *err) {
+  for (int i = 0; i < s->n; ++i) {
+    work[i] = s->queries[i];
+    apply_mode(m, &work[i].options);
+  }
+  int answered = 0;
+  double t = MPI_Wtime();
+  chr_status st = chr_mpi_search(comm, &s->layout, s->idx, work, s->n, s->max_concurrent, 0,
+                                 results, &answered, err);
+  *wall_ms = (MPI_Wtime() - t) * 1e3;
+  return st;
+}
+
+int chr_cmd_eval(int argc, char **argv, MPI_Comm comm) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  eval_args a = {0};
+  int parsed = parse_args(argc, argv, rank, &a);
+  if (parsed == 1 && rank == 0) fputs(usage, stdout);
+  if (parsed != 0) return parsed == 1 ? 0 : 2;
+
+  chr_error err;
+  chr_error_clear(&err);
+  chr_session s;
+  mode_plan plans[2 * EVAL_LIST_MAX + 2];
+  int n_plans = 0;
+  plans[n_plans++] = (mode_plan){MODE_TRUTH, 0.0, 0};
+  plans[n_plans++] = (mode_plan){MODE_FAST, 0.0, 0};
+  for (int i = 0; i < a.n_eps; ++i) plans[n_plans++] = (mode_plan){MODE_SINKHORN, a.eps[i], 0};
+  for (int i = 0; i < a.n_rks; ++i) plans[n_plans++] = (mode_plan){MODE_EMD, 0.0, (int)a.rks[i]};
+  chr_eval_mode modes[2 * EVAL_LIST_MAX + 2];
+  chr_query_result *results = NULL;
+  chr_batch_query *work = NULL;
+  chr_session_args sa = {a.dataset, a.queries, a.out, a.shards, a.io};
+  chr_status st = chr_session_open(comm, &sa, &s, &err);
+  if (st != CHR_OK) goto cleanup;
+  work = malloc((size_t)s.n * sizeof *work);
+  results = rank == 0 ? calloc((size_t)s.n * (size_t)n_plans, sizeof *results) : NULL;
+  st = work && (rank != 0 || results) ? CHR_OK
+                                      : chr_error_set(&err, CHR_ENOMEM, "cannot hold %d modes of %d results", n_plans, s.n);
+  st = chr_mpi_agree(comm, st, &err);
+  for (int m = 0; m < n_plans && st == CHR_OK; ++m) {
+    mode_name(&plans[m], modes[m].name, sizeof modes[m].name);
+    modes[m].results = results ? results + (size_t)m * (size_t)s.n : NULL;
+    st = run_mode(comm, &s, &plans[m], work, results ? results + (size_t)m * (size_t)s.n : NULL,
+                  &modes[m].wall_ms, &err);
+    if (st == CHR_OK && a.progress && rank == 0)
+      fprintf(stderr, "chromatica eval: %s done in %.1f s\n", modes[m].name, modes[m].wall_ms / 1e3);
+  }
+  if (st == CHR_OK && rank == 0) {
+    chr_eval_context ctx = {a.dataset, a.queries, s.images, size, omp_get_max_threads(),
+                            s.layout.groups, s.layout.shards};
+    printf("chromatica eval: %d queries on %lld images, %d ranks x %d threads (%d groups x %d shards)\n",
+           s.n, (long long)s.images, size, ctx.threads_per_rank, ctx.query_groups, ctx.shards);
+    st = chr_eval_report_write(a.out, &ctx, s.queries, s.n, modes + 1, n_plans - 1, &modes[0],
+                               stdout, &err);
+    if (st == CHR_OK) printf("eval report: %s\n", a.out);
+  }
+  st = chr_mpi_agree(comm, st, &err);
+cleanup:
+  if (st != CHR_OK && rank == 0) fprintf(stderr, "chromatica eval: %s\n", err.message);
+  free(work);
+  free(results);
+  chr_session_close(&s);
+  return st == CHR_OK ? 0 : 1;
+}

@@ -1,0 +1,151 @@
+#include "chromatica/eval_report.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chromatica/textfile.h"
+
+typedef struct {
+  int queries;
+  double recall_mean, recall_min;
+  int perfect; /* queries with recall 1 */
+  double ann_mean, ann_p95, rerank_mean, rerank_p95, total_mean, total_p95;
+  double pruned_fraction, queries_per_second;
+} mode_figures;
+
+static int double_compare(const void *pa, const void *pb) {
+  double a = *(const double *)pa, b = *(const double *)pb;
+  return (a > b) - (a < b);
+}
+
+/* Mean and nearest-rank p95 of n values (sorted in place). */
+static void mean_p95(double *v, int n, double *mean, double *p95) {
+  *mean = *p95 = 0.0;
+  if (n == 0) return;
+  double sum = 0.0;
+  for (int i = 0; i < n; ++i) sum += v[i];
+  qsort(v, (size_t)n, sizeof *v, double_compare);
+  int rank = (int)((95 * (long)n + 99) / 100); /* ceil(0.95 n), 1-based */
+  *mean = sum / n;
+  *p95 = v[rank - 1];
+}
+
+static double recall(const chr_query_result *got, const chr_query_result *truth) {
+  if (truth->count == 0) return 1.0;
+  int found = 0;
+  for (int i = 0; i < got->count; ++i)
+    for (int j = 0; j < truth->count; ++j)
+      if (got->hits[i].row == truth->hits[j].row) {
+        found++;
+        break;
+      }
+  return (double)found / truth->count;
+}
+
+static int figures(const chr_batch_query *queries, int n, const chr_eval_mode *m,
+                   const chr_eval_mode *truth, mode_figures *f) {
+  double *ann = malloc((size_t)(n > 0 ? n : 1) * sizeof *ann);
+  double *rerank = malloc((size_t)(n > 0 ? n : 1) * sizeof *rerank);
+  double *total = malloc((size_t)(n > 0 ? n : 1) * sizeof *total);
+  if (ann == NULL || rerank == NULL || total == NULL) {
+    free(ann);
+    free(rerank);
+    free(total);
+    return 0;
+  }
+  memset(f, 0, sizeof *f);
+  f->recall_min = 1.0;
+  double candidates = 0.0, pruned = 0.0, recall_sum = 0.0;
+  for (int i = 0; i < n; ++i) {
+    const chr_query_result *r = &m->results[i], *t = &truth->results[i];
+    if (!queries[i].ok || !r->ok || !t->ok) continue;
+    double rc = recall(r, t);
+    recall_sum += rc;
+    f->recall_min = rc < f->recall_min ? rc : f->recall_min;
+    f->perfect += rc == 1.0;
+    ann[f->queries] = r->ann_ms;
+    rerank[f->queries] = r->rerank_ms;
+    total[f->queries] = r->total_ms;
+    candidates += (double)r->candidates;
+    pruned += (double)r->pruned;
+    f->queries++;
+  }
+  f->recall_mean = f->queries ? recall_sum / f->queries : 0.0;
+  if (f->queries == 0) f->recall_min = 0.0;
+  mean_p95(ann, f->queries, &f->ann_mean, &f->ann_p95);
+  mean_p95(rerank, f->queries, &f->rerank_mean, &f->rerank_p95);
+  mean_p95(total, f->queries, &f->total_mean, &f->total_p95);
+  f->pruned_fraction = candidates > 0 ? pruned / candidates : 0.0;
+  f->queries_per_second = m->wall_ms > 0 ? f->queries / (m->wall_ms / 1e3) : 0.0;
+  free(ann);
+  free(rerank);
+  free(total);
+  return 1;
+}
+
+static cJSON *mode_json(const char *name, const mode_figures *f, double wall_ms) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON *lat = o ? cJSON_AddObjectToObject(o, "latency_ms") : NULL;
+  const char *stages[3] = {"ann", "rerank", "total"};
+  const double values[3][2] = {{f->ann_mean, f->ann_p95},
+                               {f->rerank_mean, f->rerank_p95},
+                               {f->total_mean, f->total_p95}};
+  int ok = lat != NULL && cJSON_AddStringToObject(o, "mode", name) &&
+           cJSON_AddNumberToObject(o, "queries", f->queries) &&
+           cJSON_AddNumberToObject(o, "recall_at_k_mean", f->recall_mean) &&
+           cJSON_AddNumberToObject(o, "recall_at_k_min", f->recall_min) &&
+           cJSON_AddNumberToObject(o, "queries_with_full_recall", f->perfect) &&
+           cJSON_AddNumberToObject(o, "pruned_fraction", f->pruned_fraction) &&
+           cJSON_AddNumberToObject(o, "wall_ms", wall_ms) &&
+           cJSON_AddNumberToObject(o, "queries_per_second", f->queries_per_second);
+  for (int s = 0; ok && s < 3; ++s) {
+    cJSON *st = cJSON_AddObjectToObject(lat, stages[s]);
+    ok = st && cJSON_AddNumberToObject(st, "mean", values[s][0]) &&
+         cJSON_AddNumberToObject(st, "p95", values[s][1]);
+  }
+  if (!ok) {
+    cJSON_Delete(o);
+    return NULL;
+  }
+  return o;
+}
+
+static void table_row(FILE *out, const char *name, const mode_figures *f) {
+  fprintf(out, "%-24s %8.4f %8.4f %9.2f %9.2f %9.2f %9.2f %7.1f%% %8.1f\n", name, f->recall_mean,
+          f->recall_min, f->ann_mean, f->ann_p95, f->rerank_mean, f->rerank_p95,
+          100.0 * f->pruned_fraction, f->queries_per_second);
+}
+
+chr_status chr_eval_report_write(const char *path, const chr_eval_context *ctx,
+                                 const chr_batch_query *queries, int n, const chr_eval_mode *modes,
+                                 int n_modes, const chr_eval_mode *truth, FILE *table,
+                                 chr_error *err) {
+  cJSON *root = cJSON_CreateObject();
+  cJSON *list = root ? cJSON_AddArrayToObject(root, "modes") : NULL;
+  int ok = list != NULL && cJSON_AddStringToObject(root, "dataset", ctx->dataset) &&
+           cJSON_AddStringToObject(root, "queries", ctx->queries) &&
+           cJSON_AddNumberToObject(root, "images", (double)ctx->images) &&
+           cJSON_AddNumberToObject(root, "ranks", ctx->ranks) &&
+           cJSON_AddNumberToObject(root, "threads_per_rank", ctx->threads_per_rank) &&
+           cJSON_AddNumberToObject(root, "query_groups", ctx->query_groups) &&
+           cJSON_AddNumberToObject(root, "shards", ctx->shards) &&
+           cJSON_AddStringToObject(root, "truth", "exact EMD over every image (rerank_scope all)");
+  if (table != NULL)
+    fprintf(table, "%-24s %8s %8s %9s %9s %9s %9s %8s %8s\n", "mode", "recall", "min", "ann ms",
+            "ann p95", "rerank", "rr p95", "pruned", "q/s");
+  for (int m = -1; ok && m < n_modes; ++m) {
+    const chr_eval_mode *mode = m < 0 ? truth : &modes[m];
+    mode_figures f;
+    ok = figures(queries, n, mode, truth, &f);
+    cJSON *o = ok ? mode_json(mode->name, &f, mode->wall_ms) : NULL;
+    ok = o != NULL && cJSON_AddItemToArray(list, o);
+    if (ok && table != NULL) table_row(table, mode->name, &f);
+  }
+  char *text = ok ? cJSON_Print(root) : NULL;
+  chr_status st = text == NULL ? chr_error_set(err, CHR_ENOMEM, "eval %s: out of memory", path)
+                               : chr_text_write_atomic(path, text, "eval report", err);
+  cJSON_free(text);
+  cJSON_Delete(root);
+  return st;
+}
