@@ -54,9 +54,8 @@ static int parse_count(const char *text, long long lo, long long hi, long long *
   return 1;
 }
 
-/* 0 parsed, 1 help, 2 usage error (reported by rank 0). */
+/* 0 parsed, 1 help, 2 usage error (reported by rank 0). a->inputs must hold argc entries. */
 static int parse_args(int argc, char **argv, int rank, build_args *a) {
-  static char *inputs[4096];
   const char *numbers[3] = {NULL, NULL, NULL};
   const char *names[3] = {"--max-side", "--max-pixels", "--chunk-files"};
   const long long limits[3][2] = {{1, 2048}, {1, 1LL << 40}, {1, 1 << 20}};
@@ -81,14 +80,10 @@ static int parse_args(int argc, char **argv, int rank, build_args *a) {
         fprintf(stderr, "chromatica build: %s '%s'\n%s",
                 slot ? "missing value for option" : "unknown option", argv[i], usage);
       return 2;
-    } else if (a->n_inputs < (int)(sizeof inputs / sizeof inputs[0])) {
-      inputs[a->n_inputs++] = argv[i];
     } else {
-      if (rank == 0) fprintf(stderr, "chromatica build: more than 4096 inputs\n");
-      return 2;
+      a->inputs[a->n_inputs++] = argv[i];
     }
   }
-  a->inputs = inputs;
   for (int k = 0; k < 3; ++k) {
     if (numbers[k] == NULL || parse_count(numbers[k], limits[k][0], limits[k][1], targets[k]))
       continue;
@@ -417,10 +412,15 @@ int chr_cmd_build(int argc, char **argv, MPI_Comm comm) {
   }
   build_args a = {.max_side = CHR_MAX_SIDE_DEFAULT,
                   .max_pixels = CHR_IMAGE_MAX_PIXELS_DEFAULT,
-                  .chunk_files = 256};
-  int parsed = parse_args(argc, argv, rank, &a);
+                  .chunk_files = 256,
+                  .inputs = calloc((size_t)argc, sizeof(char *))};
+  int parsed = a.inputs == NULL ? 2 : parse_args(argc, argv, rank, &a);
+  if (a.inputs == NULL && rank == 0) fprintf(stderr, "chromatica build: out of memory\n");
   if (parsed == 1 && rank == 0) fputs(usage, stdout);
-  if (parsed != 0) return parsed == 1 ? 0 : parsed;
+  if (parsed != 0) {
+    free(a.inputs);
+    return parsed == 1 ? 0 : parsed;
+  }
 
   double start = MPI_Wtime();
   chr_error err;
@@ -487,6 +487,7 @@ int chr_cmd_build(int argc, char **argv, MPI_Comm comm) {
     fprintf(stderr, "chromatica build: %s\n", err.message);
   }
   free(skips);
+  free(a.inputs);
   work_free(&work);
   file_table_free(&table);
   if (dxpl >= 0) H5Pclose(dxpl);
