@@ -20,10 +20,27 @@ typedef struct {
   MPI_Comm group_comm; /* the S ranks of this rank's group, ranked by shard */
 } chr_layout;
 
-/* Default shard count: the fewest shards (a divisor of P) whose share of the index fits half
- * the memory each rank may use (physical memory / ranks on rank 0's node); P if none does.
- * Rank 0 decides and broadcasts it. Collective on comm. */
-int chr_layout_default_shards(MPI_Comm comm, int64_t images);
+/* The memory this rank may use, in bytes: the least of the node's available memory
+ * (MemAvailable), its cgroup limit (memory.max) and Slurm's allocation (SLURM_MEM_PER_NODE, or
+ * SLURM_MEM_PER_CPU x SLURM_CPUS_ON_NODE), shared evenly by the ranks on the node. A positive
+ * override_mb replaces the measurement (a site's own budget, or a test). Collective on comm. */
+double chr_layout_rank_memory(MPI_Comm comm, double override_mb);
+
+/* The most memory a shard of `rows` images can take once loaded: the bin-major columns
+ * (4 bytes per bin) plus the sparse rows (6 bytes per non-zero bin, all bins at worst), plus
+ * one 4096-row read buffer. */
+double chr_layout_shard_bytes(int64_t rows);
+
+/* Default shard count: the fewest shards (a divisor of P) whose chr_layout_shard_bytes fits
+ * half of rank_bytes (rank 0's value counts); P if none does. Rank 0 decides and broadcasts
+ * it. Collective on comm. */
+int chr_layout_default_shards(MPI_Comm comm, int64_t images, double rank_bytes);
+
+/* Refuses, before any row is read, a layout whose shard would not fit: every rank compares
+ * chr_layout_shard_bytes of its shard with its rank_bytes; the lowest failing rank's message
+ * names its host, shard, need and budget. Collective on comm; all return the same status. */
+chr_status chr_layout_check_memory(MPI_Comm comm, const chr_layout *layout, double rank_bytes,
+                                   chr_error *err);
 
 /* Builds the layout; S must divide P and be <= images. Collective on comm. */
 chr_status chr_layout_create(MPI_Comm comm, int shards, int64_t images, chr_layout *out,

@@ -20,13 +20,14 @@
 static const char usage[] =
     "usage: chromatica eval --dataset D.h5 --queries BATCH.json --out EVAL.json\n"
     "                       [--epsilons E,...] [--rerank-ks R,...] [--shards S]\n"
-    "                       [--io scatter|parallel] [--progress]\n"
+    "                       [--io scatter|parallel] [--memory-per-rank MB] [--progress]\n"
     "  Modes: fast, sinkhorn at each epsilon (default 0.01,0.02,0.05,0.1) with each query's\n"
     "  rerank_k, emd within each top-R (default 25,50,100,200,400); truth: exact EMD over\n"
     "  every image. Each query keeps its own k, colours and other options.\n";
 
 typedef struct {
-  const char *dataset, *queries, *out, *shards, *io, *epsilons, *rerank_ks;
+  chr_session_args session;
+  const char *epsilons, *rerank_ks;
   int progress;
   double eps[EVAL_LIST_MAX], rks[EVAL_LIST_MAX];
   int n_eps, n_rks;
@@ -48,38 +49,27 @@ static int parse_list(const char *text, const char *name, double lo, double hi, 
 /* 0 parsed, 1 help, 2 usage error (reported by rank 0). */
 static int parse_args(int argc, char **argv, int rank, eval_args *a) {
   for (int i = 1; i < argc; ++i) {
-    const char **slot = NULL;
     if (strcmp(argv[i], "--help") == 0) return 1;
     if (strcmp(argv[i], "--progress") == 0) {
       a->progress = 1;
       continue;
     }
-    const char *names[7] = {"--dataset", "--queries", "--out", "--shards", "--io", "--epsilons",
-                            "--rerank-ks"};
-    const char **slots[7] = {&a->dataset, &a->queries, &a->out, &a->shards, &a->io, &a->epsilons,
-                             &a->rerank_ks};
-    for (int k = 0; k < 7; ++k)
-      if (strcmp(argv[i], names[k]) == 0) slot = slots[k];
-    if (slot == NULL || i + 1 >= argc) {
+    const char **slot = strcmp(argv[i], "--epsilons") == 0    ? &a->epsilons
+                        : strcmp(argv[i], "--rerank-ks") == 0 ? &a->rerank_ks
+                                                              : NULL;
+    int taken = slot != NULL && i + 1 < argc ? 1 : chr_session_take_option(argc, argv, &i, &a->session);
+    if (slot != NULL && taken == 1) *slot = argv[++i];
+    if (taken != 1) {
       if (rank == 0)
         fprintf(stderr, "chromatica eval: %s '%s'\n%s",
-                slot ? "missing value for option" : "unknown option", argv[i], usage);
+                taken < 0 || slot != NULL ? "missing value for option" : "unknown option", argv[i],
+                usage);
       return 2;
     }
-    *slot = argv[++i];
   }
-  const char *missing = !a->dataset ? "--dataset" : !a->queries ? "--queries" : !a->out ? "--out" : NULL;
-  if (missing) {
-    if (rank == 0) fprintf(stderr, "chromatica eval: %s is required\n%s", missing, usage);
-    return 2;
-  }
-  char *end = NULL;
-  if (a->shards && (strtol(a->shards, &end, 10) < 1 || *end != '\0')) {
-    if (rank == 0) fprintf(stderr, "chromatica eval: --shards '%s': invalid (expected a whole number >= 1)\n", a->shards);
-    return 2;
-  }
-  if (a->io && strcmp(a->io, "scatter") != 0 && strcmp(a->io, "parallel") != 0) {
-    if (rank == 0) fprintf(stderr, "chromatica eval: --io '%s': invalid (expected scatter or parallel)\n", a->io);
+  char message[256];
+  if (chr_session_args_check(&a->session, message, sizeof message) != 0) {
+    if (rank == 0) fprintf(stderr, "chromatica eval: %s\n%s", message, usage);
     return 2;
   }
   if (!parse_list(a->epsilons ? a->epsilons : "0.01,0.02,0.05,0.1", "--epsilons", 1e-4, 10.0, 0,
@@ -155,8 +145,7 @@ int chr_cmd_eval(int argc, char **argv, MPI_Comm comm) {
   chr_eval_mode modes[2 * EVAL_LIST_MAX + 2];
   chr_query_result *results = NULL;
   chr_batch_query *work = NULL;
-  chr_session_args sa = {a.dataset, a.queries, a.out, a.shards, a.io};
-  chr_status st = chr_session_open(comm, &sa, &s, &err);
+  chr_status st = chr_session_open(comm, &a.session, &s, &err);
   if (st != CHR_OK) goto cleanup;
   work = malloc((size_t)s.n * sizeof *work);
   results = rank == 0 ? calloc((size_t)s.n * (size_t)n_plans, sizeof *results) : NULL;
@@ -172,13 +161,13 @@ int chr_cmd_eval(int argc, char **argv, MPI_Comm comm) {
       fprintf(stderr, "chromatica eval: %s done in %.1f s\n", modes[m].name, modes[m].wall_ms / 1e3);
   }
   if (st == CHR_OK && rank == 0) {
-    chr_eval_context ctx = {a.dataset, a.queries, s.images, size, omp_get_max_threads(),
+    chr_eval_context ctx = {a.session.dataset, a.session.queries, s.images, size, omp_get_max_threads(),
                             s.layout.groups, s.layout.shards};
     printf("chromatica eval: %d queries on %lld images, %d ranks x %d threads (%d groups x %d shards)\n",
            s.n, (long long)s.images, size, ctx.threads_per_rank, ctx.query_groups, ctx.shards);
-    st = chr_eval_report_write(a.out, &ctx, s.queries, s.n, modes + 1, n_plans - 1, &modes[0],
+    st = chr_eval_report_write(a.session.out, &ctx, s.queries, s.n, modes + 1, n_plans - 1, &modes[0],
                                stdout, &err);
-    if (st == CHR_OK) printf("eval report: %s\n", a.out);
+    if (st == CHR_OK) printf("eval report: %s\n", a.session.out);
   }
   st = chr_mpi_agree(comm, st, &err);
 cleanup:

@@ -13,49 +13,34 @@
 
 static const char usage[] =
     "usage: chromatica search --dataset D.h5 --queries BATCH.json --out REPORT.json\n"
-    "                         [--shards S] [--io scatter|parallel] [--progress]\n";
+    "                         [--shards S] [--io scatter|parallel] [--memory-per-rank MB]\n"
+    "                         [--progress]\n";
 
 typedef struct {
-  const char *dataset, *queries, *out, *shards, *io;
+  chr_session_args session;
   int progress;
 } search_args;
 
 /* 0 parsed, 1 help, 2 usage error (reported by rank 0). */
 static int parse_args(int argc, char **argv, int rank, search_args *a) {
   for (int i = 1; i < argc; ++i) {
-    const char **slot = NULL;
     if (strcmp(argv[i], "--help") == 0) return 1;
     if (strcmp(argv[i], "--progress") == 0) {
       a->progress = 1;
       continue;
     }
-    if (strcmp(argv[i], "--dataset") == 0) slot = &a->dataset;
-    if (strcmp(argv[i], "--queries") == 0) slot = &a->queries;
-    if (strcmp(argv[i], "--out") == 0) slot = &a->out;
-    if (strcmp(argv[i], "--shards") == 0) slot = &a->shards;
-    if (strcmp(argv[i], "--io") == 0) slot = &a->io;
-    if (slot == NULL || i + 1 >= argc) {
+    int taken = chr_session_take_option(argc, argv, &i, &a->session);
+    if (taken != 1) {
       if (rank == 0)
         fprintf(stderr, "chromatica search: %s '%s'\n%s",
-                slot ? "missing value for option" : "unknown option", argv[i], usage);
+                taken < 0 ? "missing value for option" : "unknown option", argv[i], usage);
       return 2;
     }
-    *slot = argv[++i];
   }
-  const char *missing = !a->dataset ? "--dataset" : !a->queries ? "--queries" : !a->out ? "--out" : NULL;
-  const char *bad = NULL;
-  if (a->io && strcmp(a->io, "scatter") != 0 && strcmp(a->io, "parallel") != 0) bad = "--io";
-  char *end = NULL;
-  if (a->shards) {
-    long shards = strtol(a->shards, &end, 10);
-    if (shards < 1 || shards > 1000000 || *end != '\0') bad = "--shards";
-  }
-  if (missing && rank == 0) fprintf(stderr, "chromatica search: %s is required\n%s", missing, usage);
-  if (bad && rank == 0)
-    fprintf(stderr, "chromatica search: %s '%s': invalid (expected %s)\n", bad,
-            bad[2] == 'i' ? a->io : a->shards,
-            bad[2] == 'i' ? "scatter or parallel" : "a whole number from 1 to 1000000");
-  return missing || bad ? 2 : 0;
+  char message[256];
+  if (chr_session_args_check(&a->session, message, sizeof message) == 0) return 0;
+  if (rank == 0) fprintf(stderr, "chromatica search: %s\n%s", message, usage);
+  return 2;
 }
 
 /* Rank 0: writes the report and prints the human summary. */
@@ -70,7 +55,7 @@ static chr_status write_report(const search_args *a, const chr_session *in,
   char independent[] = "--io parallel: HDF5 reported that a read did not stay collective";
   if (independent_io) warnings[n_warnings++] = independent;
   double t = MPI_Wtime();
-  chr_status st = chr_report_write(a->out, b, results, in->ids, in->paths, in->palettes,
+  chr_status st = chr_report_write(a->session.out, b, results, in->ids, in->paths, in->palettes,
                                    in->palette_weights, run, ranks, run->ranks, warnings,
                                    n_warnings, err);
   run->write_ms = (MPI_Wtime() - t) * 1e3;
@@ -81,7 +66,7 @@ static chr_status write_report(const search_args *a, const chr_session *in,
          "(%d groups x %d shards, io %s) in %.1f ms (+%.1f ms writing the report)\nreport: %s\n",
          chr_batch_count(b), ok, chr_batch_count(b) - ok, (long long)run->images, run->ranks,
          run->threads_per_rank, run->query_groups, run->shards, run->io_mode, run->total_ms,
-         run->write_ms, a->out);
+         run->write_ms, a->session.out);
   return CHR_OK;
 }
 
@@ -101,9 +86,9 @@ int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
   chr_query_result *results = NULL;
   chr_rank_stats *all_stats = NULL;
   chr_run_info run = {.version = CHR_VERSION, .ranks = size, .threads_per_rank = omp_get_max_threads(),
-                      .io_mode = a.io ? a.io : "scatter", .dataset_path = a.dataset};
-  chr_session_args sa = {a.dataset, a.queries, a.out, a.shards, a.io};
-  chr_status st = chr_session_open(comm, &sa, &in, &err);
+                      .io_mode = a.session.io ? a.session.io : "scatter",
+                      .dataset_path = a.session.dataset};
+  chr_status st = chr_session_open(comm, &a.session, &in, &err);
   if (st != CHR_OK) goto cleanup;
   run.images = in.images;
   run.query_groups = in.layout.groups;

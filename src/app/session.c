@@ -1,5 +1,6 @@
 #include "session.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -7,6 +8,45 @@
 #include "chromatica/mpi_collect.h"
 #include "chromatica/mpi_search.h"
 #include "chromatica/report.h"
+
+int chr_session_take_option(int argc, char **argv, int *i, chr_session_args *a) {
+  const char *names[6] = {"--dataset", "--queries", "--out", "--shards", "--io",
+                          "--memory-per-rank"};
+  const char **slots[6] = {&a->dataset, &a->queries, &a->out, &a->shards, &a->io, &a->memory};
+  for (int k = 0; k < 6; ++k) {
+    if (strcmp(argv[*i], names[k]) != 0) continue;
+    if (*i + 1 >= argc) return -1;
+    *slots[k] = argv[++*i];
+    return 1;
+  }
+  return 0;
+}
+
+int chr_session_args_check(const chr_session_args *a, char *message, size_t size) {
+  const char *missing = !a->dataset ? "--dataset" : !a->queries ? "--queries" : !a->out ? "--out" : NULL;
+  char *end = NULL;
+  if (missing) {
+    snprintf(message, size, "%s is required", missing);
+    return 1;
+  }
+  if (a->io && strcmp(a->io, "scatter") != 0 && strcmp(a->io, "parallel") != 0) {
+    snprintf(message, size, "--io '%s': invalid (expected scatter or parallel)", a->io);
+    return 1;
+  }
+  long shards = a->shards ? strtol(a->shards, &end, 10) : 1;
+  if (a->shards && (shards < 1 || shards > 1000000 || *end != '\0')) {
+    snprintf(message, size, "--shards '%s': invalid (expected a whole number from 1 to 1000000)",
+             a->shards);
+    return 1;
+  }
+  double mb = a->memory ? strtod(a->memory, &end) : 1.0;
+  if (a->memory && (end == a->memory || *end != '\0' || !(mb >= 1.0 && mb <= 1e9))) {
+    snprintf(message, size, "--memory-per-rank '%s': invalid (expected megabytes from 1 to 1e9)",
+             a->memory);
+    return 1;
+  }
+  return 0;
+}
 
 double chr_peak_rss_mb(void) {
   struct rusage usage;
@@ -50,8 +90,11 @@ chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_sessio
   if (st != CHR_OK) return st;
   s->images = shared[0];
   s->max_concurrent = (int)shared[1];
-  int shards = a->shards ? (int)strtol(a->shards, NULL, 10) : chr_layout_default_shards(comm, s->images);
+  s->rank_memory = chr_layout_rank_memory(comm, a->memory ? strtod(a->memory, NULL) : 0.0);
+  int shards = a->shards ? (int)strtol(a->shards, NULL, 10)
+                         : chr_layout_default_shards(comm, s->images, s->rank_memory);
   st = chr_mpi_agree(comm, chr_layout_create(comm, shards, s->images, &s->layout, err), err);
+  if (st == CHR_OK) st = chr_layout_check_memory(comm, &s->layout, s->rank_memory, err);
   if (st != CHR_OK) return st;
   double t_load = MPI_Wtime();
   chr_io_mode mode = a->io && strcmp(a->io, "parallel") == 0 ? CHR_IO_PARALLEL : CHR_IO_SCATTER;

@@ -12,12 +12,23 @@
 #include "chromatica/results.h"
 #include "chromatica/scan.h"
 
+/* The command-line options both commands take, as given (validated by
+ * chr_session_args_check). */
 typedef struct {
   const char *dataset, *queries;
   const char *out;    /* checked writable before any work */
   const char *shards; /* NULL: the memory-aware default */
   const char *io;     /* "scatter" (NULL) or "parallel" */
+  const char *memory; /* --memory-per-rank MB: replaces the measured budget; NULL: measure */
 } chr_session_args;
+
+/* If argv[*i] is one of the options above, stores its value, advances *i past it and returns
+ * 1; returns 0 for any other argument and -1 when the value is missing. */
+int chr_session_take_option(int argc, char **argv, int *i, chr_session_args *a);
+
+/* 0 when the options are complete and valid; otherwise 1 with a message such as
+ * "--io 'x': invalid (expected scatter or parallel)" or "--dataset is required". */
+int chr_session_args_check(const chr_session_args *a, char *message, size_t size);
 
 typedef struct {
   /* rank 0 only */
@@ -34,6 +45,7 @@ typedef struct {
   chr_batch_query *queries; /* n entries; on rank 0 they belong to the batch */
   int n;
   int independent_io;      /* --io parallel: HDF5 fell back to independent reads */
+  double rank_memory;      /* bytes this rank may use (measured or --memory-per-rank) */
   chr_rank_stats mine;     /* this rank's read and distribute times */
   double read_ms, distribute_ms; /* job phases, rank 0's view */
 } chr_session;

@@ -1,32 +1,105 @@
+#define _POSIX_C_SOURCE 200809L
 #include "chromatica/mpi_layout.h"
 
 #include "chromatica/grid.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 enum { CHUNK_ROWS = 4096, TAG_HEADER = 101, TAG_ROWS = 102 };
 
-int chr_layout_default_shards(MPI_Comm comm, int64_t images) {
-  int rank = 0, size = 1, node_ranks = 1;
+/* A number of bytes from the first line of a file, or -1 (missing, "max", unreadable). */
+static double file_bytes(const char *path) {
+  FILE *f = fopen(path, "r");
+  double v = -1.0;
+  if (f != NULL && fscanf(f, "%lf", &v) != 1) v = -1.0;
+  if (f != NULL) fclose(f);
+  return v;
+}
+
+static double mem_available_bytes(void) {
+  FILE *f = fopen("/proc/meminfo", "r");
+  char line[256];
+  double kb = -1.0;
+  while (f != NULL && fgets(line, sizeof line, f) != NULL)
+    if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+  if (f != NULL) fclose(f);
+  if (kb > 0) return kb * 1024.0;
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? (double)pages * (double)page : 1e9;
+}
+
+static double env_mb(const char *name) {
+  const char *v = getenv(name);
+  char *end = NULL;
+  double mb = v ? strtod(v, &end) : -1.0;
+  return v && end != v && mb > 0 ? mb : -1.0;
+}
+
+/* What this node lets the job use, before sharing among its ranks. */
+static double node_budget_bytes(void) {
+  double budget = mem_available_bytes();
+  double limits[3] = {file_bytes("/sys/fs/cgroup/memory.max"),
+                      file_bytes("/sys/fs/cgroup/memory/memory.limit_in_bytes"), -1.0};
+  double per_node = env_mb("SLURM_MEM_PER_NODE"), per_cpu = env_mb("SLURM_MEM_PER_CPU");
+  double cpus = env_mb("SLURM_CPUS_ON_NODE");
+  if (per_node > 0)
+    limits[2] = per_node * 1048576.0;
+  else if (per_cpu > 0 && cpus > 0)
+    limits[2] = per_cpu * cpus * 1048576.0;
+  for (int i = 0; i < 3; ++i)
+    if (limits[i] > 0 && limits[i] < budget) budget = limits[i];
+  return budget;
+}
+
+double chr_layout_rank_memory(MPI_Comm comm, double override_mb) {
+  int rank = 0, node_ranks = 1;
   MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
   MPI_Comm node = MPI_COMM_NULL;
   if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
     MPI_Comm_size(node, &node_ranks);
     MPI_Comm_free(&node);
   }
+  if (override_mb > 0) return override_mb * 1048576.0;
+  return node_budget_bytes() / node_ranks;
+}
+
+double chr_layout_shard_bytes(int64_t rows) {
+  return (double)rows * CHR_BINS * (4.0 + 6.0) + (double)CHUNK_ROWS * CHR_BINS * 4.0;
+}
+
+int chr_layout_default_shards(MPI_Comm comm, int64_t images, double rank_bytes) {
+  int size = 1;
+  MPI_Comm_size(comm, &size);
   /* Rank 0 decides for everyone, so nodes of different sizes cannot disagree. */
   int shards = size;
-  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  double per_rank = pages > 0 && page > 0 ? (double)pages * (double)page / node_ranks : 1e9;
-  /* Columns (4 bytes per bin) plus the sparse copy (about 6 bytes per non-zero entry). */
-  double index_bytes = (double)images * CHR_BINS * 4.0 * 1.5;
   for (int s = size; s >= 1; --s)
-    if (size % s == 0 && s <= images && index_bytes / s <= 0.5 * per_rank) shards = s;
+    if (size % s == 0 && s <= images &&
+        chr_layout_shard_bytes((images + s - 1) / s) <= 0.5 * rank_bytes)
+      shards = s;
   if (MPI_Bcast(&shards, 1, MPI_INT, 0, comm) != MPI_SUCCESS) return size;
   return shards;
+}
+
+chr_status chr_layout_check_memory(MPI_Comm comm, const chr_layout *L, double rank_bytes,
+                                   chr_error *err) {
+  double need = chr_layout_shard_bytes(L->rows);
+  chr_status st = CHR_OK;
+  if (need > rank_bytes) {
+    char host[256] = "?";
+    int rank = 0;
+    MPI_Comm_rank(comm, &rank);
+    gethostname(host, sizeof host - 1);
+    st = chr_error_set(err, CHR_ENOMEM,
+                       "shard %d of %d (%lld images) needs up to %.0f MB, but rank %d on %s may "
+                       "use %.0f MB (node memory shared by its ranks); use more shards "
+                       "(--shards), more nodes or fewer ranks per node",
+                       L->shard, L->shards, (long long)L->rows, need / 1048576.0, rank, host,
+                       rank_bytes / 1048576.0);
+  }
+  return chr_mpi_agree(comm, st, err);
 }
 
 chr_status chr_layout_create(MPI_Comm comm, int shards, int64_t images, chr_layout *out,

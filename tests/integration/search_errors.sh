@@ -39,6 +39,21 @@ fails_whole missing-dataset "missing.h5" 2 "$good" --dataset "$work/missing.h5"
 fails_whole bad-shards "--shards 3" 2 "$good" --dataset "$data" --shards 3
 fails_whole unknown-io "--io 'fast'" 1 "$good" --dataset "$data" --io fast
 fails_whole unknown-flag "unknown option '--bogus'" 1 "$good" --dataset "$data" --bogus 1
+# A shard that cannot fit the memory a rank may use is refused before any row is read.
+fails_whole shard-too-big "needs up to 22 MB, but rank 0" 1 "$good" --dataset "$data" --memory-per-rank 1
+fails_whole shard-too-big-2 "shard 0 of 2 (200 images) needs up to 20 MB" 2 "$good" --dataset "$data" --shards 2 --memory-per-rank 5
+fails_whole bad-memory "--memory-per-rank '0'" 1 "$good" --dataset "$data" --memory-per-rank 0
+
+# The memory-aware default: 2 shards when one rank's budget cannot hold the whole index twice.
+echo '{"queries": [{"colors": "f00"}]}' > "$work/mem.json"
+mpirun -np 2 --oversubscribe "$bin" search --dataset "$data" --queries "$work/mem.json" \
+  --out "$work/mem.report" --memory-per-rank 40 > "$work/mem.txt" 2>&1
+if grep -q "1 groups x 2 shards" "$work/mem.txt"; then echo "ok   default-shards-by-memory"; passed=$((passed + 1))
+else echo "FAIL default-shards-by-memory:"; cat "$work/mem.txt"; failures=$((failures + 1)); fi
+mpirun -np 2 --oversubscribe "$bin" search --dataset "$data" --queries "$work/mem.json" \
+  --out "$work/mem.report" > "$work/mem.txt" 2>&1
+if grep -q "2 groups x 1 shards" "$work/mem.txt"; then echo "ok   default-shards-measured"; passed=$((passed + 1))
+else echo "FAIL default-shards-measured:"; cat "$work/mem.txt"; failures=$((failures + 1)); fi
 
 "$py" - "$data" "$work" <<'PY'
 import shutil, sys, h5py, numpy as np
