@@ -20,6 +20,9 @@ chr_status chr_mpi_max_int64(MPI_Comm comm, int64_t local, int64_t *out, chr_err
 /* Broadcasts n integers from rank 0. */
 chr_status chr_mpi_bcast_int64s(MPI_Comm comm, int64_t *values, int n, chr_error *err);
 
+/* Waits until every rank has arrived, so the next phase's timing starts together. */
+chr_status chr_mpi_barrier(MPI_Comm comm, chr_error *err);
+
 /* Broadcasts a byte buffer from rank 0: rank 0 passes *data and *size; on the other ranks
  * *data is replaced by a malloc'd copy (caller frees) and *size set. Sizes up to INT_MAX. */
 chr_status chr_mpi_bcast_bytes(MPI_Comm comm, char **data, int64_t *size, chr_error *err);

@@ -101,8 +101,6 @@ chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_sessio
   st = chr_shard_load(comm, &s->layout, mode, a->dataset, s->ds, &s->idx, &s->mine.read_ms,
                       &s->mine.distribute_ms, &s->independent_io, err);
   if (st != CHR_OK) return st;
-  s->read_ms += s->mine.read_ms;
-  s->distribute_ms = (MPI_Wtime() - t_load) * 1e3 - s->mine.read_ms;
   s->mine.group = s->layout.group;
   s->mine.shard = s->layout.shard;
   s->mine.first_row = s->layout.first_row;
@@ -111,7 +109,13 @@ chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_sessio
     s->n = chr_batch_count(s->batch);
     s->queries = (chr_batch_query *)chr_batch_query_at(s->batch, 0);
   }
-  return chr_mpi_bcast_queries(comm, &s->queries, &s->n, err);
+  st = chr_mpi_bcast_queries(comm, &s->queries, &s->n, err);
+  /* Distribution ends when the slowest rank has its shard and the queries, so the search phase
+   * that follows starts on every rank at once and holds no waiting for loads. */
+  if (st == CHR_OK) st = chr_mpi_barrier(comm, err);
+  s->read_ms += s->mine.read_ms;
+  s->distribute_ms = (MPI_Wtime() - t_load) * 1e3 - s->mine.read_ms;
+  return st;
 }
 
 void chr_session_close(chr_session *s) {

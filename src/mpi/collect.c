@@ -47,6 +47,11 @@ chr_status chr_mpi_gather_rank_stats(MPI_Comm comm, const chr_rank_stats *mine,
   return chr_mpi_agree(comm, st, err);
 }
 
+chr_status chr_mpi_barrier(MPI_Comm comm, chr_error *err) {
+  if (MPI_Barrier(comm) != MPI_SUCCESS) return chr_error_set(err, CHR_EMPI, "MPI_Barrier failed");
+  return CHR_OK;
+}
+
 chr_status chr_mpi_bcast_bytes(MPI_Comm comm, char **data, int64_t *size, chr_error *err) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
