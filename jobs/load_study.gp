@@ -34,6 +34,6 @@ set style histogram rowstacked
 set style fill solid 0.8 border -1
 set boxwidth 0.6
 set xrange [-0.5:nmodes-0.5]
-set key top right
+set key outside right top
 plot sprintf("%s/phases.dat", outdir) using 2:xtic(1) title "read", \
      '' using 3 title "distribute", '' using 4 title "search", '' using 5 title "gather"

@@ -167,7 +167,7 @@ def plot(out, rows, batches):
             f.write("\n\n")
     largest = max(r["images"] for r in rows)
     with open(os.path.join(out, "phases.dat"), "w") as f:
-        f.write("mode read distribute search gather\n")
+        f.write("# mode read distribute search gather (seconds)\n")
         for r in rows:
             if r["images"] == largest and r["batch_queries"] == big:
                 f.write(f'"{r["mode"]}" {r["read_ms"] / 1e3:.3f} {r["distribute_ms"] / 1e3:.3f} '
