@@ -1,0 +1,183 @@
+/* Chromatica's kernels timed alone, for the side-by-side peer benchmark (peer_benchmark.py):
+ * loads a dataset into one index (no MPI), then for every valid query of a batch times the exact
+ * stage-1 top-R scan, and for its first `pairs` candidates the Sinkhorn and the exact EMD
+ * distances, and the bound-pruned exact EMD top-k within the top-R. Writes JSON with the
+ * medians, the query histograms, the top-R rows and the per-pair distances, so the peers can be
+ * run on the same data and checked against the same answers. Prints figures; never judges time.
+ * usage: bench_kernels DATASET.h5 BATCH.json OUT.json [R] [PAIRS] */
+#include <cjson/cJSON.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chromatica/batch.h"
+#include "chromatica/bounds.h"
+#include "chromatica/dataset.h"
+#include "chromatica/emd.h"
+#include "chromatica/scan.h"
+#include "chromatica/sinkhorn.h"
+
+static int double_compare(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static int hit_compare(const void *a, const void *b) {
+  return chr_hit_compare(a, b);
+}
+
+static double median(double *v, int n) {
+  if (n == 0) return 0.0;
+  qsort(v, (size_t)n, sizeof *v, double_compare);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static chr_index *load_index(const char *path, chr_error *err) {
+  chr_dataset *ds = NULL;
+  chr_index *idx = NULL;
+  float *buf = NULL;
+  if (chr_dataset_open(path, H5P_DEFAULT, &ds, err) != CHR_OK) return NULL;
+  int64_t n = chr_dataset_images(ds), chunk = 4096;
+  buf = malloc((size_t)chunk * 1152 * sizeof *buf);
+  int ok = buf != NULL && chr_index_create(n, 0, &idx, err) == CHR_OK;
+  for (int64_t at = 0; ok && at < n; at += chunk) {
+    int64_t c = n - at < chunk ? n - at : chunk;
+    ok = chr_dataset_read_rows(ds, at, c, buf, H5P_DEFAULT, err) == CHR_OK &&
+         chr_index_append(idx, buf, c, err) == CHR_OK;
+  }
+  free(buf);
+  chr_dataset_close(&ds);
+  if (!ok) chr_index_destroy(&idx);
+  return idx;
+}
+
+/* Exact EMD top-k within hits[0..n) with the bound pruning of the search (one shard): bounds
+ * first, then EMDs in bound order until the next bound exceeds the k-th best. */
+static int emd_topk_pruned(const chr_index *idx, const chr_qhist *q, const chr_hit *hits, int n,
+                           int k, double *kth) {
+  chr_emd_bounds b;
+  chr_emd_bounds_init(q, &b);
+  chr_hit *order = malloc((size_t)n * sizeof *order);
+  double *best = malloc((size_t)k * sizeof *best);
+  int solved = 0, have = 0;
+  for (int i = 0; i < n; ++i) {
+    const uint16_t *bins;
+    const float *mass;
+    int m = chr_index_support(idx, hits[i].row, &bins, &mass);
+    order[i] = (chr_hit){chr_emd_bound_best(&b, bins, mass, m), hits[i].row};
+  }
+  qsort(order, (size_t)n, sizeof *order, hit_compare);
+  for (int i = 0; i < n; ++i) {
+    if (have == k && chr_emd_bound_prunes(order[i].score, best[k - 1])) break;
+    const uint16_t *bins;
+    const float *mass;
+    int m = chr_index_support(idx, order[i].row, &bins, &mass);
+    double d = 0.0;
+    chr_error err;
+    if (chr_emd(q, bins, mass, m, &d, &err) != CHR_OK) continue;
+    solved++;
+    int pos = have < k ? have++ : k - 1;
+    if (pos == k - 1 && have == k && d >= best[k - 1]) continue;
+    best[pos] = d;
+    for (; pos > 0 && best[pos] < best[pos - 1]; --pos) {
+      double t = best[pos];
+      best[pos] = best[pos - 1];
+      best[pos - 1] = t;
+    }
+  }
+  *kth = have ? best[have - 1] : 0.0;
+  free(order);
+  free(best);
+  return solved;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: bench_kernels DATASET.h5 BATCH.json OUT.json [R] [PAIRS]\n");
+    return 2;
+  }
+  int R = argc > 4 ? atoi(argv[4]) : 200, pairs = argc > 5 ? atoi(argv[5]) : 20;
+  chr_error err;
+  chr_batch *batch = NULL;
+  chr_index *idx = load_index(argv[1], &err);
+  if (idx == NULL || chr_batch_load(argv[2], &batch, &err) != CHR_OK) {
+    fprintf(stderr, "bench_kernels: %s\n", err.message);
+    return 1;
+  }
+  int nq = chr_batch_count(batch);
+  double *scan_ms = calloc((size_t)nq, sizeof *scan_ms);
+  double *sink_ms = calloc((size_t)nq * (size_t)pairs, sizeof *sink_ms);
+  double *emd_ms = calloc((size_t)nq * (size_t)pairs, sizeof *emd_ms);
+  double *pruned_ms = calloc((size_t)nq, sizeof *pruned_ms);
+  chr_hit *hits = malloc((size_t)R * sizeof *hits);
+  cJSON *root = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(root, "queries");
+  int nv = 0, np = 0;
+  int64_t solved_total = 0, pool_total = 0;
+  chr_sinkhorn_params sp = {0.05, 1e-6, 100};
+  for (int i = 0; i < nq; ++i) {
+    const chr_batch_query *bq = chr_batch_query_at(batch, i);
+    if (!bq->ok) continue;
+    double t = omp_get_wtime();
+    int found = chr_scan_topk(idx, &bq->hist, R, hits, &err);
+    scan_ms[nv] = (omp_get_wtime() - t) * 1e3;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToArray(list, o);
+    double qb[40], qm[40], rows[10000], scores[10000];
+    for (int k = 0; k < bq->hist.count; ++k) qb[k] = bq->hist.bin[k], qm[k] = bq->hist.mass[k];
+    for (int j = 0; j < found; ++j) rows[j] = (double)hits[j].row, scores[j] = hits[j].score;
+    cJSON_AddItemToObject(o, "bins", cJSON_CreateDoubleArray(qb, bq->hist.count));
+    cJSON_AddItemToObject(o, "mass", cJSON_CreateDoubleArray(qm, bq->hist.count));
+    cJSON_AddItemToObject(o, "top_rows", cJSON_CreateDoubleArray(rows, found));
+    cJSON_AddItemToObject(o, "top_scores", cJSON_CreateDoubleArray(scores, found));
+    cJSON *pl = cJSON_AddArrayToObject(o, "pairs");
+    for (int j = 0; j < found && j < pairs; ++j) {
+      const uint16_t *bins;
+      const float *mass;
+      int m = chr_index_support(idx, hits[j].row, &bins, &mass);
+      chr_sinkhorn_result sr;
+      double d = 0.0;
+      t = omp_get_wtime();
+      chr_sinkhorn(&bq->hist, bins, mass, m, &sp, &sr, &err);
+      sink_ms[np] = (omp_get_wtime() - t) * 1e3;
+      t = omp_get_wtime();
+      chr_emd(&bq->hist, bins, mass, m, &d, &err);
+      emd_ms[np++] = (omp_get_wtime() - t) * 1e3;
+      double v[4] = {(double)hits[j].row, sr.distance, d, (double)m};
+      cJSON_AddItemToArray(pl, cJSON_CreateDoubleArray(v, 4));
+    }
+    double kth = 0.0;
+    t = omp_get_wtime();
+    solved_total += emd_topk_pruned(idx, &bq->hist, hits, found, bq->options.k, &kth);
+    pruned_ms[nv] = (omp_get_wtime() - t) * 1e3;
+    pool_total += found;
+    nv++;
+  }
+  cJSON_AddNumberToObject(root, "images", (double)chr_index_rows(idx));
+  cJSON_AddNumberToObject(root, "R", R);
+  cJSON_AddNumberToObject(root, "threads", omp_get_max_threads());
+  cJSON_AddNumberToObject(root, "scan_ms_median", median(scan_ms, nv));
+  cJSON_AddNumberToObject(root, "sinkhorn_pair_ms_median", median(sink_ms, np));
+  cJSON_AddNumberToObject(root, "emd_pair_ms_median", median(emd_ms, np));
+  cJSON_AddNumberToObject(root, "emd_pruned_query_ms_median", median(pruned_ms, nv));
+  cJSON_AddNumberToObject(root, "emd_pruned_fraction",
+                          pool_total ? 1.0 - (double)solved_total / (double)pool_total : 0.0);
+  char *text = cJSON_Print(root);
+  FILE *f = fopen(argv[3], "w");
+  int ok = f != NULL && text != NULL && fputs(text, f) >= 0;
+  if (f != NULL && fclose(f) != 0) ok = 0;
+  printf("bench_kernels: %d queries on %lld images, %d threads: stage-1 top-%d %.2f ms/query, "
+         "sinkhorn %.3f ms/pair, emd %.3f ms/pair, pruned emd top-k within R %.1f ms/query\n",
+         nv, (long long)chr_index_rows(idx), omp_get_max_threads(), R, median(scan_ms, nv),
+         median(sink_ms, np), median(emd_ms, np), median(pruned_ms, nv));
+  cJSON_free(text);
+  cJSON_Delete(root);
+  free(scan_ms);
+  free(sink_ms);
+  free(emd_ms);
+  free(pruned_ms);
+  free(hits);
+  chr_batch_destroy(&batch);
+  chr_index_destroy(&idx);
+  return ok ? 0 : 1;
+}
