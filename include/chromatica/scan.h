@@ -44,4 +44,10 @@ void chr_scan_block(const chr_index *idx, const chr_qhist *q, int64_t begin, int
  * count). out must hold want hits. Returns the count (min(want, rows)) or -1 on ENOMEM. */
 int chr_scan_topk(const chr_index *idx, const chr_qhist *q, int want, chr_hit *out, chr_error *err);
 
+/* chr_scan_topk for nq queries at once: out[i] (want[i] slots) receives query i's top, counts[i]
+ * its count. Each needed column block is read and square-rooted once for all the queries that
+ * use it, and every query's result equals chr_scan_topk's bit for bit. CHR_ENOMEM on failure. */
+chr_status chr_scan_topk_many(const chr_index *idx, const chr_qhist *const *qs, int nq,
+                              const int *want, chr_hit *const *out, int *counts, chr_error *err);
+
 #endif

@@ -20,6 +20,8 @@
 
 /* Rows per stack buffer of per-row sums inside chr_scan_block. */
 #define CHR_SCAN_CHUNK 1024
+/* Rows per chunk of the many-query scan: small, so every query's sums stay in cache at once. */
+#define CHR_SCAN_MANY_CHUNK 64
 /* Rows per independent work unit of chr_scan_topk; fixed so results never depend on threads. */
 #define CHR_SCAN_BLOCK 16384
 
@@ -157,6 +159,53 @@ double chr_scan_score(const chr_index *idx, const chr_qhist *q, int64_t r) {
   return 2.0 - 2.0 * s;
 }
 
+/* acc[r] += w * sqrt((double)col[r]): the scan's inner loop. Compiled for AVX-512, AVX2 and
+ * the baseline and chosen at load time by the CPU (GCC function multi-versioning), so the
+ * default build runs the widest vectors the machine has without -march=native. Square root,
+ * multiply and add are correctly rounded IEEE operations at every width and FMA contraction is
+ * off (-ffp-contract=off), so every version gives the same bits. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void accumulate_column(double *restrict acc, const float *restrict col, double w,
+                              int len) {
+  for (int r = 0; r < len; ++r) acc[r] += w * sqrt((double)col[r]);
+}
+
+/* One query's sums over a chunk: acc[r] = sum_k w[k] * roots[slot[k]][r], k ascending, from
+ * square roots computed once per chunk and shared by every query of the batch. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void accumulate_query(double *restrict acc, const double *restrict roots,
+                             const int *restrict slot, const double *restrict w, int count,
+                             int len, int stride) {
+  for (int r = 0; r < len; ++r) acc[r] = 0.0;
+  for (int k = 0; k < count; ++k) {
+    const double *root = roots + (size_t)slot[k] * (size_t)stride;
+    const double wk = w[k];
+    for (int r = 0; r < len; ++r) acc[r] += wk * root[r];
+  }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void column_roots(double *restrict root, const float *restrict col, int len) {
+  for (int r = 0; r < len; ++r) root[r] = sqrt((double)col[r]);
+}
+
+/* Offers rows first_row.. with sums acc[0..len) to top. A full list's worst entry rejects most
+ * rows with one comparison; equal scores still go through the push, whose row tie-break
+ * decides. */
+static void push_scores(chr_topk *top, const double *acc, int len, int64_t first_row) {
+  for (int r = 0; r < len; ++r) {
+    double score = 2.0 - 2.0 * acc[r];
+    if (top->count == top->cap && (top->cap == 0 || score > chr_topk_worst(top)->score)) continue;
+    chr_topk_push(top, score, first_row + r);
+  }
+}
+
 static void scan_range(const chr_index *idx, const chr_qhist *q, const double *sqrt_q,
                        int64_t begin, int64_t end, chr_topk *top) {
   double acc[CHR_SCAN_CHUNK];
@@ -165,10 +214,9 @@ static void scan_range(const chr_index *idx, const chr_qhist *q, const double *s
     for (int r = 0; r < len; ++r) acc[r] = 0.0;
     for (int k = 0; k < q->count; ++k) {
       const float *col = idx->columns + (size_t)q->bin[k] * (size_t)idx->capacity + (size_t)c0;
-      const double w = sqrt_q[k];
-      for (int r = 0; r < len; ++r) acc[r] += w * sqrt((double)col[r]);
+      accumulate_column(acc, col, sqrt_q[k], len);
     }
-    for (int r = 0; r < len; ++r) chr_topk_push(top, 2.0 - 2.0 * acc[r], idx->first_row + c0 + r);
+    push_scores(top, acc, len, idx->first_row + c0);
   }
 }
 
@@ -224,4 +272,125 @@ cleanup:
   free(counts);
   free(tmp);
   return result;
+}
+
+
+/* The union of the queries' bins (ascending) and, per query, where each of its bins sits in
+ * that union, with its weight sqrt(q_k). */
+typedef struct {
+  int n_bins;
+  int bin[CHR_BINS];
+  int (*slot)[CHR_QUERY_MAX_BINS];
+  double (*weight)[CHR_QUERY_MAX_BINS];
+} bin_union;
+
+static int union_build(const chr_qhist *const *qs, int nq, bin_union *u) {
+  int index[CHR_BINS];
+  for (int b = 0; b < CHR_BINS; ++b) index[b] = 0;
+  for (int i = 0; i < nq; ++i)
+    for (int k = 0; k < qs[i]->count; ++k) index[qs[i]->bin[k]] = 1;
+  u->n_bins = 0;
+  for (int b = 0; b < CHR_BINS; ++b)
+    if (index[b]) {
+      index[b] = u->n_bins;
+      u->bin[u->n_bins++] = b;
+    }
+  u->slot = malloc((size_t)(nq > 0 ? nq : 1) * sizeof *u->slot);
+  u->weight = malloc((size_t)(nq > 0 ? nq : 1) * sizeof *u->weight);
+  if (u->slot == NULL || u->weight == NULL) return 0;
+  for (int i = 0; i < nq; ++i)
+    for (int k = 0; k < qs[i]->count; ++k) {
+      u->slot[i][k] = index[qs[i]->bin[k]];
+      u->weight[i][k] = sqrt(qs[i]->mass[k]);
+    }
+  return 1;
+}
+
+/* One row block for every query: the block's square roots per union bin and chunk, then each
+ * query's sums and top. Returns 0 when its buffers cannot be allocated. */
+static int scan_block_many(const chr_index *idx, const chr_qhist *const *qs, int nq,
+                           const bin_union *u, int64_t begin, int64_t end, chr_topk *top) {
+  double *roots = malloc(((size_t)u->n_bins + 1) * CHR_SCAN_MANY_CHUNK * sizeof *roots);
+  double acc[CHR_SCAN_MANY_CHUNK];
+  if (roots == NULL) return 0;
+  for (int64_t c0 = begin; c0 < end; c0 += CHR_SCAN_MANY_CHUNK) {
+    int len = (int)(end - c0 < CHR_SCAN_MANY_CHUNK ? end - c0 : CHR_SCAN_MANY_CHUNK);
+    for (int b = 0; b < u->n_bins; ++b)
+      column_roots(roots + (size_t)b * CHR_SCAN_MANY_CHUNK,
+                   idx->columns + (size_t)u->bin[b] * (size_t)idx->capacity + (size_t)c0, len);
+    for (int i = 0; i < nq; ++i) {
+      accumulate_query(acc, roots, u->slot[i], u->weight[i], qs[i]->count, len,
+                       CHR_SCAN_MANY_CHUNK);
+      push_scores(&top[i], acc, len, idx->first_row + c0);
+    }
+  }
+  free(roots);
+  return 1;
+}
+
+chr_status chr_scan_topk_many(const chr_index *idx, const chr_qhist *const *qs, int nq,
+                              const int *want, chr_hit *const *out, int *counts, chr_error *err) {
+  chr_status st = CHR_OK;
+  int64_t rows = idx->rows, nblocks = (rows + CHR_SCAN_BLOCK - 1) / CHR_SCAN_BLOCK;
+  bin_union u = {0};
+  chr_hit *lists = NULL, *tmp = NULL;
+  int *per = malloc((size_t)(nq > 0 ? nq : 1) * sizeof *per), *cap = NULL, *got = NULL;
+  size_t *base = malloc((size_t)(nq > 0 ? nq : 1) * sizeof *base), slots = 0;
+  int longest = 1, failed = 0;
+  cap = malloc((size_t)(nq > 0 ? nq : 1) * sizeof *cap);
+  if (per == NULL || base == NULL || cap == NULL || !union_build(qs, nq, &u)) goto nomem;
+  for (int i = 0; i < nq; ++i) {
+    cap[i] = want[i] <= 0 ? 0 : ((int64_t)want[i] < rows ? want[i] : (int)rows);
+    per[i] = cap[i] < CHR_SCAN_BLOCK ? cap[i] : CHR_SCAN_BLOCK; /* a block never yields more */
+    base[i] = slots;
+    slots += (size_t)nblocks * (size_t)per[i];
+    longest = cap[i] > longest ? cap[i] : longest;
+  }
+  lists = malloc((slots > 0 ? slots : 1) * sizeof *lists);
+  got = malloc((size_t)(nblocks > 0 ? nblocks : 1) * (size_t)(nq > 0 ? nq : 1) * sizeof *got);
+  tmp = malloc((size_t)longest * sizeof *tmp);
+  if (lists == NULL || got == NULL || tmp == NULL) goto nomem;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic) if (!omp_in_parallel())
+#endif
+  for (int64_t blk = 0; blk < nblocks; ++blk) {
+    chr_topk *top = malloc((size_t)(nq > 0 ? nq : 1) * sizeof *top);
+    int64_t begin = blk * CHR_SCAN_BLOCK;
+    int64_t end = begin + CHR_SCAN_BLOCK < rows ? begin + CHR_SCAN_BLOCK : rows;
+    for (int i = 0; top != NULL && i < nq; ++i)
+      chr_topk_init(&top[i], lists + base[i] + (size_t)blk * (size_t)per[i], per[i]);
+    if (top == NULL || !scan_block_many(idx, qs, nq, &u, begin, end, top)) {
+#ifdef _OPENMP
+#pragma omp atomic write
+#endif
+      failed = 1;
+    } else {
+      for (int i = 0; i < nq; ++i) got[blk * nq + i] = chr_topk_finish(&top[i]);
+    }
+    free(top);
+  }
+  if (failed) goto nomem;
+  /* Block lists merge in block order, as chr_scan_topk does. */
+  for (int i = 0; i < nq; ++i) {
+    int have = 0;
+    for (int64_t blk = 0; blk < nblocks; ++blk) {
+      have = chr_hits_merge(out[i], have, lists + base[i] + (size_t)blk * (size_t)per[i],
+                            got[blk * nq + i], tmp, cap[i]);
+      memcpy(out[i], tmp, (size_t)have * sizeof *tmp);
+    }
+    counts[i] = have;
+  }
+  goto cleanup;
+nomem:
+  st = chr_error_set(err, CHR_ENOMEM, "scan: out of memory for a batch of %d queries", nq);
+cleanup:
+  free(u.slot);
+  free(u.weight);
+  free(lists);
+  free(got);
+  free(tmp);
+  free(per);
+  free(cap);
+  free(base);
+  return st;
 }

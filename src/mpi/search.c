@@ -70,17 +70,35 @@ static int exact_emd(const chr_search_options *o) {
   return o->metric == CHR_METRIC_EMD && !o->fast_mode;
 }
 
-static void stage1(const chr_index *idx, wave_query *w) {
+/* Stage 1 of the whole wave in one pass over the shard (chr_scan_topk_many: each column block
+ * is read and square-rooted once for every query that needs it; the same bits as one scan per
+ * query). Every query's ann time is the pass's, since they were computed together. */
+static void stage1_wave(const chr_index *idx, wave_query *wq, int W) {
+  const chr_qhist *qs[CHR_MAX_CONCURRENT_MAX];
+  chr_hit *outs[CHR_MAX_CONCURRENT_MAX];
+  int want[CHR_MAX_CONCURRENT_MAX], counts[CHR_MAX_CONCURRENT_MAX], which[CHR_MAX_CONCURRENT_MAX];
+  int n = 0;
   int64_t rows = chr_index_rows(idx);
-  w->ann_ms = 0.0;
-  w->n_partial = 0;
-  if (w->query->options.rerank_scope == CHR_SCOPE_ALL) return; /* every image is a candidate */
-  int want = w->want < rows ? w->want : (int)rows;
+  for (int i = 0; i < W; ++i) {
+    wq[i].ann_ms = 0.0;
+    wq[i].n_partial = 0;
+    if (wq[i].query->options.rerank_scope == CHR_SCOPE_ALL) continue; /* every image counts */
+    qs[n] = &wq[i].query->hist;
+    outs[n] = wq[i].partial;
+    want[n] = wq[i].want < rows ? wq[i].want : (int)rows;
+    which[n++] = i;
+  }
+  if (n == 0) return;
   chr_error err;
   double t = omp_get_wtime();
-  w->n_partial = chr_scan_topk(idx, &w->query->hist, want, w->partial, &err);
-  if (w->n_partial < 0) snprintf(w->error, sizeof w->error, "stage 1: %.500s", err.message);
-  w->ann_ms = (omp_get_wtime() - t) * 1e3;
+  chr_status st = chr_scan_topk_many(idx, qs, n, want, outs, counts, &err);
+  double ms = (omp_get_wtime() - t) * 1e3;
+  for (int j = 0; j < n; ++j) {
+    wave_query *w = &wq[which[j]];
+    w->n_partial = st == CHR_OK ? counts[j] : -1;
+    w->ann_ms = ms;
+    if (st != CHR_OK) snprintf(w->error, sizeof w->error, "stage 1: %.500s", err.message);
+  }
 }
 
 /* Allgathers every shard's partial lists and merges them, in shard order, per query. Every
@@ -289,12 +307,7 @@ cleanup:
 static chr_status run_wave(const chr_layout *L, const chr_index *idx, wave_query *wq, int W,
                            const int *indices, double t0, chr_query_result *out, chr_error *err) {
   double start_s = MPI_Wtime() - t0;
-  if (W >= omp_get_max_threads() && W > 1) {
-#pragma omp parallel for schedule(dynamic)
-    for (int i = 0; i < W; ++i) stage1(idx, &wq[i]);
-  } else {
-    for (int i = 0; i < W; ++i) stage1(idx, &wq[i]);
-  }
+  stage1_wave(idx, wq, W);
   double t_merge = MPI_Wtime();
   chr_status st = merge_partials(L->group_comm, wq, W, err);
   double merge_ms = (MPI_Wtime() - t_merge) * 1e3;

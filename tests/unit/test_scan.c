@@ -251,6 +251,44 @@ static void test_threads_deterministic(void **state) {
   chr_index_destroy(&idx);
 }
 
+/* The many-query scan equals one scan per query bit for bit, for any mix of wants (0, small,
+ * more than the rows) and thread counts, with rows not a multiple of any chunk or block. */
+static void test_many_equals_single(void **state) {
+  (void)state;
+  uint64_t seed = 11;
+  const int64_t rows = 37013, first = 3;
+  float *dense = NULL;
+  chr_index *idx = build(rows, first, 900, &dense, &seed);
+  enum { NQ = 9 };
+  chr_qhist qs[NQ];
+  const chr_qhist *ptrs[NQ];
+  const int want[NQ] = {1, 10, 300, 0, 200, 50000, 7, 300, 1000};
+  chr_hit *outs[NQ], *ref = malloc(50000 * sizeof *ref);
+  int counts[NQ];
+  chr_error err;
+  for (int i = 0; i < NQ; ++i) {
+    random_query(&qs[i], &seed);
+    ptrs[i] = &qs[i];
+    outs[i] = malloc(50000 * sizeof **outs);
+  }
+  qs[7] = qs[2]; /* the same query twice in one batch */
+  for (int threads = 1; threads <= 3; ++threads) {
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#endif
+    assert_int_equal(chr_scan_topk_many(idx, ptrs, NQ, want, outs, counts, &err), CHR_OK);
+    for (int i = 0; i < NQ; ++i) {
+      int n = chr_scan_topk(idx, &qs[i], want[i], ref, &err);
+      assert_int_equal(counts[i], n);
+      assert_memory_equal(outs[i], ref, (size_t)n * sizeof *ref);
+    }
+  }
+  for (int i = 0; i < NQ; ++i) free(outs[i]);
+  free(ref);
+  free(dense);
+  chr_index_destroy(&idx);
+}
+
 static void test_empty(void **state) {
   (void)state;
   chr_index *idx = NULL;
@@ -269,6 +307,7 @@ int main(void) {
       cmocka_unit_test(test_topk_vs_brute_force),
       cmocka_unit_test(test_score_equals_block),
       cmocka_unit_test(test_threads_deterministic),
+      cmocka_unit_test(test_many_equals_single),
       cmocka_unit_test(test_empty),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
