@@ -31,6 +31,7 @@ typedef struct {
   double start_s, end_s;
   double ann_ms, rerank_ms, total_ms;
   int group;        /* query group that answered it */
+  int cache_hit;    /* 1: an identical earlier query's answer (chromatica/query_cache.h) */
 } chr_query_result;
 
 /* Per-rank figures for the report's run.per_rank. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chromatica/query_cache.h"
 #include "chromatica/search.h"
 #include "rerank_emd.h"
 
@@ -333,14 +334,32 @@ static chr_status run_wave(const chr_layout *L, const chr_index *idx, wave_query
   return st;
 }
 
+/* Every rank plans the repeated-query cache over the same batch, so all agree on which queries
+ * are searched. NULL when out of memory. */
+static int *plan_cache(const chr_batch_query *queries, int n) {
+  int *source = malloc((size_t)(n > 0 ? n : 1) * sizeof *source);
+  chr_cache_query *keys = malloc((size_t)(n > 0 ? n : 1) * sizeof *keys);
+  chr_error err;
+  int ok = source != NULL && keys != NULL;
+  for (int i = 0; ok && i < n; ++i)
+    keys[i] = (chr_cache_query){queries[i].ok ? &queries[i].hist : NULL, &queries[i].options};
+  if (ok && chr_query_cache_plan(keys, n, CHR_QUERY_CACHE_CAPACITY, source, &err) < 0) ok = 0;
+  free(keys);
+  if (!ok) {
+    free(source);
+    return NULL;
+  }
+  return source;
+}
+
 /* The queries group g answers, in batch order, and its share of max_concurrent. */
-static int group_share(const chr_batch_query *queries, int n, int groups, int g, int max_concurrent,
+static int group_share(const int *source, int n, int groups, int g, int max_concurrent,
                        int *indices, int *quota) {
   int active = groups < max_concurrent ? groups : max_concurrent;
   *quota = g < active ? max_concurrent / active + (g < max_concurrent % active) : 0;
   int count = 0, valid = 0;
   for (int i = 0; i < n; ++i) {
-    if (!queries[i].ok) continue;
+    if (source[i] != i) continue; /* invalid, or answered by an identical earlier query */
     if (*quota > 0 && valid % active == g) indices[count++] = i;
     valid++;
   }
@@ -358,7 +377,10 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
   wave_query *wq = calloc(CHR_MAX_CONCURRENT_MAX, sizeof *wq);
   chr_query_result *mine = NULL, *gathered = NULL;
   int *counts = NULL, *displs = NULL;
-  int count = indices ? group_share(queries, n, L->groups, L->group, max_concurrent, indices, &quota) : 0;
+  int *source = plan_cache(queries, n);
+  int count = indices && source ? group_share(source, n, L->groups, L->group, max_concurrent,
+                                              indices, &quota)
+                                : 0;
   int want_max = 0;
   for (int i = 0; i < count; ++i) {
     const chr_search_options *o = &queries[indices[i]].options;
@@ -367,7 +389,7 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
   }
   int leader = L->shard == 0;
   mine = leader ? malloc((size_t)(count > 0 ? count : 1) * sizeof *mine) : NULL;
-  chr_status st = indices && wq && (!leader || mine) ? CHR_OK : CHR_ENOMEM;
+  chr_status st = indices && source && wq && (!leader || mine) ? CHR_OK : CHR_ENOMEM;
   for (int i = 0; i < CHR_MAX_CONCURRENT_MAX && st == CHR_OK && wq; ++i) {
     wq[i].partial = malloc((size_t)(want_max > 0 ? want_max : 1) * sizeof(chr_hit));
     wq[i].merged = malloc((size_t)(want_max > 0 ? want_max : 1) * sizeof(chr_hit));
@@ -431,6 +453,17 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
   st = chr_mpi_agree(comm, st, err);
   for (int i = 0; rank == 0 && st == CHR_OK && i < total; ++i)
     results[gathered[i].query_index] = gathered[i];
+  for (int i = 0; rank == 0 && st == CHR_OK && i < n; ++i) {
+    if (source[i] < 0 || source[i] == i) continue;
+    /* A cache hit: the answer of the identical query that computed it, available when that
+     * query ended, at no search cost of its own. */
+    chr_query_result *r = &results[i];
+    *r = results[source[i]];
+    r->query_index = i;
+    r->cache_hit = 1;
+    r->start_s = r->end_s;
+    r->ann_ms = r->rerank_ms = r->total_ms = 0.0;
+  }
 cleanup:
   for (int i = 0; wq && i < CHR_MAX_CONCURRENT_MAX; ++i) {
     free(wq[i].partial);
@@ -438,6 +471,7 @@ cleanup:
   }
   free(wq);
   free(indices);
+  free(source);
   free(mine);
   free(gathered);
   free(counts);
