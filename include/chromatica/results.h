@@ -32,6 +32,7 @@ typedef struct {
   double ann_ms, rerank_ms, total_ms;
   int group;        /* query group that answered it */
   int cache_hit;    /* 1: an identical earlier query's answer (chromatica/query_cache.h) */
+  int answered;     /* 1: searched (or a cache hit); 0: the run stopped before this query */
 } chr_query_result;
 
 /* Per-rank figures for the report's run.per_rank. */
@@ -56,6 +57,8 @@ typedef struct {
   int64_t images;
   double read_ms, distribute_ms, search_ms, gather_ms, write_ms; /* job phases, rank 0's view */
   double total_ms;
+  int incomplete;   /* 1: stopped by a signal before every query was answered */
+  const char *stopped_by; /* the signal's name when incomplete */
 } chr_run_info;
 
 #endif

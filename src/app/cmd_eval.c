@@ -119,7 +119,7 @@ static chr_status run_mode(MPI_Comm comm, chr_session *s, const mode_plan *m,
   int answered = 0;
   double t = MPI_Wtime();
   chr_status st = chr_mpi_search(comm, &s->layout, s->idx, work, s->n, s->max_concurrent, 0,
-                                 results, &answered, err);
+                                 NULL, results, &answered, NULL, err);
   *wall_ms = (MPI_Wtime() - t) * 1e3;
   return st;
 }

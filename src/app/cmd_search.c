@@ -1,6 +1,9 @@
 /* `chromatica search`: the batch job. Rank 0 reads the batch and the dataset's strings, the
- * ranks load their shards, answer the queries, and rank 0 writes the report. */
+ * ranks load their shards, answer the queries, and rank 0 writes the report. SIGTERM (a Slurm
+ * time limit) or SIGINT stops the search between waves; the answers so far are still written,
+ * the rest marked unanswered and the report marked incomplete (exit code 4). */
 #include <omp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +13,37 @@
 #include "chromatica/mpi_search.h"
 #include "chromatica/report.h"
 #include "session.h"
+
+#define EXIT_STOPPED 4
+
+/* The signal that asked this process to stop (0: none). A signal handler can only reach
+ * process-wide state, so this one flag is the module's only global; it is read, never reset. */
+static volatile sig_atomic_t stop_signal = 0;
+
+static void request_stop(int signo) {
+  stop_signal = signo;
+}
+
+static int install_stop_handlers(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = request_stop;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(SIGTERM, &sa, NULL) == 0 && sigaction(SIGINT, &sa, NULL) == 0;
+}
+
+/* Rank 0 after a stopped search: every valid query without an answer fails with a reason. */
+static int mark_unanswered(const chr_session *in, chr_query_result *results, const char *signame) {
+  int missing = 0;
+  for (int i = 0; i < in->n; ++i) {
+    if (!in->queries[i].ok || results[i].answered) continue;
+    results[i].ok = 0;
+    snprintf(results[i].error, sizeof results[i].error,
+             "not answered: the run was stopped by %s before this query was searched", signame);
+    missing++;
+  }
+  return missing;
+}
 
 static const char usage[] =
     "usage: chromatica search --dataset D.h5 --queries BATCH.json --out REPORT.json\n"
@@ -49,11 +83,15 @@ static chr_status write_report(const search_args *a, const chr_session *in,
                                const chr_rank_stats *ranks, int independent_io, chr_error *err) {
   const chr_batch *b = in->batch;
   int n_warnings = chr_batch_warning_count(b);
-  char *warnings[66];
+  char *warnings[67];
   for (int i = 0; i < n_warnings && i < 64; ++i) warnings[i] = (char *)chr_batch_warning(b, i);
   if (n_warnings > 64) n_warnings = 64;
   char independent[] = "--io parallel: HDF5 reported that a read did not stay collective";
   if (independent_io) warnings[n_warnings++] = independent;
+  char stopped[128];
+  snprintf(stopped, sizeof stopped, "the run was stopped by %s: the report is incomplete",
+           run->stopped_by ? run->stopped_by : "a signal");
+  if (run->incomplete) warnings[n_warnings++] = stopped;
   double t = MPI_Wtime();
   chr_status st = chr_report_write(a->session.out, b, results, in->ids, in->paths, in->palettes,
                                    in->palette_weights, run, ranks, run->ranks, warnings,
@@ -83,6 +121,9 @@ int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
   chr_error err;
   chr_error_clear(&err);
   chr_session in;
+  int stopped = 0;
+  if (!install_stop_handlers() && rank == 0)
+    fprintf(stderr, "chromatica search: warning: cannot install the SIGTERM handler\n");
   chr_query_result *results = NULL;
   chr_rank_stats *all_stats = NULL;
   chr_run_info run = {.version = CHR_VERSION, .ranks = size, .threads_per_rank = omp_get_max_threads(),
@@ -106,8 +147,16 @@ int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
   if (a.progress && rank == 0) fprintf(stderr, "chromatica search: answering %d queries\n", n);
   double t_search = MPI_Wtime();
   st = chr_mpi_search(comm, &in.layout, in.idx, in.queries, n, in.max_concurrent, a.progress,
-                      results, &mine.queries, &err);
+                      &stop_signal, results, &mine.queries, &stopped, &err);
   if (st != CHR_OK) goto cleanup;
+  if (stopped) {
+    /* Every rank learnt of the stop; rank 0's own signal may differ from the one that came. */
+    run.incomplete = 1;
+    run.stopped_by = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+    if (rank == 0)
+      fprintf(stderr, "chromatica search: stopped by %s; %d queries were not answered\n",
+              run.stopped_by, mark_unanswered(&in, results, run.stopped_by));
+  }
   mine.search_ms = (MPI_Wtime() - t_search) * 1e3;
   run.search_ms = mine.search_ms;
 
@@ -128,5 +177,5 @@ cleanup:
   free(results);
   free(all_stats);
   chr_session_close(&in);
-  return st == CHR_OK ? 0 : 1;
+  return st != CHR_OK ? 1 : (stopped ? EXIT_STOPPED : 0);
 }

@@ -226,7 +226,10 @@ static int add_run(cJSON *root, const chr_run_info *run, const chr_rank_stats *r
        add_num(t, "gather", run->gather_ms) &&
        /* A report cannot hold the time taken to write itself; stdout prints it. */
        cJSON_AddNullToObject(t, "write") != NULL &&
-       add_num(o, "total_ms", run->total_ms);
+       add_num(o, "total_ms", run->total_ms) &&
+       cJSON_AddBoolToObject(o, "incomplete", run->incomplete) != NULL &&
+       (run->incomplete ? add_str(o, "stopped_by", run->stopped_by ? run->stopped_by : "signal")
+                        : cJSON_AddNullToObject(o, "stopped_by") != NULL);
   cJSON *per = ok ? cJSON_AddArrayToObject(o, "per_rank") : NULL;
   if (per == NULL) return 0;
   for (int i = 0; i < n_ranks; i++) {

@@ -274,6 +274,7 @@ static chr_status finish_on_leader(MPI_Comm gcomm, wave_query *wq, int W, const 
     r->query_index = indices[i];
     r->group = group;
     r->ok = 1;
+    r->answered = 1;
     int n = 0;
     for (int s = 0; s < shards && r->ok; ++s) {
       const wave_query *part = &all[(size_t)s * W + i];
@@ -366,9 +367,17 @@ static int group_share(const int *source, int n, int groups, int g, int max_conc
   return count;
 }
 
+/* 1 when any rank of the group has been asked to stop (or the all-reduce failed). */
+static int group_stops(MPI_Comm gcomm, const volatile sig_atomic_t *stop) {
+  int local = stop != NULL && *stop != 0, any = 1;
+  if (MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, gcomm) != MPI_SUCCESS) return 1;
+  return any;
+}
+
 chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *idx,
                           const chr_batch_query *queries, int n, int max_concurrent, int progress,
-                          chr_query_result *results, int *queries_answered, chr_error *err) {
+                          const volatile sig_atomic_t *stop, chr_query_result *results,
+                          int *queries_answered, int *stopped, chr_error *err) {
   int rank = 0, size = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
@@ -402,7 +411,12 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
   MPI_Barrier(comm);
   double t0 = MPI_Wtime(); /* the common clock: every rank leaves the barrier together */
   double last_report = t0;
+  int answered = 0, group_stopped = 0;
   for (int first = 0; first < count && st == CHR_OK; first += quota) {
+    if (group_stops(L->group_comm, stop)) {
+      group_stopped = 1;
+      break;
+    }
     int W = count - first < quota ? count - first : quota;
     for (int i = 0; i < W; ++i) {
       const chr_batch_query *q = &queries[indices[first + i]];
@@ -414,6 +428,7 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
     }
     st = run_wave(L, idx, wq, W, indices + first, t0, leader ? mine + first : NULL, err);
     int done = first + W;
+    answered = done;
     if (progress && leader && (MPI_Wtime() - last_report >= 1.0 || done == count)) {
       fprintf(stderr, "chromatica search: group %d answered %d/%d queries (%.1f s)\n", L->group,
               done, count, MPI_Wtime() - t0);
@@ -422,12 +437,18 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
   }
   st = chr_mpi_agree(comm, st, err);
   if (st != CHR_OK) goto cleanup;
+  *queries_answered = answered;
+  int any_stopped = group_stopped;
+  if (MPI_Allreduce(&group_stopped, &any_stopped, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS)
+    st = chr_error_set(err, CHR_EMPI, "MPI_Allreduce of the stop flags failed");
+  if (stopped != NULL) *stopped = any_stopped;
+  if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) goto cleanup;
 
   /* Leaders send their answers to rank 0, which files them by batch position. */
   MPI_Datatype one_result;
   MPI_Type_contiguous((int)sizeof(chr_query_result), MPI_BYTE, &one_result);
   MPI_Type_commit(&one_result);
-  int send_count = leader ? count : 0, total = 0;
+  int send_count = leader ? answered : 0, total = 0;
   if (rank == 0) {
     counts = malloc((size_t)size * sizeof *counts);
     displs = malloc((size_t)size * sizeof *displs);
@@ -454,7 +475,7 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
   for (int i = 0; rank == 0 && st == CHR_OK && i < total; ++i)
     results[gathered[i].query_index] = gathered[i];
   for (int i = 0; rank == 0 && st == CHR_OK && i < n; ++i) {
-    if (source[i] < 0 || source[i] == i) continue;
+    if (source[i] < 0 || source[i] == i || !results[source[i]].answered) continue;
     /* A cache hit: the answer of the identical query that computed it, available when that
      * query ended, at no search cost of its own. */
     chr_query_result *r = &results[i];
