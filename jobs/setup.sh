@@ -9,7 +9,8 @@ build="${CHR_BUILD_DIR:-$root/build}"
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
           hdf5-tools libcjson-dev libcmocka-dev libstb-dev libwebp-dev
           python3-numpy python3-h5py python3-pot python3-skimage
-          slurmctld slurmd slurm-client munge gnuplot-nox python3-faiss libopenblas0-pthread "$@")
+          slurmctld slurmd slurm-client munge gnuplot-nox python3-faiss libopenblas0-pthread
+          clang libomp-14-dev "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
