@@ -15,6 +15,8 @@
 #define CHR_BATCH_SIZE_MAX 50
 #define CHR_MAX_CONCURRENT_MAX 50
 #define CHR_QUERY_ID_MAX 128
+/* Rank 0 holds one result record (about 9 KB) per query: 100,000 queries take about 0.9 GB. */
+#define CHR_BATCH_QUERIES_MAX 100000
 
 typedef struct {
   char id[CHR_QUERY_ID_MAX];

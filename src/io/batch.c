@@ -284,6 +284,10 @@ static chr_status parse_root(chr_batch *b, const cJSON *root, chr_error *err) {
   }
   b->count = cJSON_GetArraySize(queries);
   if (b->count == 0) return chr_error_set(err, CHR_EINVAL, "queries: empty array (expected at least one query)");
+  if (b->count > CHR_BATCH_QUERIES_MAX)
+    return chr_error_set(err, CHR_EINVAL,
+                         "queries: %d queries (expected at most %d per batch; split the batch)",
+                         b->count, CHR_BATCH_QUERIES_MAX);
   b->queries = calloc((size_t)b->count, sizeof *b->queries);
   if (b->queries == NULL) return chr_error_set(err, CHR_ENOMEM, "queries: cannot hold %d queries", b->count);
   int index = 0;

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "chromatica/batch.h"
@@ -140,6 +141,17 @@ static void unreadable_batches_fail_whole(void **state) {
   parse_fails("{\"queries\": [{\"colors\": \"f00\"}], \"max_concurrent\": 51}", "max_concurrent 51");
   parse_fails("{\"queries\": [{\"colors\": \"f00\"}], \"options\": {\"k\": 500}}", "options.k 500");
   parse_fails("{\"queries\": [{\"colors\": \"f00\"}], \"options\": 3}", "options 3");
+  /* One query more than the per-batch limit. */
+  const char *one = "{\"colors\": \"f00\"},";
+  size_t n = CHR_BATCH_QUERIES_MAX + 1, len = strlen(one);
+  char *big = malloc(n * len + 32);
+  assert_non_null(big);
+  strcpy(big, "{\"queries\": [");
+  char *at = big + strlen(big);
+  for (size_t i = 0; i < n; ++i, at += len) memcpy(at, one, len);
+  strcpy(at - 1, "]}");
+  parse_fails(big, "100001 queries (expected at most 100000");
+  free(big);
 }
 
 static void unknown_keys_warn_once(void **state) {
