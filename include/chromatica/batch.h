@@ -15,8 +15,9 @@
 #define CHR_BATCH_SIZE_MAX 50
 #define CHR_MAX_CONCURRENT_MAX 50
 #define CHR_QUERY_ID_MAX 128
-/* Rank 0 holds one result record (about 9 KB) per query: 100,000 queries take about 0.9 GB. */
+/* Rank 0 holds every query's results and report: 100,000 queries peak at about 2.7 GB. */
 #define CHR_BATCH_QUERIES_MAX 100000
+#define CHR_BATCH_FILE_MAX (1LL << 30) /* bytes of one batch file */
 
 typedef struct {
   char id[CHR_QUERY_ID_MAX];

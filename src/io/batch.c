@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -324,17 +325,23 @@ chr_status chr_batch_load(const char *path, chr_batch **out, chr_error *err) {
   *out = NULL;
   chr_status status = CHR_OK;
   char *text = NULL;
+  /* Checked before opening: opening a pipe would block, and a directory has no size. */
+  struct stat info;
+  if (stat(path, &info) != 0)
+    return chr_error_set(err, CHR_EIO, "%s: cannot open query batch (%s)", path, strerror(errno));
+  if (!S_ISREG(info.st_mode))
+    return chr_error_set(err, CHR_EINVAL, "%s: not a regular file (expected a JSON batch file)",
+                         path);
+  if (info.st_size > CHR_BATCH_FILE_MAX)
+    return chr_error_set(err, CHR_EINVAL, "%s: %lld bytes (expected at most %lld per batch file)",
+                         path, (long long)info.st_size, (long long)CHR_BATCH_FILE_MAX);
   FILE *f = fopen(path, "rb");
   if (f == NULL) return chr_error_set(err, CHR_EIO, "%s: cannot open query batch (%s)", path, strerror(errno));
-  if (fseek(f, 0, SEEK_END) != 0) {
-    status = chr_error_set(err, CHR_EIO, "%s: cannot read query batch", path);
-    goto cleanup;
-  }
-  long size = ftell(f);
-  rewind(f);
-  text = size >= 0 ? malloc((size_t)size + 1) : NULL;
-  if (text == NULL || fread(text, 1, (size_t)size, f) != (size_t)size) {
-    status = chr_error_set(err, CHR_EIO, "%s: cannot read query batch", path);
+  size_t size = (size_t)info.st_size;
+  text = malloc(size + 1);
+  if (text == NULL || fread(text, 1, size, f) != size) {
+    status = chr_error_set(err, CHR_EIO, "%s: cannot read query batch (%s)", path,
+                           text == NULL ? "out of memory" : "short read");
     goto cleanup;
   }
   chr_error inner;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "chromatica/dataset.h"
 #include "chromatica/grid.h"
@@ -294,6 +295,12 @@ chr_status chr_dataset_open(const char *path, hid_t fapl, chr_dataset **out, chr
   }
   ds->file = H5I_INVALID_HID;
   ds->histograms = H5I_INVALID_HID;
+  /* A pipe would block H5Fopen forever; refuse anything but a regular file first. */
+  struct stat info;
+  if (stat(path, &info) == 0 && !S_ISREG(info.st_mode)) {
+    st = chr_error_set(err, CHR_EINVAL, "not a regular file (expected an HDF5 file)");
+    goto cleanup;
+  }
   if ((ds->file = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0) {
     FILE *probe = fopen(path, "rb");
     if (probe == NULL) {

@@ -193,8 +193,11 @@ chr_status chr_image_load(const char *path, int64_t max_pixels, chr_image *out, 
   memset(out, 0, sizeof *out);
   chr_status st = CHR_OK;
   uint8_t *bytes = NULL;
-  FILE *f = fopen(path, "rb");
   struct stat info;
+  /* Checked before opening: opening a pipe would block. */
+  if (stat(path, &info) == 0 && !S_ISREG(info.st_mode))
+    return chr_error_set(err, CHR_EUNSUPPORTED, "not a regular file");
+  FILE *f = fopen(path, "rb");
   if (f == NULL || fstat(fileno(f), &info) != 0) {
     st = chr_error_set(err, CHR_EIO, "cannot open (%s)", strerror(errno));
     goto cleanup;
