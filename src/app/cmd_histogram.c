@@ -212,8 +212,9 @@ int chr_cmd_histogram(int argc, char **argv, MPI_Comm comm) {
   if (args.sharpen != NULL) {
     char *end = NULL;
     sharpen = strtod(args.sharpen, &end);
-    if (end == args.sharpen || *end != '\0') {
-      chr_error_set(&err, CHR_EINVAL, "sharpen '%s': not a number (expected a number >= 1)",
+    /* The same range a batch accepts. */
+    if (end == args.sharpen || *end != '\0' || !(sharpen >= 1.0 && sharpen <= 64.0)) {
+      chr_error_set(&err, CHR_EINVAL, "sharpen '%s': invalid (expected a number from 1 to 64)",
                     args.sharpen);
       goto fail;
     }

@@ -15,6 +15,12 @@ static chr_status check_inputs(const chr_lab *colors, const double *weights, int
     if (!isfinite(weights[i]) || !(weights[i] > 0.0))
       return chr_error_set(err, CHR_EINVAL, "weights[%d] %g: expected a finite number > 0", i,
                            weights[i]);
+  double sum = 0.0;
+  for (int i = 0; weights != NULL && i < n; ++i) sum += weights[i];
+  if (!isfinite(sum))
+    return chr_error_set(err, CHR_EINVAL,
+                         "weights: their sum overflows (expected weights whose sum is finite; "
+                         "scale them down)");
   if (!isfinite(sharpen) || !(sharpen >= 1.0))
     return chr_error_set(err, CHR_EINVAL, "sharpen %g: expected a finite number >= 1", sharpen);
   return CHR_OK;
