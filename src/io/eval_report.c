@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "chromatica/textfile.h"
+#include "stats.h"
 
 typedef struct {
   int queries;
@@ -14,21 +15,15 @@ typedef struct {
   double pruned_fraction, queries_per_second;
 } mode_figures;
 
-static int double_compare(const void *pa, const void *pb) {
-  double a = *(const double *)pa, b = *(const double *)pb;
-  return (a > b) - (a < b);
-}
-
 /* Mean and nearest-rank p95 of n values (sorted in place). */
 static void mean_p95(double *v, int n, double *mean, double *p95) {
   *mean = *p95 = 0.0;
   if (n == 0) return;
   double sum = 0.0;
   for (int i = 0; i < n; ++i) sum += v[i];
-  qsort(v, (size_t)n, sizeof *v, double_compare);
-  int rank = (int)((95 * (long)n + 99) / 100); /* ceil(0.95 n), 1-based */
+  chr_sort_doubles(v, n);
   *mean = sum / n;
-  *p95 = v[rank - 1];
+  *p95 = chr_percentile_sorted(v, n, 95);
 }
 
 static double recall(const chr_query_result *got, const chr_query_result *truth) {

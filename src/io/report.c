@@ -12,6 +12,7 @@
 
 #include "chromatica/grid.h"
 #include "chromatica/textfile.h"
+#include "stats.h"
 
 #define RECENT_MAX 1000
 
@@ -133,11 +134,6 @@ static int event_cmp(const void *pa, const void *pb) {
   return a->delta - b->delta; /* ends (-1) before starts (+1) at equal times */
 }
 
-static int double_cmp(const void *pa, const void *pb) {
-  double a = *(const double *)pa, b = *(const double *)pb;
-  return (a > b) - (a < b);
-}
-
 typedef struct {
   double end_s;
   int index;
@@ -148,14 +144,6 @@ static int completion_cmp(const void *pa, const void *pb) {
   const completion *a = pa, *b = pb;
   if (a->end_s != b->end_s) return a->end_s < b->end_s ? -1 : 1;
   return (a->index > b->index) - (a->index < b->index);
-}
-
-/* Nearest-rank percentile of n ascending values (n > 0). */
-static double percentile(const double *sorted, int n, double p) {
-  int rank = (int)ceil(p / 100.0 * n);
-  if (rank < 1) rank = 1;
-  if (rank > n) rank = n;
-  return sorted[rank - 1];
 }
 
 static chr_status add_performance(cJSON *root, const chr_batch *b, const chr_query_result *r,
@@ -182,7 +170,7 @@ static chr_status add_performance(cJSON *root, const chr_batch *b, const chr_que
   }
   qsort(events, (size_t)(2 * m), sizeof *events, event_cmp);
   qsort(done, (size_t)m, sizeof *done, completion_cmp);
-  qsort(sorted, (size_t)m, sizeof *sorted, double_cmp);
+  chr_sort_doubles(sorted, m);
   int live = 0, peak = 0;
   for (int e = 0; e < 2 * m; e++) {
     live += events[e].delta;
@@ -197,9 +185,9 @@ static chr_status add_performance(cJSON *root, const chr_batch *b, const chr_que
   ok = ok && add_num(perf, "total_searches", m) && add_num(perf, "concurrent_searches", 0) &&
        add_num(perf, "max_concurrent_searches", peak) &&
        add_num(perf, "average_search_time", m > 0 ? sum / m : 0.0) &&
-       add_num(perf, "p50_search_time", m > 0 ? percentile(sorted, m, 50) : 0.0) &&
-       add_num(perf, "p95_search_time", m > 0 ? percentile(sorted, m, 95) : 0.0) &&
-       add_num(perf, "p99_search_time", m > 0 ? percentile(sorted, m, 99) : 0.0) &&
+       add_num(perf, "p50_search_time", m > 0 ? chr_percentile_sorted(sorted, m, 50) : 0.0) &&
+       add_num(perf, "p95_search_time", m > 0 ? chr_percentile_sorted(sorted, m, 95) : 0.0) &&
+       add_num(perf, "p99_search_time", m > 0 ? chr_percentile_sorted(sorted, m, 99) : 0.0) &&
        add_num(perf, "queries_per_second",
                run->search_ms > 0.0 ? m / (run->search_ms / 1000.0) : 0.0);
   if (!ok) status = chr_error_set(err, CHR_ENOMEM, "report: out of memory building JSON");

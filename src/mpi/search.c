@@ -406,7 +406,7 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
   }
   if (st != CHR_OK) chr_error_set(err, st, "cannot hold the search state of %d queries", count);
   st = chr_mpi_agree(comm, st, err);
-  *queries_answered = count;
+  *queries_answered = 0;
   if (st != CHR_OK) goto cleanup;
   MPI_Barrier(comm);
   double t0 = MPI_Wtime(); /* the common clock: every rank leaves the barrier together */
