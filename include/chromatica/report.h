@@ -29,10 +29,4 @@ chr_status chr_report_write(const char *path, const chr_batch *batch,
                             const chr_run_info *run, const chr_rank_stats *ranks, int n_ranks,
                             char *const *warnings, int n_warnings, chr_error *err);
 
-/* Creates and removes a temporary file in path's directory, so a run can fail before the search
- * starts when the report could not be written. CHR_EIO:
- * "<path>: directory '<dir>' cannot be written (<strerror>)"; callers may prefix the option name.
- */
-chr_status chr_report_check_writable(const char *path, chr_error *err);
-
 #endif

@@ -7,7 +7,7 @@
 
 #include "chromatica/mpi_collect.h"
 #include "chromatica/mpi_search.h"
-#include "chromatica/report.h"
+#include "chromatica/textfile.h"
 
 int chr_session_take_option(int argc, char **argv, int *i, chr_session_args *a) {
   const char *names[6] = {"--dataset", "--queries", "--out", "--shards", "--io",
@@ -56,7 +56,7 @@ double chr_peak_rss_mb(void) {
 /* Rank 0: the output path, the batch, the dataset's ids, paths and palettes. */
 static chr_status root_read_inputs(const chr_session_args *a, chr_session *s, chr_error *err) {
   chr_error inner;
-  chr_status st = chr_report_check_writable(a->out, &inner);
+  chr_status st = chr_path_check_writable(a->out, &inner);
   if (st != CHR_OK) return chr_error_set(err, st, "--out %s", inner.message);
   st = chr_batch_load(a->queries, &s->batch, err);
   if (st != CHR_OK) return st;

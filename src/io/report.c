@@ -309,6 +309,3 @@ cleanup:
   return status;
 }
 
-chr_status chr_report_check_writable(const char *path, chr_error *err) {
-  return chr_path_check_writable(path, err);
-}

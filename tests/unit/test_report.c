@@ -16,6 +16,7 @@
 
 #include "chromatica/grid.h"
 #include "chromatica/report.h"
+#include "chromatica/textfile.h"
 
 static char *const ids[3] = {"img0", "img1", "img2"};
 static char *const paths[3] = {"a/0.jpg", "a/1.jpg", "a/2.jpg"};
@@ -301,14 +302,14 @@ static void missing_directory_fails(void **state) {
   assert_int_equal(access(out, F_OK), -1);
 
   chr_error_clear(&err);
-  assert_int_equal(chr_report_check_writable(out, &err), CHR_EIO);
+  assert_int_equal(chr_path_check_writable(out, &err), CHR_EIO);
   assert_string_equal(err.message,
                       "/no/such/dir/r.json: directory '/no/such/dir' cannot be "
                       "written (No such file or directory)");
 
   char *dir = make_dir(), ok_path[128];
   snprintf(ok_path, sizeof ok_path, "%s/r.json", dir);
-  assert_int_equal(chr_report_check_writable(ok_path, &err), CHR_OK);
+  assert_int_equal(chr_path_check_writable(ok_path, &err), CHR_OK);
   assert_int_equal(entries(dir), 0);
   rmdir(dir);
   free(dir);
