@@ -197,7 +197,6 @@ static chr_status share_file_list(const build_args *a, int rank, MPI_Comm comm, 
 
 /* One round's worth of this rank's files and what became of them. */
 typedef struct {
-  int64_t capacity;
   chr_image_row *rows;
   int *built;
   char (*reason)[CHR_ERROR_MESSAGE_MAX];
@@ -210,7 +209,6 @@ typedef struct {
 
 static chr_status work_alloc(round_work *w, int64_t capacity, chr_error *err) {
   size_t n = (size_t)capacity;
-  w->capacity = capacity;
   w->rows = malloc(n * sizeof *w->rows);
   w->built = malloc(n * sizeof *w->built);
   w->reason = malloc(n * sizeof *w->reason);

@@ -156,7 +156,7 @@ static chr_status keep_mine(job_state *s, chr_match m, chr_error *err) {
 
 /* Buffers for one round of all jobs, sized once for the largest round. */
 typedef struct {
-  int shards, total; /* total: sum of the jobs' round sizes */
+  int shards;
   int *counts, *all_counts, *bytes, *displs;
   chr_hit *offers, *all_offers, *merge;
   double *thresholds;
@@ -184,13 +184,12 @@ static void buffers_free(round_buffers *b) {
 
 static int buffers_alloc(round_buffers *b, int shards, const job_state *s, int n) {
   b->shards = shards;
-  b->total = 0;
-  int longest = 1;
+  int total = 0, longest = 1; /* total: the sum of the jobs' round sizes */
   for (int j = 0; j < n; ++j) {
-    b->total += s[j].round;
+    total += s[j].round;
     longest = s[j].round > longest ? s[j].round : longest;
   }
-  size_t t = (size_t)(b->total > 0 ? b->total : 1), all = t * (size_t)shards;
+  size_t t = (size_t)(total > 0 ? total : 1), all = t * (size_t)shards;
   b->counts = malloc((size_t)(n > 0 ? n : 1) * sizeof *b->counts);
   b->all_counts = malloc((size_t)(n > 0 ? n : 1) * (size_t)shards * sizeof *b->all_counts);
   b->bytes = malloc((size_t)shards * sizeof *b->bytes);
