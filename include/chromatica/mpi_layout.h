@@ -26,9 +26,9 @@ typedef struct {
  * override_mb replaces the measurement (a site's own budget, or a test). Collective on comm. */
 double chr_layout_rank_memory(MPI_Comm comm, double override_mb);
 
-/* The most memory a shard of `rows` images can take once loaded: the bin-major columns
- * (4 bytes per bin) plus the sparse rows (6 bytes per non-zero bin, all bins at worst), plus
- * one 4096-row read buffer. */
+/* The most memory a shard of `rows` images can take once loaded: the bin-major columns (a
+ * 2-byte binary16 root per bin) plus the sparse rows (6 bytes per non-zero bin, all bins at
+ * worst), plus one 4096-row read buffer. */
 double chr_layout_shard_bytes(int64_t rows);
 
 /* Default shard count: the fewest shards (a divisor of P) whose chr_layout_shard_bytes fits

@@ -1,7 +1,8 @@
 /* The in-memory index of one shard and the exact stage-1 scan (spec section 4).
- * The index keeps the histograms twice, each in the layout its stage wants: bin-major
- * columns for the stage-1 scan (only the query's non-zero bins are touched) and sparse rows
- * (CSR) for the stage-2 rerank on supports. Not collective. */
+ * The index keeps the histograms twice, each in the layout its stage wants: bin-major columns
+ * of binary16 square roots for the stage-1 scan (only the query's non-zero bins are touched; an
+ * approximation that only chooses which rows to score exactly) and sparse rows (CSR) for the
+ * exact scores and the stage-2 rerank on supports. Not collective. */
 #ifndef CHROMATICA_SCAN_H
 #define CHROMATICA_SCAN_H
 
@@ -34,19 +35,18 @@ int chr_index_support(const chr_index *idx, int64_t r, const uint16_t **bins, co
  * query's ascending bin order. The single definition every path must reproduce bit for bit. */
 double chr_scan_score(const chr_index *idx, const chr_qhist *q, int64_t r);
 
-/* Offers every local row in [begin, end) to top with its ann_score and global row index.
- * Reads only the query's bins' columns. Results equal chr_scan_score bit for bit. */
-void chr_scan_block(const chr_index *idx, const chr_qhist *q, int64_t begin, int64_t end,
-                    chr_topk *top);
-
-/* The shard's exact top-`want` (best-first) over all its rows, using the calling thread's
- * OpenMP team if inside none (fixed row blocks, so the result never depends on the thread
- * count). out must hold want hits. Returns the count (min(want, rows)) or -1 on ENOMEM. */
+/* The shard's exact top-`want` (best-first, by chr_scan_score then row) over all its rows,
+ * using the calling thread's OpenMP team if inside none. Reads only the query's bins' binary16
+ * root columns, then re-scores exactly from the CSR rows every row that an error bound cannot
+ * rule out, so the result never depends on the CPU's vector width or the thread count. out must
+ * hold want hits. Returns the count (min(want, rows)), or -1 with err set when out of memory or
+ * when CHR_SCAN_KERNELS names no usable kernel level (see src/core/scan_kernels.h). */
 int chr_scan_topk(const chr_index *idx, const chr_qhist *q, int want, chr_hit *out, chr_error *err);
 
 /* chr_scan_topk for nq queries at once: out[i] (want[i] slots) receives query i's top, counts[i]
- * its count. Each needed column block is read and square-rooted once for all the queries that
- * use it, and every query's result equals chr_scan_topk's bit for bit. CHR_ENOMEM on failure. */
+ * its count. Each needed column chunk is read and widened once for all the queries that use
+ * it; every query's result equals chr_scan_topk's bit for bit. CHR_ENOMEM, or CHR_EINVAL for a
+ * bad CHR_SCAN_KERNELS. */
 chr_status chr_scan_topk_many(const chr_index *idx, const chr_qhist *const *qs, int nq,
                               const int *want, chr_hit *const *out, int *counts, chr_error *err);
 

@@ -1,10 +1,16 @@
-/* The shard index (bin-major columns + CSR rows) and the exact stage-1 scan (spec section 4).
+/* The shard index (binary16 square-root columns + CSR rows) and the exact stage-1 scan (spec
+ * section 4).
  *
- * Bit-identity: every path sums the same double terms sqrt(q_k) * sqrt((double)x_b) in the
- * query's ascending bin order, starting from 0.0. A bin where x is zero adds +0.0 to a sum
- * that is >= 0, which is exact, so the CSR walk (which skips zeros) and the column scan (which
- * does not) give the same bits. This relies on no FMA contraction (-ffp-contract=off, the
- * default for -std=c11 in GCC) and no -ffast-math. */
+ * Exactness: the score of a row is defined by chr_scan_score, a double sum over the CSR row in
+ * the query's ascending bin order. The scan never reports anything else. It first sums the
+ * binary16 square roots of the columns in float (scan_kernels.c), which is within a proven
+ * bound eps of the exact sum (chr_scan_margin); a row whose approximate sum is more than 2 eps
+ * below the approximate sum of `keep` other rows has an exact score strictly worse than theirs
+ * and cannot be in the top `keep`. Each thread keeps, per query, the rows it could not rule
+ * out; the lists of all threads are then cut once more at the keep-th best approximate sum, the
+ * survivors are re-scored exactly and the top is chosen from exact scores with the row
+ * tie-break, so the result is the exact top whatever the kernel, the vector width, the thread
+ * count or which thread saw which rows. */
 #include "chromatica/scan.h"
 
 #include <math.h>
@@ -13,27 +19,29 @@
 #include <string.h>
 
 #include "chromatica/grid.h"
+#include "scan_kernels.h"
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
-/* Rows per stack buffer of per-row sums inside chr_scan_block. */
-#define CHR_SCAN_CHUNK 1024
-/* Rows per chunk of the many-query scan: small, so every query's sums stay in cache at once. */
-#define CHR_SCAN_MANY_CHUNK 64
-/* Rows per independent work unit of chr_scan_topk; fixed so results never depend on threads. */
+/* Rows per unit of work handed to a thread. The result does not depend on it. */
 #define CHR_SCAN_BLOCK 16384
+/* Floats of widened roots per chunk (all bins the batch needs x the chunk's rows): 128 KiB, so
+ * a chunk stays in the L2 cache while every query of the batch sums it. */
+#define CHR_SCAN_ROOTS_FLOATS 131072
+#define CHR_SCAN_CHUNK_MAX 4096
 
 struct chr_index {
   int64_t capacity;
   int64_t first_row;
   int64_t rows;
-  float *columns;   /* CHR_BINS x capacity; column b starts at columns + b * capacity */
-  int64_t *offsets; /* capacity + 1; row r's support is [offsets[r], offsets[r+1]) */
-  uint16_t *bins;   /* CSR bin indices, ascending within a row */
-  float *mass;      /* CSR masses, parallel to bins */
-  int64_t nnz_cap;  /* allocated length of bins and mass */
+  uint16_t *roots;    /* CHR_BINS x capacity binary16 sqrt(x); column b at roots + b * capacity */
+  double max_row_sum; /* the largest row sum appended (bounds every sum, chr_scan_margin) */
+  int64_t *offsets;   /* capacity + 1; row r's support is [offsets[r], offsets[r+1]) */
+  uint16_t *bins;     /* CSR bin indices, ascending within a row */
+  float *mass;        /* CSR masses, parallel to bins */
+  int64_t nnz_cap;    /* allocated length of bins and mass */
 };
 
 chr_status chr_index_create(int64_t capacity, int64_t first_row, chr_index **out, chr_error *err) {
@@ -55,9 +63,9 @@ chr_status chr_index_create(int64_t capacity, int64_t first_row, chr_index **out
   idx->capacity = capacity;
   idx->first_row = first_row;
   /* +1 keeps malloc(0) out of the picture for an empty shard. */
-  idx->columns = malloc(((size_t)capacity * CHR_BINS + 1) * sizeof(float));
+  idx->roots = malloc(((size_t)capacity * CHR_BINS + 1) * sizeof *idx->roots);
   idx->offsets = malloc(((size_t)capacity + 1) * sizeof(int64_t));
-  if (idx->columns == NULL || idx->offsets == NULL) {
+  if (idx->roots == NULL || idx->offsets == NULL) {
     st = chr_error_set(err, CHR_ENOMEM, "index: out of memory for %lld rows",
                        (long long)capacity);
     goto cleanup;
@@ -73,7 +81,7 @@ cleanup:
 void chr_index_destroy(chr_index **p) {
   if (p == NULL || *p == NULL) return;
   chr_index *idx = *p;
-  free(idx->columns);
+  free(idx->roots);
   free(idx->offsets);
   free(idx->bins);
   free(idx->mass);
@@ -114,21 +122,27 @@ chr_status chr_index_append(chr_index *idx, const float *rows, int64_t count, ch
   int64_t at = base;
   for (int64_t r = 0; r < count; ++r) {
     const float *x = rows + r * CHR_BINS;
+    double sum = 0.0;
     for (int b = 0; b < CHR_BINS; ++b) {
       if (x[b] != 0.0f) {
         idx->bins[at] = (uint16_t)b;
         idx->mass[at] = x[b];
+        sum += x[b];
         ++at;
       }
     }
     idx->offsets[idx->rows + r + 1] = at;
+    if (sum > idx->max_row_sum) idx->max_row_sum = sum;
   }
   /* Transpose in small row groups so the strided column writes stay cache friendly. */
   for (int64_t r0 = 0; r0 < count; r0 += 64) {
     int64_t r1 = r0 + 64 < count ? r0 + 64 : count;
     for (int b = 0; b < CHR_BINS; ++b) {
-      float *col = idx->columns + (size_t)b * (size_t)idx->capacity + (size_t)idx->rows;
-      for (int64_t r = r0; r < r1; ++r) col[r] = rows[r * CHR_BINS + b];
+      uint16_t *col = idx->roots + (size_t)b * (size_t)idx->capacity + (size_t)idx->rows;
+      for (int64_t r = r0; r < r1; ++r) {
+        float x = rows[r * CHR_BINS + b];
+        col[r] = x == 0.0f ? 0 : chr_half_from_float((float)sqrt((double)x));
+      }
     }
   }
   idx->rows += count;
@@ -159,238 +173,321 @@ double chr_scan_score(const chr_index *idx, const chr_qhist *q, int64_t r) {
   return 2.0 - 2.0 * s;
 }
 
-/* acc[r] += w * sqrt((double)col[r]): the scan's inner loop. Compiled for AVX-512, AVX2 and
- * the baseline and chosen at load time by the CPU (GCC function multi-versioning), so the
- * default build runs the widest vectors the machine has without -march=native. Square root,
- * multiply and add are correctly rounded IEEE operations at every width and FMA contraction is
- * off (-ffp-contract=off), so every version gives the same bits. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-static void accumulate_column(double *restrict acc, const float *restrict col, double w,
-                              int len) {
-  for (int r = 0; r < len; ++r) acc[r] += w * sqrt((double)col[r]);
+
+/* The largest float <= d. */
+static float float_at_most(double d) {
+  float f = (float)d;
+  return (double)f > d ? nextafterf(f, -INFINITY) : f;
 }
 
-/* One query's sums over a chunk: acc[r] = sum_k w[k] * roots[slot[k]][r], k ascending, from
- * square roots computed once per chunk and shared by every query of the batch. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-static void accumulate_query(double *restrict acc, const double *restrict roots,
-                             const int *restrict slot, const double *restrict w, int count,
-                             int len, int stride) {
-  for (int r = 0; r < len; ++r) acc[r] = 0.0;
-  for (int k = 0; k < count; ++k) {
-    const double *root = roots + (size_t)slot[k] * (size_t)stride;
-    const double wk = w[k];
-    for (int r = 0; r < len; ++r) acc[r] += wk * root[r];
-  }
-}
+/* ---------------------------------------------------------------- candidate rows */
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-static void column_roots(double *restrict root, const float *restrict col, int len) {
-  for (int r = 0; r < len; ++r) root[r] = sqrt((double)col[r]);
-}
-
-/* Offers rows first_row.. with sums acc[0..len) to top. A full list's worst entry rejects most
- * rows with one comparison; equal scores still go through the push, whose row tie-break
- * decides. */
-static void push_scores(chr_topk *top, const double *acc, int len, int64_t first_row) {
-  for (int r = 0; r < len; ++r) {
-    double score = 2.0 - 2.0 * acc[r];
-    if (top->count == top->cap && (top->cap == 0 || score > chr_topk_worst(top)->score)) continue;
-    chr_topk_push(top, score, first_row + r);
-  }
-}
-
-static void scan_range(const chr_index *idx, const chr_qhist *q, const double *sqrt_q,
-                       int64_t begin, int64_t end, chr_topk *top) {
-  double acc[CHR_SCAN_CHUNK];
-  for (int64_t c0 = begin; c0 < end; c0 += CHR_SCAN_CHUNK) {
-    int len = (int)(end - c0 < CHR_SCAN_CHUNK ? end - c0 : CHR_SCAN_CHUNK);
-    for (int r = 0; r < len; ++r) acc[r] = 0.0;
-    for (int k = 0; k < q->count; ++k) {
-      const float *col = idx->columns + (size_t)q->bin[k] * (size_t)idx->capacity + (size_t)c0;
-      accumulate_column(acc, col, sqrt_q[k], len);
-    }
-    push_scores(top, acc, len, idx->first_row + c0);
-  }
-}
-
-void chr_scan_block(const chr_index *idx, const chr_qhist *q, int64_t begin, int64_t end,
-                    chr_topk *top) {
-  double sqrt_q[CHR_QUERY_MAX_BINS];
-  for (int k = 0; k < q->count; ++k) sqrt_q[k] = sqrt(q->mass[k]);
-  scan_range(idx, q, sqrt_q, begin, end, top);
-}
-
-int chr_scan_topk(const chr_index *idx, const chr_qhist *q, int want, chr_hit *out, chr_error *err) {
-  int result = -1;
-  chr_hit *lists = NULL, *tmp = NULL;
-  int *counts = NULL;
-  int64_t rows = idx->rows;
-  if (want <= 0 || rows == 0) return 0;
-  int n = (int64_t)want < rows ? want : (int)rows;
-  int64_t nblocks = (rows + CHR_SCAN_BLOCK - 1) / CHR_SCAN_BLOCK;
-  int per = n < CHR_SCAN_BLOCK ? n : CHR_SCAN_BLOCK; /* a block never yields more */
-  double sqrt_q[CHR_QUERY_MAX_BINS];
-  for (int k = 0; k < q->count; ++k) sqrt_q[k] = sqrt(q->mass[k]);
-
-  lists = malloc((size_t)nblocks * (size_t)per * sizeof *lists);
-  counts = malloc((size_t)nblocks * sizeof *counts);
-  tmp = malloc((size_t)n * sizeof *tmp);
-  if (lists == NULL || counts == NULL || tmp == NULL) {
-    chr_error_set(err, CHR_ENOMEM, "scan: out of memory for %lld block lists of %d hits",
-                  (long long)nblocks, per);
-    goto cleanup;
-  }
-
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic) if (!omp_in_parallel())
-#endif
-  for (int64_t blk = 0; blk < nblocks; ++blk) {
-    chr_topk top;
-    chr_topk_init(&top, lists + blk * per, per);
-    int64_t begin = blk * CHR_SCAN_BLOCK;
-    int64_t end = begin + CHR_SCAN_BLOCK < rows ? begin + CHR_SCAN_BLOCK : rows;
-    scan_range(idx, q, sqrt_q, begin, end, &top);
-    counts[blk] = chr_topk_finish(&top);
-  }
-
-  int have = counts[0];
-  memcpy(out, lists, (size_t)have * sizeof *out);
-  for (int64_t blk = 1; blk < nblocks; ++blk) {
-    have = chr_hits_merge(out, have, lists + blk * per, counts[blk], tmp, n);
-    memcpy(out, tmp, (size_t)have * sizeof *out);
-  }
-  result = have;
-cleanup:
-  free(lists);
-  free(counts);
-  free(tmp);
-  return result;
-}
-
-
-/* The union of the queries' bins (ascending) and, per query, where each of its bins sits in
- * that union, with its weight sqrt(q_k). */
 typedef struct {
+  float sum; /* approximate sum */
+  int64_t row; /* local row */
+} candidate;
+
+/* The rows seen so far that may still be in one query's top `keep`. */
+typedef struct {
+  candidate *items;
+  int count, cap;
+  int keep;
+  float admit;   /* rows whose approximate sum is below this cannot reach the top */
+  double margin; /* chr_scan_margin */
+} candidate_list;
+
+static void swap_candidates(candidate *a, candidate *b) {
+  candidate t = *a;
+  *a = *b;
+  *b = t;
+}
+
+static float median_of_three(float a, float b, float c) {
+  if (a > b) {
+    float t = a;
+    a = b;
+    b = t;
+  }
+  return c < a ? a : (c > b ? b : c);
+}
+
+/* Reorders a[0..count) so that a[n] holds the n-th largest sum, with larger-or-equal sums
+ * before it and smaller-or-equal after (quickselect, three-way partitions so ties are fast). */
+static void select_rank(candidate *a, int count, int n) {
+  int lo = 0, hi = count - 1;
+  while (lo < hi) {
+    float pivot = median_of_three(a[lo].sum, a[lo + (hi - lo) / 2].sum, a[hi].sum);
+    int lt = lo, i = lo, gt = hi; /* [lo,lt) > pivot, [lt,i) == pivot, (gt,hi] < pivot */
+    while (i <= gt) {
+      if (a[i].sum > pivot)
+        swap_candidates(&a[lt++], &a[i++]);
+      else if (a[i].sum < pivot)
+        swap_candidates(&a[i], &a[gt--]);
+      else
+        ++i;
+    }
+    if (n < lt)
+      hi = lt - 1;
+    else if (n > gt)
+      lo = gt + 1;
+    else
+      return;
+  }
+}
+
+/* Raises the admission threshold to the keep-th best sum minus the margin and drops the rows
+ * below it; grows the list when near-ties keep it more than half full. 0 on ENOMEM. */
+static int candidates_compact(candidate_list *c) {
+  if (c->count > c->keep) {
+    select_rank(c->items, c->count, c->keep - 1);
+    float admit = float_at_most((double)c->items[c->keep - 1].sum - c->margin);
+    if (admit > c->admit) c->admit = admit;
+    int n = c->keep;
+    for (int i = c->keep; i < c->count; ++i)
+      if (c->items[i].sum >= c->admit) c->items[n++] = c->items[i];
+    c->count = n;
+  }
+  if (c->count > c->cap / 2) {
+    candidate *grown = realloc(c->items, (size_t)c->cap * 2 * sizeof *grown);
+    if (grown == NULL) return 0;
+    c->items = grown;
+    c->cap *= 2;
+  }
+  return 1;
+}
+
+/* Appends the rows of `mask` (bit r: row row0 + r, approximate sum acc[r]) that are still
+ * admissible. 0 on ENOMEM. */
+static int candidates_admit(candidate_list *c, uint64_t mask, const float *acc, int64_t row0) {
+  while (mask != 0) {
+    int r = __builtin_ctzll(mask);
+    mask &= mask - 1;
+    if (acc[r] < c->admit) continue;
+    if (c->count == c->cap && !candidates_compact(c)) return 0;
+    if (acc[r] < c->admit) continue; /* the compaction may have raised the bar */
+    c->items[c->count++] = (candidate){acc[r], row0 + r};
+  }
+  return 1;
+}
+
+/* ---------------------------------------------------------------- the scan */
+
+/* What every thread of one scan shares: the union of the queries' bins (ascending) and, per
+ * query, where each of its bins sits in that union, its float weights, margin and list length. */
+typedef struct {
+  int nq;
+  const chr_qhist *const *qs;
   int n_bins;
   int bin[CHR_BINS];
   int (*slot)[CHR_QUERY_MAX_BINS];
-  double (*weight)[CHR_QUERY_MAX_BINS];
-} bin_union;
+  float (*weight)[CHR_QUERY_MAX_BINS];
+  double *margin;
+  int *keep;  /* how many rows each query wants: min(want, rows) */
+  int chunk;  /* rows per chunk of widened roots, a multiple of CHR_SCAN_GROUP */
+  chr_scan_kernels kernels;
+} scan_plan;
 
-static int union_build(const chr_qhist *const *qs, int nq, bin_union *u) {
-  int index[CHR_BINS];
-  for (int b = 0; b < CHR_BINS; ++b) index[b] = 0;
+static void plan_free(scan_plan *p) {
+  free(p->slot);
+  free(p->weight);
+  free(p->margin);
+  free(p->keep);
+}
+
+static chr_status plan_build(const chr_index *idx, const chr_qhist *const *qs, int nq,
+                             const int *cap, scan_plan *p, chr_error *err) {
+  size_t n = (size_t)(nq > 0 ? nq : 1);
+  int index[CHR_BINS] = {0};
+  p->nq = nq;
+  p->qs = qs;
+  p->slot = malloc(n * sizeof *p->slot);
+  p->weight = malloc(n * sizeof *p->weight);
+  p->margin = malloc(n * sizeof *p->margin);
+  p->keep = malloc(n * sizeof *p->keep);
+  if (p->slot == NULL || p->weight == NULL || p->margin == NULL || p->keep == NULL)
+    return chr_error_set(err, CHR_ENOMEM, "scan: out of memory for a batch of %d queries", nq);
   for (int i = 0; i < nq; ++i)
-    for (int k = 0; k < qs[i]->count; ++k) index[qs[i]->bin[k]] = 1;
-  u->n_bins = 0;
+    for (int k = 0; cap[i] > 0 && k < qs[i]->count; ++k) index[qs[i]->bin[k]] = 1;
+  p->n_bins = 0;
   for (int b = 0; b < CHR_BINS; ++b)
     if (index[b]) {
-      index[b] = u->n_bins;
-      u->bin[u->n_bins++] = b;
+      index[b] = p->n_bins;
+      p->bin[p->n_bins++] = b;
     }
-  u->slot = malloc((size_t)(nq > 0 ? nq : 1) * sizeof *u->slot);
-  u->weight = malloc((size_t)(nq > 0 ? nq : 1) * sizeof *u->weight);
-  if (u->slot == NULL || u->weight == NULL) return 0;
-  for (int i = 0; i < nq; ++i)
+  for (int i = 0; i < nq; ++i) {
+    p->keep[i] = cap[i];
+    p->margin[i] = chr_scan_margin(qs[i], idx->max_row_sum);
     for (int k = 0; k < qs[i]->count; ++k) {
-      u->slot[i][k] = index[qs[i]->bin[k]];
-      u->weight[i][k] = sqrt(qs[i]->mass[k]);
+      p->slot[i][k] = index[qs[i]->bin[k]];
+      p->weight[i][k] = (float)sqrt(qs[i]->mass[k]);
     }
+  }
+  int fit = CHR_SCAN_ROOTS_FLOATS / (p->n_bins > 0 ? p->n_bins : 1) / CHR_SCAN_GROUP * CHR_SCAN_GROUP;
+  p->chunk = fit < CHR_SCAN_GROUP ? CHR_SCAN_GROUP : (fit > CHR_SCAN_CHUNK_MAX ? CHR_SCAN_CHUNK_MAX : fit);
+  return chr_scan_kernels_choose(&p->kernels, err);
+}
+
+/* Widens the chunk [c0, c0 + len) of every union column into roots (stride p->chunk), with
+ * zeros after len up to the next whole group. */
+static void widen_chunk(const chr_index *idx, const scan_plan *p, int64_t c0, int len,
+                        float *roots) {
+  int padded = (len + CHR_SCAN_GROUP - 1) / CHR_SCAN_GROUP * CHR_SCAN_GROUP;
+  for (int b = 0; b < p->n_bins; ++b) {
+    float *dst = roots + (size_t)b * (size_t)p->chunk;
+    p->kernels.widen(dst, idx->roots + (size_t)p->bin[b] * (size_t)idx->capacity + (size_t)c0,
+                     len);
+    for (int r = len; r < padded; ++r) dst[r] = 0.0f;
+  }
+}
+
+/* One query's approximate sums over a widened chunk, admitted into its candidate list. */
+static int admit_chunk(const scan_plan *p, int i, const float *roots, int len, int64_t row0,
+                       candidate_list *c) {
+  float acc[CHR_SCAN_GROUP];
+  for (int g = 0; g < len; g += CHR_SCAN_GROUP) {
+    uint64_t mask = p->kernels.group(roots + g, p->chunk, p->slot[i], p->weight[i],
+                                     p->qs[i]->count, c->admit, acc);
+    if (len - g < CHR_SCAN_GROUP) mask &= (UINT64_C(1) << (len - g)) - 1;
+    if (!candidates_admit(c, mask, acc, row0 + g)) return 0;
+  }
   return 1;
 }
 
-/* One row block for every query: the block's square roots per union bin and chunk, then each
- * query's sums and top. Returns 0 when its buffers cannot be allocated. */
-static int scan_block_many(const chr_index *idx, const chr_qhist *const *qs, int nq,
-                           const bin_union *u, int64_t begin, int64_t end, chr_topk *top) {
-  double *roots = malloc(((size_t)u->n_bins + 1) * CHR_SCAN_MANY_CHUNK * sizeof *roots);
-  double acc[CHR_SCAN_MANY_CHUNK];
-  if (roots == NULL) return 0;
-  for (int64_t c0 = begin; c0 < end; c0 += CHR_SCAN_MANY_CHUNK) {
-    int len = (int)(end - c0 < CHR_SCAN_MANY_CHUNK ? end - c0 : CHR_SCAN_MANY_CHUNK);
-    for (int b = 0; b < u->n_bins; ++b)
-      column_roots(roots + (size_t)b * CHR_SCAN_MANY_CHUNK,
-                   idx->columns + (size_t)u->bin[b] * (size_t)idx->capacity + (size_t)c0, len);
-    for (int i = 0; i < nq; ++i) {
-      accumulate_query(acc, roots, u->slot[i], u->weight[i], qs[i]->count, len,
-                       CHR_SCAN_MANY_CHUNK);
-      push_scores(&top[i], acc, len, idx->first_row + c0);
+/* Admits the rows [begin, end) into every query's candidate list, chunk by chunk. roots holds
+ * p->n_bins x p->chunk floats. */
+static int scan_rows(const chr_index *idx, const scan_plan *p, int64_t begin, int64_t end,
+                     float *roots, candidate_list *lists) {
+  for (int64_t c0 = begin; c0 < end; c0 += p->chunk) {
+    int len = (int)(end - c0 < p->chunk ? end - c0 : p->chunk);
+    widen_chunk(idx, p, c0, len, roots);
+    for (int i = 0; i < p->nq; ++i)
+      if (lists[i].keep > 0 && !admit_chunk(p, i, roots, len, c0, &lists[i])) return 0;
+  }
+  return 1;
+}
+
+static void lists_free(candidate_list *lists, int n) {
+  for (int i = 0; lists != NULL && i < n; ++i) free(lists[i].items);
+  free(lists);
+}
+
+/* One empty candidate list per query. NULL on ENOMEM. */
+static candidate_list *lists_create(const scan_plan *p) {
+  candidate_list *lists = calloc((size_t)(p->nq > 0 ? p->nq : 1), sizeof *lists);
+  for (int i = 0; lists != NULL && i < p->nq; ++i) {
+    candidate_list *c = &lists[i];
+    c->keep = p->keep[i];
+    c->cap = (c->keep < 65536 ? 2 * c->keep : c->keep + 65536) + CHR_SCAN_GROUP;
+    c->admit = -INFINITY;
+    c->margin = p->margin[i];
+    c->items = c->keep > 0 ? malloc((size_t)c->cap * sizeof *c->items) : NULL;
+    if (c->keep > 0 && c->items == NULL) {
+      lists_free(lists, p->nq);
+      return NULL;
     }
   }
-  free(roots);
-  return 1;
+  return lists;
+}
+
+/* Query i's exact top from the candidate lists of every thread: one list of them all, the
+ * keep-th best approximate sum sets the final bar, and the rows above it are scored exactly.
+ * Returns the count, or -1 on ENOMEM. */
+static int finish_query(const chr_index *idx, const scan_plan *p, int i,
+                        candidate_list *const *per_thread, int threads, chr_hit *out) {
+  candidate_list all = {.keep = p->keep[i], .admit = -INFINITY, .margin = p->margin[i]};
+  if (all.keep == 0) return 0;
+  for (int t = 0; t < threads; ++t) all.cap += per_thread[t][i].count;
+  all.cap += 1;
+  all.items = malloc((size_t)all.cap * sizeof *all.items);
+  if (all.items == NULL) return -1;
+  for (int t = 0; t < threads; ++t) {
+    memcpy(all.items + all.count, per_thread[t][i].items,
+           (size_t)per_thread[t][i].count * sizeof *all.items);
+    all.count += per_thread[t][i].count;
+  }
+  int ok = candidates_compact(&all);
+  chr_topk top;
+  chr_topk_init(&top, out, all.keep);
+  for (int j = 0; ok && j < all.count; ++j)
+    chr_topk_push(&top, chr_scan_score(idx, p->qs[i], all.items[j].row),
+                  idx->first_row + all.items[j].row);
+  free(all.items);
+  return ok ? chr_topk_finish(&top) : -1;
 }
 
 chr_status chr_scan_topk_many(const chr_index *idx, const chr_qhist *const *qs, int nq,
                               const int *want, chr_hit *const *out, int *counts, chr_error *err) {
   chr_status st = CHR_OK;
   int64_t rows = idx->rows, nblocks = (rows + CHR_SCAN_BLOCK - 1) / CHR_SCAN_BLOCK;
-  bin_union u = {0};
-  chr_hit *lists = NULL, *tmp = NULL;
-  int *per = malloc((size_t)(nq > 0 ? nq : 1) * sizeof *per), *cap = NULL, *got = NULL;
-  size_t *base = malloc((size_t)(nq > 0 ? nq : 1) * sizeof *base), slots = 0;
-  int longest = 1, failed = 0;
-  cap = malloc((size_t)(nq > 0 ? nq : 1) * sizeof *cap);
-  if (per == NULL || base == NULL || cap == NULL || !union_build(qs, nq, &u)) goto nomem;
-  for (int i = 0; i < nq; ++i) {
-    cap[i] = want[i] <= 0 ? 0 : ((int64_t)want[i] < rows ? want[i] : (int)rows);
-    per[i] = cap[i] < CHR_SCAN_BLOCK ? cap[i] : CHR_SCAN_BLOCK; /* a block never yields more */
-    base[i] = slots;
-    slots += (size_t)nblocks * (size_t)per[i];
-    longest = cap[i] > longest ? cap[i] : longest;
-  }
-  lists = malloc((slots > 0 ? slots : 1) * sizeof *lists);
-  got = malloc((size_t)(nblocks > 0 ? nblocks : 1) * (size_t)(nq > 0 ? nq : 1) * sizeof *got);
-  tmp = malloc((size_t)longest * sizeof *tmp);
-  if (lists == NULL || got == NULL || tmp == NULL) goto nomem;
+  size_t n = (size_t)(nq > 0 ? nq : 1);
+  scan_plan plan = {0};
+  int *cap = malloc(n * sizeof *cap), failed = 0, threads = 1;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic) if (!omp_in_parallel())
+  threads = omp_in_parallel() ? 1 : omp_get_max_threads();
 #endif
-  for (int64_t blk = 0; blk < nblocks; ++blk) {
-    chr_topk *top = malloc((size_t)(nq > 0 ? nq : 1) * sizeof *top);
-    int64_t begin = blk * CHR_SCAN_BLOCK;
-    int64_t end = begin + CHR_SCAN_BLOCK < rows ? begin + CHR_SCAN_BLOCK : rows;
-    for (int i = 0; top != NULL && i < nq; ++i)
-      chr_topk_init(&top[i], lists + base[i] + (size_t)blk * (size_t)per[i], per[i]);
-    if (top == NULL || !scan_block_many(idx, qs, nq, &u, begin, end, top)) {
+  candidate_list **per_thread = calloc((size_t)threads, sizeof *per_thread);
+  if (cap == NULL || per_thread == NULL) goto nomem;
+  for (int i = 0; i < nq; ++i)
+    cap[i] = want[i] <= 0 ? 0 : ((int64_t)want[i] < rows ? want[i] : (int)rows);
+  st = plan_build(idx, qs, nq, cap, &plan, err);
+  if (st != CHR_OK) goto cleanup;
+  /* Every thread admits its share of the row blocks into its own lists, whose bars rise as
+   * they fill; which thread saw which rows cannot change the exact top chosen afterwards. */
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads) if (threads > 1)
+#endif
+  {
+    int t = 0;
+#ifdef _OPENMP
+    t = omp_get_thread_num();
+#endif
+    float *roots = malloc(((size_t)plan.n_bins * (size_t)plan.chunk + 1) * sizeof *roots);
+    candidate_list *mine = per_thread[t] = lists_create(&plan);
+    int ok = roots != NULL && mine != NULL;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic)
+#endif
+    for (int64_t blk = 0; blk < nblocks; ++blk) {
+      int64_t begin = blk * CHR_SCAN_BLOCK;
+      int64_t end = begin + CHR_SCAN_BLOCK < rows ? begin + CHR_SCAN_BLOCK : rows;
+      if (ok) ok = scan_rows(idx, &plan, begin, end, roots, mine);
+    }
+    if (!ok) {
 #ifdef _OPENMP
 #pragma omp atomic write
 #endif
       failed = 1;
-    } else {
-      for (int i = 0; i < nq; ++i) got[blk * nq + i] = chr_topk_finish(&top[i]);
     }
-    free(top);
+    free(roots);
   }
   if (failed) goto nomem;
-  /* Block lists merge in block order, as chr_scan_topk does. */
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic) num_threads(threads) if (threads > 1)
+#endif
   for (int i = 0; i < nq; ++i) {
-    int have = 0;
-    for (int64_t blk = 0; blk < nblocks; ++blk) {
-      have = chr_hits_merge(out[i], have, lists + base[i] + (size_t)blk * (size_t)per[i],
-                            got[blk * nq + i], tmp, cap[i]);
-      memcpy(out[i], tmp, (size_t)have * sizeof *tmp);
+    counts[i] = finish_query(idx, &plan, i, per_thread, threads, out[i]);
+    if (counts[i] < 0) {
+#ifdef _OPENMP
+#pragma omp atomic write
+#endif
+      failed = 1;
     }
-    counts[i] = have;
   }
+  if (failed) goto nomem;
   goto cleanup;
 nomem:
   st = chr_error_set(err, CHR_ENOMEM, "scan: out of memory for a batch of %d queries", nq);
 cleanup:
-  free(u.slot);
-  free(u.weight);
-  free(lists);
-  free(got);
-  free(tmp);
-  free(per);
+  for (int t = 0; per_thread != NULL && t < threads; ++t) lists_free(per_thread[t], nq);
+  free(per_thread);
+  plan_free(&plan);
   free(cap);
-  free(base);
   return st;
+}
+
+int chr_scan_topk(const chr_index *idx, const chr_qhist *q, int want, chr_hit *out, chr_error *err) {
+  const chr_qhist *qs[1] = {q};
+  chr_hit *outs[1] = {out};
+  int count = 0;
+  return chr_scan_topk_many(idx, qs, 1, &want, outs, &count, err) == CHR_OK ? count : -1;
 }

@@ -67,7 +67,7 @@ double chr_layout_rank_memory(MPI_Comm comm, double override_mb) {
 }
 
 double chr_layout_shard_bytes(int64_t rows) {
-  return (double)rows * CHR_BINS * (4.0 + 6.0) + (double)CHUNK_ROWS * CHR_BINS * 4.0;
+  return (double)rows * CHR_BINS * (2.0 + 6.0) + (double)CHUNK_ROWS * CHR_BINS * 4.0;
 }
 
 int chr_layout_default_shards(MPI_Comm comm, int64_t images, double rank_bytes) {

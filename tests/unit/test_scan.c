@@ -1,5 +1,6 @@
 /* The shard index and the exact stage-1 scan (spec section 4), checked against a dense
  * brute-force Hellinger over all 1152 bins. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 
 #include "chromatica/grid.h"
 #include "chromatica/scan.h"
+#include "../../src/core/scan_kernels.h"
 #include "test_random.h"
 
 #ifdef _OPENMP
@@ -172,37 +174,190 @@ static void test_topk_vs_brute_force(void **state) {
   chr_index_destroy(&idx);
 }
 
-static void test_score_equals_block(void **state) {
+/* Every binary16 converts to float and back unchanged; floats round to the nearest half, ties
+ * to even: checked at and one float ulp either side of every midpoint between neighbours. */
+static void test_half_conversions(void **state) {
   (void)state;
-  uint64_t seed = 99;
-  const int64_t rows = 5000, first = 1000;
-  float *dense = NULL;
-  chr_index *idx = build(rows, first, 0, &dense, &seed);
-  chr_hit *all = malloc((size_t)rows * sizeof *all);
-  assert_non_null(all);
-  for (int round = 0; round < 8; ++round) {
-    chr_qhist q;
-    random_query(&q, &seed);
-    /* Odd sub-ranges so chunk edges and vector remainders fall in different places. */
-    const int64_t ranges[][2] = {{0, rows}, {3, 2050}, {1023, 1025}, {4999, 5000}};
-    for (size_t g = 0; g < sizeof ranges / sizeof *ranges; ++g) {
-      chr_topk t;
-      int64_t len = ranges[g][1] - ranges[g][0];
-      chr_topk_init(&t, all, (int)len);
-      chr_scan_block(idx, &q, ranges[g][0], ranges[g][1], &t);
-      assert_int_equal(chr_topk_finish(&t), len);
-      for (int64_t i = 0; i < len; ++i) {
-        double s = chr_scan_score(idx, &q, all[i].row - first);
-        assert_memory_equal(&s, &all[i].score, sizeof s);
+  for (uint32_t h = 0; h < 0x10000u; ++h) {
+    float f = chr_half_to_float((uint16_t)h);
+    if (isnan(f)) {
+      assert_true(isnan(chr_half_to_float(chr_half_from_float(f))));
+      continue;
+    }
+    assert_int_equal(chr_half_from_float(f), h);
+  }
+  assert_true(chr_half_to_float(0x3c00) == 1.0f && chr_half_to_float(0x0001) == 0x1p-24f);
+  assert_true(chr_half_to_float(0x7bff) == 65504.0f && isinf(chr_half_to_float(0x7c00)));
+  for (uint16_t a = 0; a < 0x7bff; ++a) { /* positive finite neighbours a, a + 1 */
+    float lo = chr_half_to_float(a), hi = chr_half_to_float((uint16_t)(a + 1));
+    float mid = lo + (hi - lo) / 2.0f; /* exact: 12 significant bits */
+    uint16_t even = (a & 1u) ? (uint16_t)(a + 1) : a;
+    assert_int_equal(chr_half_from_float(mid), even);
+    assert_int_equal(chr_half_from_float(nextafterf(mid, 0.0f)), a);
+    assert_int_equal(chr_half_from_float(nextafterf(mid, INFINITY)), a + 1);
+    assert_int_equal(chr_half_from_float(-mid), 0x8000u | even);
+  }
+  assert_int_equal(chr_half_from_float(65519.99f), 0x7bff);
+  assert_int_equal(chr_half_from_float(65520.0f), 0x7c00);
+  assert_int_equal(chr_half_from_float(1e30f), 0x7c00);
+  assert_int_equal(chr_half_from_float(0x1p-26f), 0);
+  assert_int_equal(chr_half_from_float(1e-45f), 0);
+}
+
+static void sqrt_roots(const float *x, float *root) {
+  for (int b = 0; b < CHR_BINS; ++b)
+    root[b] = x[b] == 0.0f ? 0.0f : chr_half_to_float(chr_half_from_float((float)sqrt((double)x[b])));
+}
+
+/* Each kernel level's approximate sums stay within half the margin of chr_scan_score's double
+ * sum (the bound the scan's exactness rests on), masks match `acc >= admit`, and widening is
+ * exact. Rows: random, one-bin (sum 1 on a query bin), and dense uniform ones. */
+static void test_kernels_within_margin(void **state) {
+  (void)state;
+  uint64_t seed = 31;
+  enum { G = CHR_SCAN_GROUP };
+  float *rows = malloc((size_t)G * CHR_BINS * sizeof *rows);
+  float *roots = malloc((size_t)CHR_QUERY_MAX_BINS * G * sizeof *roots);
+  float *root = malloc(CHR_BINS * sizeof *root);
+  uint16_t *halves = malloc(0x10000u * sizeof *halves);
+  float *wide = malloc(0x10000u * sizeof *wide);
+  assert_true(rows && roots && root && halves && wide);
+  for (uint32_t h = 0; h < 0x10000u; ++h) halves[h] = (uint16_t)h;
+  int levels = 0;
+  for (int level = CHR_KERNELS_PORTABLE; level <= CHR_KERNELS_AVX512; ++level) {
+    if (!chr_scan_kernels_supported((chr_kernel_level)level)) continue;
+    ++levels;
+    chr_scan_kernels kern = chr_scan_kernels_at((chr_kernel_level)level);
+    assert_int_equal(kern.level, level);
+    kern.widen(wide, halves, 0x10000 - 3); /* odd length: the vector tails too */
+    for (uint32_t h = 0; h < 0x10000u - 3; ++h) {
+      float want = chr_half_to_float((uint16_t)h);
+      assert_true(isnan(want) ? isnan(wide[h]) : memcmp(&want, &wide[h], sizeof want) == 0);
+    }
+    double worst = 0.0;
+    for (int round = 0; round < 200; ++round) {
+      chr_qhist q;
+      random_query(&q, &seed);
+      double max_sum = 0.0;
+      for (int r = 0; r < G; ++r) {
+        float *x = rows + (size_t)r * CHR_BINS;
+        if (r % 3 == 1) { /* all mass on one of the query's bins */
+          memset(x, 0, CHR_BINS * sizeof *x);
+          x[q.bin[next(&seed) % (uint64_t)q.count]] = 1.0f;
+        } else if (r % 7 == 2) {
+          for (int b = 0; b < CHR_BINS; ++b) x[b] = 1.0f / CHR_BINS;
+        } else {
+          random_row(x, 1 + (int)(next(&seed) % 400), &seed);
+        }
+        double sum = 0.0;
+        for (int b = 0; b < CHR_BINS; ++b) sum += x[b];
+        if (sum > max_sum) max_sum = sum;
+        sqrt_roots(x, root);
+        for (int k = 0; k < q.count; ++k) roots[(size_t)k * G + (size_t)r] = root[q.bin[k]];
+      }
+      int slot[CHR_QUERY_MAX_BINS];
+      float w[CHR_QUERY_MAX_BINS];
+      for (int k = 0; k < q.count; ++k) slot[k] = k, w[k] = (float)sqrt(q.mass[k]);
+      float acc[G];
+      float admit = (float)uniform(&seed);
+      uint64_t mask = kern.group(roots, G, slot, w, q.count, admit, acc);
+      double half_margin = chr_scan_margin(&q, max_sum) / 2.0;
+      for (int r = 0; r < G; ++r) {
+        const float *x = rows + (size_t)r * CHR_BINS;
+        double s = 0.0;
+        for (int k = 0; k < q.count; ++k) s += sqrt(q.mass[k]) * sqrt((double)x[q.bin[k]]);
+        double err = fabs((double)acc[r] - s);
+        assert_true(err <= half_margin);
+        if (err / half_margin > worst) worst = err / half_margin;
+        assert_int_equal((mask >> r) & 1u, acc[r] >= admit);
       }
     }
+    /* The bound is not vacuous: the errors use a visible part of it. */
+    assert_true(worst > 0.01);
   }
-  free(all);
-  free(dense);
+  assert_true(levels >= 1);
+  free(rows);
+  free(roots);
+  free(root);
+  free(halves);
+  free(wide);
+}
+
+/* Rows that differ from a few base rows by about one binary16 step or one float ulp per bin:
+ * closer than the approximation can tell apart, so only the exact re-check orders them (with a
+ * zero margin this test fails). The top must equal the
+ * definition's at every kernel level (CHR_SCAN_KERNELS) and thread count. */
+static void test_near_ties_exact(void **state) {
+  (void)state;
+  uint64_t seed = 77;
+  const int64_t rows = 70000, first = 5; /* more than one 65536-row block */
+  chr_index *idx = NULL;
+  chr_error err;
+  assert_int_equal(chr_index_create(rows, first, &idx, &err), CHR_OK);
+  enum { BASES = 6 };
+  float *base = malloc((size_t)BASES * CHR_BINS * sizeof *base);
+  float *chunk = malloc((size_t)1000 * CHR_BINS * sizeof *chunk);
+  assert_true(base && chunk);
+  for (int i = 0; i < BASES; ++i) random_row(base + (size_t)i * CHR_BINS, 60, &seed);
+  for (int64_t r0 = 0; r0 < rows; r0 += 1000) {
+    for (int r = 0; r < 1000; ++r) {
+      float *x = chunk + (size_t)r * CHR_BINS;
+      memcpy(x, base + (next(&seed) % BASES) * CHR_BINS, CHR_BINS * sizeof *x);
+      for (int b = 0; b < CHR_BINS; ++b) /* within about a binary16 step, or one float ulp */
+        if (x[b] != 0.0f)
+          x[b] = (r % 2) ? x[b] * (float)(1.0 + (uniform(&seed) - 0.5) * 2e-3)
+                         : nextafterf(x[b], (next(&seed) & 1) ? 1.0f : 0.0f);
+    }
+    assert_int_equal(chr_index_append(idx, chunk, 1000, &err), CHR_OK);
+  }
+  chr_hit *ref = malloc(2000 * sizeof *ref), *got = malloc(2000 * sizeof *got);
+  assert_true(ref && got);
+  const char *levels[] = {"portable", "avx2", "avx512"};
+  for (int round = 0; round < 3; ++round) {
+    chr_qhist q = {0}; /* the first 40 bins of a base row: many rows score near each other */
+    const float *from = base + (size_t)round * CHR_BINS;
+    double total = 0.0;
+    for (int b = 0; b < CHR_BINS && q.count < CHR_QUERY_MAX_BINS; ++b)
+      if (from[b] != 0.0f) {
+        q.bin[q.count] = b;
+        total += q.mass[q.count++] = from[b];
+      }
+    for (int k = 0; k < q.count; ++k) q.mass[k] /= total;
+    const int want = round == 0 ? 1 : (round == 1 ? 300 : 2000);
+    chr_topk t;
+    chr_topk_init(&t, ref, want);
+    for (int64_t r = 0; r < rows; ++r) chr_topk_push(&t, chr_scan_score(idx, &q, r), first + r);
+    assert_int_equal(chr_topk_finish(&t), want);
+    int runs = 0;
+    for (int level = CHR_KERNELS_PORTABLE; level <= CHR_KERNELS_AVX512; ++level) {
+      if (!chr_scan_kernels_supported((chr_kernel_level)level)) continue;
+      setenv("CHR_SCAN_KERNELS", levels[level], 1);
+      for (int threads = 1; threads <= 2; ++threads) {
+#ifdef _OPENMP
+        omp_set_num_threads(threads);
+#endif
+        assert_int_equal(chr_scan_topk(idx, &q, want, got, &err), want);
+        assert_memory_equal(got, ref, (size_t)want * sizeof *ref);
+        ++runs;
+      }
+    }
+    unsetenv("CHR_SCAN_KERNELS");
+    assert_true(runs >= 2);
+  }
+  setenv("CHR_SCAN_KERNELS", "avx9000", 1);
+  chr_qhist q = {.count = 1, .bin = {3}, .mass = {1.0}};
+  assert_int_equal(chr_scan_topk(idx, &q, 4, got, &err), -1);
+  assert_int_equal(err.code, CHR_EINVAL);
+  assert_non_null(strstr(err.message, "avx9000"));
+  unsetenv("CHR_SCAN_KERNELS");
+  free(base);
+  free(chunk);
+  free(ref);
+  free(got);
   chr_index_destroy(&idx);
 }
 
-/* Several 16384-row blocks full of exact ties: the result must not depend on threads. */
+/* Several row blocks full of exact ties: the result must not depend on threads. */
 static void test_threads_deterministic(void **state) {
   (void)state;
   uint64_t seed = 5;
@@ -305,7 +460,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_index_basics),
       cmocka_unit_test(test_topk_vs_brute_force),
-      cmocka_unit_test(test_score_equals_block),
+      cmocka_unit_test(test_half_conversions),
+      cmocka_unit_test(test_kernels_within_margin),
+      cmocka_unit_test(test_near_ties_exact),
       cmocka_unit_test(test_threads_deterministic),
       cmocka_unit_test(test_many_equals_single),
       cmocka_unit_test(test_empty),
