@@ -35,6 +35,11 @@ int chr_index_support(const chr_index *idx, int64_t r, const uint16_t **bins, co
  * query's ascending bin order. The single definition every path must reproduce bit for bit. */
 double chr_scan_score(const chr_index *idx, const chr_qhist *q, int64_t r);
 
+/* CHR_EINVAL naming the value when the environment variable CHR_SCAN_KERNELS (portable, avx2
+ * or avx512: which stage-1 kernels to run; unset for the widest this CPU has) is unknown or
+ * not supported here. Results never depend on it; it exists to test and time each level. */
+chr_status chr_scan_check_environment(chr_error *err);
+
 /* The shard's exact top-`want` (best-first, by chr_scan_score then row) over all its rows,
  * using the calling thread's OpenMP team if inside none. Reads only the query's bins' binary16
  * root columns, then re-scores exactly from the CSR rows every row that an error bound cannot

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "chromatica/app.h"
+#include "chromatica/mpi_collect.h"
+#include "environment.h"
 
 typedef int (*chr_command_fn)(int argc, char **argv, MPI_Comm comm);
 
@@ -46,7 +48,13 @@ int main(int argc, char **argv) {
     if (rank == 0) fprintf(stderr, "chromatica: the MPI library lacks MPI_THREAD_FUNNELED\n");
     exit_code = 1;
   } else if (chosen != NULL) {
-    exit_code = chosen->run(argc - 1, argv + 1, MPI_COMM_WORLD);
+    chr_error err;
+    if (chr_mpi_agree(MPI_COMM_WORLD, chr_environment_check(&err), &err) != CHR_OK) {
+      if (rank == 0) fprintf(stderr, "chromatica %s: %s\n", chosen->name, err.message);
+      exit_code = 1;
+    } else {
+      exit_code = chosen->run(argc - 1, argv + 1, MPI_COMM_WORLD);
+    }
   } else if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
     if (rank == 0) print_usage(stdout);
     exit_code = 0;

@@ -485,6 +485,11 @@ cleanup:
   return st;
 }
 
+chr_status chr_scan_check_environment(chr_error *err) {
+  chr_scan_kernels unused;
+  return chr_scan_kernels_choose(&unused, err);
+}
+
 int chr_scan_topk(const chr_index *idx, const chr_qhist *q, int want, chr_hit *out, chr_error *err) {
   const chr_qhist *qs[1] = {q};
   chr_hit *outs[1] = {out};

@@ -31,11 +31,27 @@ static double mem_available_bytes(void) {
   return pages > 0 && page > 0 ? (double)pages * (double)page : 1e9;
 }
 
-static double env_mb(const char *name) {
+/* A positive number from an environment variable, with what follows it in *rest; -1 when unset
+ * or not a positive number. */
+static double env_number(const char *name, const char **rest) {
   const char *v = getenv(name);
   char *end = NULL;
-  double mb = v ? strtod(v, &end) : -1.0;
-  return v && end != v && mb > 0 ? mb : -1.0;
+  double x = v != NULL ? strtod(v, &end) : -1.0;
+  *rest = end;
+  return v != NULL && end != v && x > 0 && x < 1e15 ? x : -1.0;
+}
+
+/* A size in megabytes from an environment variable: a number, optionally followed by one of
+ * Slurm's unit suffixes K, M, G, T (Slurm writes plain megabytes, but sites set these by hand
+ * too); -1 when unset or anything else, so the other limits apply. */
+static double env_mb(const char *name) {
+  static const char units[] = "KMGT";
+  static const double in_mb[] = {1.0 / 1024.0, 1.0, 1024.0, 1048576.0};
+  const char *rest = NULL;
+  double mb = env_number(name, &rest);
+  if (mb < 0 || *rest == '\0') return mb;
+  const char *unit = strchr(units, *rest);
+  return unit != NULL && rest[1] == '\0' ? mb * in_mb[unit - units] : -1.0;
 }
 
 /* What this node lets the job use, before sharing among its ranks. */
@@ -44,7 +60,8 @@ static double node_budget_bytes(void) {
   double limits[3] = {file_bytes("/sys/fs/cgroup/memory.max"),
                       file_bytes("/sys/fs/cgroup/memory/memory.limit_in_bytes"), -1.0};
   double per_node = env_mb("SLURM_MEM_PER_NODE"), per_cpu = env_mb("SLURM_MEM_PER_CPU");
-  double cpus = env_mb("SLURM_CPUS_ON_NODE");
+  const char *rest = NULL;
+  double cpus = env_number("SLURM_CPUS_ON_NODE", &rest);
   if (per_node > 0)
     limits[2] = per_node * 1048576.0;
   else if (per_cpu > 0 && cpus > 0)
