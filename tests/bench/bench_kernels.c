@@ -1,30 +1,28 @@
 /* Chromatica's kernels timed alone, for the side-by-side peer benchmark (peer_benchmark.py):
- * loads a dataset into one index (no MPI), then for every valid query of a batch times the exact
- * stage-1 top-R scan, and for its first `pairs` candidates the Sinkhorn and the exact EMD
- * distances, and the bound-pruned exact EMD top-k within the top-R. Writes JSON with the
+ * loads a dataset into one index (one process; MPI only for the search's own EMD rerank on
+ * MPI_COMM_SELF), then for every valid query of a batch times the exact stage-1 top-R scan, and
+ * for its first `pairs` candidates the Sinkhorn and the exact EMD distances, and the
+ * bound-pruned exact EMD top-k within the top-R. Writes JSON with the
  * medians, the query histograms, the top-R rows and the per-pair distances, so the peers can be
  * run on the same data and checked against the same answers. Prints figures; never judges time.
  * usage: bench_kernels DATASET.h5 BATCH.json OUT.json [R] [PAIRS] */
 #include <cjson/cJSON.h>
+#include <mpi.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chromatica/batch.h"
-#include "chromatica/bounds.h"
 #include "chromatica/dataset.h"
 #include "chromatica/emd.h"
 #include "chromatica/scan.h"
 #include "chromatica/sinkhorn.h"
+#include "../../src/mpi/rerank_emd.h"
 
 static int double_compare(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
-}
-
-static int hit_compare(const void *a, const void *b) {
-  return chr_hit_compare(a, b);
 }
 
 static double median(double *v, int n) {
@@ -52,47 +50,20 @@ static chr_index *load_index(const char *path, chr_error *err) {
   return idx;
 }
 
-/* Exact EMD top-k within hits[0..n) with the bound pruning of the search (one shard): bounds
- * first, then EMDs in bound order until the next bound exceeds the k-th best. */
-static int emd_topk_pruned(const chr_index *idx, const chr_qhist *q, const chr_hit *hits, int n,
-                           int k, double *kth) {
-  chr_emd_bounds b;
-  chr_emd_bounds_init(q, &b);
-  chr_hit *order = malloc((size_t)n * sizeof *order);
-  double *best = malloc((size_t)k * sizeof *best);
-  int solved = 0, have = 0;
-  for (int i = 0; i < n; ++i) {
-    const uint16_t *bins;
-    const float *mass;
-    int m = chr_index_support(idx, hits[i].row, &bins, &mass);
-    order[i] = (chr_hit){chr_emd_bound_best(&b, bins, mass, m), hits[i].row};
-  }
-  qsort(order, (size_t)n, sizeof *order, hit_compare);
-  for (int i = 0; i < n; ++i) {
-    if (have == k && chr_emd_bound_prunes(order[i].score, best[k - 1])) break;
-    const uint16_t *bins;
-    const float *mass;
-    int m = chr_index_support(idx, order[i].row, &bins, &mass);
-    double d = 0.0;
-    chr_error err;
-    if (chr_emd(q, bins, mass, m, &d, &err) != CHR_OK) continue;
-    solved++;
-    int pos = have < k ? have++ : k - 1;
-    if (pos == k - 1 && have == k && d >= best[k - 1]) continue;
-    best[pos] = d;
-    for (; pos > 0 && best[pos] < best[pos - 1]; --pos) {
-      double t = best[pos];
-      best[pos] = best[pos - 1];
-      best[pos - 1] = t;
-    }
-  }
-  *kth = have ? best[have - 1] : 0.0;
-  free(order);
-  free(best);
-  return solved;
+/* The search's own bound-pruned exact EMD top-k within hits[0..n) (src/mpi/rerank_emd.c) for
+ * one shard, on MPI_COMM_SELF. Returns the count of EMDs solved, or -1 on failure. */
+static int64_t emd_topk_pruned(const chr_index *idx, const chr_batch_query *bq,
+                               const chr_hit *hits, int n) {
+  chr_match *top = malloc((size_t)bq->options.k * sizeof *top);
+  chr_emd_job job = {.query = bq, .merged = hits, .n_merged = n, .top = top};
+  chr_error err;
+  chr_status st = top == NULL ? CHR_ENOMEM : chr_mpi_emd_rerank(MPI_COMM_SELF, idx, &job, 1, &err);
+  free(top);
+  return st == CHR_OK && !job.failed ? job.candidates - job.pruned : -1;
 }
 
 int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
   if (argc < 4) {
     fprintf(stderr, "usage: bench_kernels DATASET.h5 BATCH.json OUT.json [R] [PAIRS]\n");
     return 2;
@@ -146,10 +117,14 @@ int main(int argc, char **argv) {
       double v[4] = {(double)hits[j].row, sr.distance, d, (double)m};
       cJSON_AddItemToArray(pl, cJSON_CreateDoubleArray(v, 4));
     }
-    double kth = 0.0;
     t = omp_get_wtime();
-    solved_total += emd_topk_pruned(idx, &bq->hist, hits, found, bq->options.k, &kth);
+    int64_t solved = emd_topk_pruned(idx, bq, hits, found);
     pruned_ms[nv] = (omp_get_wtime() - t) * 1e3;
+    if (solved < 0) {
+      fprintf(stderr, "bench_kernels: the pruned EMD rerank failed on query %d\n", i);
+      return 1;
+    }
+    solved_total += solved;
     pool_total += found;
     nv++;
   }
@@ -206,5 +181,6 @@ int main(int argc, char **argv) {
   free(hits);
   chr_batch_destroy(&batch);
   chr_index_destroy(&idx);
+  MPI_Finalize();
   return ok && same ? 0 : 1;
 }
