@@ -16,7 +16,9 @@ typedef struct chr_dataset chr_dataset;
 /* Opens path read-only and checks the root attributes and the shapes and types of
  * /histograms, /image_ids and the optional objects; does not read the rows (see
  * chr_dataset_check_rows). fapl may be H5P_DEFAULT. Collective on the fapl's communicator if
- * it is an MPI-IO fapl. Errors name the object and what was expected. */
+ * it is an MPI-IO fapl. Errors name the object and what was expected; a file HDF5 cannot open
+ * is reported as unreadable (CHR_EIO), as "truncated HDF5 file (N of M bytes)" when its
+ * superblock records more bytes than it has, or as not HDF5 (CHR_EFORMAT). */
 chr_status chr_dataset_open(const char *path, hid_t fapl, chr_dataset **out, chr_error *err);
 
 /* Closes and sets *p = NULL. Accepts NULL. Collective like open. */
@@ -42,7 +44,8 @@ chr_status chr_dataset_read_strings(chr_dataset *ds, char ***ids, char ***paths,
 void chr_strings_free(char **strings, int64_t count);
 
 /* Reads palettes and palette weights of all images (n*5 entries each), or CHR_EINVAL when
- * the dataset has none. */
+ * the dataset has none. Every weight must be finite and >= 0: otherwise CHR_EFORMAT,
+ * "/palette_weights row R: slot S is V (expected finite, >= 0)". */
 chr_status chr_dataset_read_palettes(chr_dataset *ds, chr_rgb *palettes, float *weights,
                                      chr_error *err);
 

@@ -24,7 +24,8 @@ typedef struct {
 } chr_eval_context;
 
 /* Scores every mode against truth (the exact all-image EMD answers) over the queries that
- * are valid and answered by both; writes the JSON to path and the table to table (may be
+ * are valid and answered by both; writes the JSON to path (with the batch's total and valid
+ * query counts and every invalid query: index, query_id, error) and the table to table (may be
  * NULL). Recall@k of a query = |mode's top-k ids that are in the truth's top-k| / |truth's
  * top-k|. CHR_EIO/CHR_ENOMEM on failure (path untouched). */
 chr_status chr_eval_report_write(const char *path, const chr_eval_context *ctx,

@@ -11,8 +11,10 @@
 chr_status chr_text_write_atomic(const char *path, const char *text, const char *what,
                                  chr_error *err);
 
-/* Creates and removes a temporary file beside path. CHR_EIO:
- * "<path>: directory '<dir>' cannot be written (<strerror>)"; CHR_EINVAL for an empty path. */
+/* Refuses a path that exists but is not a regular file (a directory, FIFO, device, socket),
+ * then creates and removes a temporary file beside path. CHR_EIO:
+ * "<path>: directory '<dir>' cannot be written (<strerror>)"; CHR_EINVAL for an empty path and
+ * "<path>: exists and is a directory (expected a regular file to replace or a new path)". */
 chr_status chr_path_check_writable(const char *path, chr_error *err);
 
 #endif

@@ -124,6 +124,40 @@ static chr_status run_mode(MPI_Comm comm, chr_session *s, const mode_plan *m,
   return st;
 }
 
+/* "queries[i] <its validation error>" for an invalid query q; a query that is not an object
+ * already says "queries[i]" in its error. */
+static void describe_invalid(const chr_batch_query *q, int i, char *out, size_t size) {
+  if (strncmp(q->error, "queries[", 8) == 0)
+    snprintf(out, size, "%s", q->error);
+  else
+    snprintf(out, size, "queries[%d] %s", i, q->error);
+}
+
+#define EVAL_INVALID_SHOWN 10 /* invalid queries named on stderr; the report lists them all */
+
+/* Rank 0 names the invalid queries on stderr (each is left out of every mode). Returns how many
+ * queries are valid: the same on every rank, since every rank holds the same queries. The
+ * first invalid one is described in first_invalid. Not collective. */
+static int check_queries(const chr_session *s, int rank, char *first_invalid, size_t size) {
+  int valid = 0, shown = 0;
+  first_invalid[0] = '\0';
+  for (int i = 0; i < s->n; ++i) {
+    if (s->queries[i].ok) {
+      valid++;
+      continue;
+    }
+    char line[CHR_ERROR_MESSAGE_MAX + 32];
+    describe_invalid(&s->queries[i], i, line, sizeof line);
+    if (first_invalid[0] == '\0') snprintf(first_invalid, size, "%s", line);
+    if (rank == 0 && shown++ < EVAL_INVALID_SHOWN)
+      fprintf(stderr, "chromatica eval: invalid query: %s\n", line);
+  }
+  if (rank == 0 && shown > EVAL_INVALID_SHOWN)
+    fprintf(stderr, "chromatica eval: and %d more invalid queries (listed in the eval report)\n",
+            shown - EVAL_INVALID_SHOWN);
+  return valid;
+}
+
 int chr_cmd_eval(int argc, char **argv, MPI_Comm comm) {
   int rank = 0, size = 1;
   MPI_Comm_rank(comm, &rank);
@@ -145,8 +179,14 @@ int chr_cmd_eval(int argc, char **argv, MPI_Comm comm) {
   chr_eval_mode modes[2 * EVAL_LIST_MAX + 2];
   chr_query_result *results = NULL;
   chr_batch_query *work = NULL;
+  char first_invalid[CHR_ERROR_MESSAGE_MAX + 32];
   chr_status st = chr_session_open(comm, &a.session, &s, &err);
   if (st != CHR_OK) goto cleanup;
+  int valid = check_queries(&s, rank, first_invalid, sizeof first_invalid);
+  if (valid == 0) {
+    st = chr_error_set(&err, CHR_EINVAL, "no valid query in the batch (%s)", first_invalid);
+    goto cleanup;
+  }
   work = malloc((size_t)s.n * sizeof *work);
   results = rank == 0 ? calloc((size_t)s.n * (size_t)n_plans, sizeof *results) : NULL;
   st = work && (rank != 0 || results) ? CHR_OK
@@ -163,8 +203,9 @@ int chr_cmd_eval(int argc, char **argv, MPI_Comm comm) {
   if (st == CHR_OK && rank == 0) {
     chr_eval_context ctx = {a.session.dataset, a.session.queries, s.images, size, omp_get_max_threads(),
                             s.layout.groups, s.layout.shards};
-    printf("chromatica eval: %d queries on %lld images, %d ranks x %d threads (%d groups x %d shards)\n",
-           s.n, (long long)s.images, size, ctx.threads_per_rank, ctx.query_groups, ctx.shards);
+    printf("chromatica eval: %d queries (%d valid) on %lld images, %d ranks x %d threads "
+           "(%d groups x %d shards)\n",
+           s.n, valid, (long long)s.images, size, ctx.threads_per_rank, ctx.query_groups, ctx.shards);
     st = chr_eval_report_write(a.session.out, &ctx, s.queries, s.n, modes + 1, n_plans - 1, &modes[0],
                                stdout, &err);
     if (st == CHR_OK) printf("eval report: %s\n", a.session.out);

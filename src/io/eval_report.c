@@ -106,6 +106,25 @@ static cJSON *mode_json(const char *name, const mode_figures *f, double wall_ms)
   return o;
 }
 
+/* The batch's query counts and every invalid query, as the search report names them. */
+static int add_invalid_queries(cJSON *root, const chr_batch_query *queries, int n) {
+  int valid = 0;
+  for (int i = 0; i < n; ++i) valid += queries[i].ok != 0;
+  int ok = cJSON_AddNumberToObject(root, "total_queries", n) &&
+           cJSON_AddNumberToObject(root, "valid_queries", valid);
+  cJSON *list = ok ? cJSON_AddArrayToObject(root, "invalid_queries") : NULL;
+  ok = list != NULL;
+  for (int i = 0; ok && i < n; ++i) {
+    if (queries[i].ok) continue;
+    cJSON *o = cJSON_CreateObject();
+    ok = o != NULL && cJSON_AddNumberToObject(o, "index", i) &&
+         cJSON_AddStringToObject(o, "query_id", queries[i].id) &&
+         cJSON_AddStringToObject(o, "error", queries[i].error) && cJSON_AddItemToArray(list, o);
+    if (!ok) cJSON_Delete(o); /* not in the list, so still ours */
+  }
+  return ok;
+}
+
 static void table_row(FILE *out, const char *name, const mode_figures *f) {
   fprintf(out, "%-24s %8.4f %8.4f %9.2f %9.2f %9.2f %9.2f %7.1f%% %8.1f\n", name, f->recall_mean,
           f->recall_min, f->ann_mean, f->ann_p95, f->rerank_mean, f->rerank_p95,
@@ -126,6 +145,7 @@ chr_status chr_eval_report_write(const char *path, const chr_eval_context *ctx,
            cJSON_AddNumberToObject(root, "query_groups", ctx->query_groups) &&
            cJSON_AddNumberToObject(root, "shards", ctx->shards) &&
            cJSON_AddStringToObject(root, "truth", "exact EMD over every image (rerank_scope all)");
+  ok = ok && add_invalid_queries(root, queries, n);
   if (table != NULL)
     fprintf(table, "%-24s %8s %8s %9s %9s %9s %9s %8s %8s\n", "mode", "recall", "min", "ann ms",
             "ann p95", "rerank", "rr p95", "pruned", "q/s");

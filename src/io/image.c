@@ -92,17 +92,39 @@ static int bmp_complete(const uint8_t *b, size_t n) {
   return (int64_t)offset + stride * height <= (int64_t)n;
 }
 
+/* Headers hold sides below 2^32, so the product of two positive sides is exact in 64 bits
+ * unsigned (a signed product could overflow). */
+static unsigned long long pixel_count(int64_t width, int64_t height) {
+  return (unsigned long long)width * (unsigned long long)height;
+}
+
 static chr_status check_pixels(format f, int64_t width, int64_t height, int64_t max_pixels,
                                chr_error *err) {
   if (width < 1 || height < 1)
     return chr_error_set(err, CHR_EFORMAT, "%s header declares %lld x %lld pixels", format_name(f),
                          (long long)width, (long long)height);
-  if (width * height > max_pixels)
+  if (pixel_count(width, height) > (unsigned long long)max_pixels)
     return chr_error_set(err, CHR_EINVAL,
-                         "too many pixels: %s of %lld x %lld = %lld pixels (limit %lld)",
+                         "too many pixels: %s of %lld x %lld = %llu pixels (limit %lld)",
                          format_name(f), (long long)width, (long long)height,
-                         (long long)(width * height), (long long)max_pixels);
+                         pixel_count(width, height), (long long)max_pixels);
   return CHR_OK;
+}
+
+/* stb_image refuses sides over STBI_MAX_DIMENSIONS (its default, 2^24) and buffers whose
+ * size overflows an int, some at 2^30 bytes (a 4-channel PNG's raw data); 2^28 pixels stays
+ * within every layout. It reports such an image as "too large", except that stbi_info gives
+ * up on a PNG with "unknown image type", so the limits are checked here from the header. */
+static chr_status check_decoder_limits(format f, int64_t width, int64_t height, chr_error *err) {
+  if (width <= CHR_IMAGE_DECODER_MAX_SIDE && height <= CHR_IMAGE_DECODER_MAX_SIDE &&
+      pixel_count(width, height) <= CHR_IMAGE_DECODER_MAX_PIXELS)
+    return CHR_OK;
+  return chr_error_set(err, CHR_EUNSUPPORTED,
+                       "cannot decode %s data (stb_image: too large): %lld x %lld = %llu pixels "
+                       "(expected at most %lld pixels and %lld per side)",
+                       format_name(f), (long long)width, (long long)height,
+                       pixel_count(width, height), (long long)CHR_IMAGE_DECODER_MAX_PIXELS,
+                       (long long)CHR_IMAGE_DECODER_MAX_SIDE);
 }
 
 static void release_stb(void *p) {
@@ -119,6 +141,7 @@ static chr_status decode_stb(format f, const uint8_t *b, size_t n, int64_t max_p
    * limit reads PNG sizes from the IHDR chunk itself. */
   if (f == FORMAT_PNG && n >= 24 && memcmp(b + 12, "IHDR", 4) == 0) {
     chr_status st = check_pixels(f, be32(b + 16), be32(b + 20), max_pixels, err);
+    if (st == CHR_OK) st = check_decoder_limits(f, be32(b + 16), be32(b + 20), err);
     if (st != CHR_OK) return st;
   }
   int w = 0, h = 0, comp = 0;
@@ -134,6 +157,7 @@ static chr_status decode_stb(format f, const uint8_t *b, size_t n, int64_t max_p
   if (!complete)
     return chr_error_set(err, CHR_EFORMAT, "truncated %s data (its end is missing)",
                          format_name(f));
+  if ((st = check_decoder_limits(f, w, h, err)) != CHR_OK) return st;
   uint8_t *pixels = stbi_load_from_memory(b, (int)n, &w, &h, &comp, 4);
   if (pixels == NULL)
     return chr_error_set(err, CHR_EFORMAT, "cannot decode %s data (stb_image: %s)", format_name(f),

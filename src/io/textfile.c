@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define TMP_PATH_MAX 4096
@@ -51,9 +52,24 @@ chr_status chr_text_write_atomic(const char *path, const char *text, const char 
   return CHR_OK;
 }
 
+static const char *kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
 chr_status chr_path_check_writable(const char *path, chr_error *err) {
   if (path == NULL || path[0] == '\0')
     return chr_error_set(err, CHR_EINVAL, "output path: empty (expected a file path)");
+  /* The final rename would fail on a directory only after the work, and would replace a
+   * device or FIFO: anything but a regular file is refused now. */
+  struct stat info;
+  if (stat(path, &info) == 0 && !S_ISREG(info.st_mode))
+    return chr_error_set(err, CHR_EINVAL,
+                         "%s: exists and is %s (expected a regular file to replace or a new path)",
+                         path, kind_of(info.st_mode));
   char dir[TMP_PATH_MAX], tmp[TMP_PATH_MAX];
   dir_of(path, dir, sizeof dir);
   int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());

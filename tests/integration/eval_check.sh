@@ -28,6 +28,38 @@ rc=0
   2>"$work/err.txt" || rc=$?
 [ "$rc" -eq 2 ] && grep -q -- "--epsilons '0'" "$work/err.txt" || { echo "FAIL: bad --epsilons"; exit 1; }
 
+# Invalid queries are named on stderr and in the report and left out of every mode; a batch
+# without a valid query, or an --out naming a directory, fails before any search.
+fail() { echo "FAIL: $1"; exit 1; }
+few=(--rerank-ks 5 --epsilons 0.1)
+echo '{"queries": [{"id": "good", "colors": "f00", "k": 3}, {"id": "bad", "colors": "GG0000"}]}' \
+  >"$work/one_bad.json"
+echo '{"queries": [{"id": "bad", "colors": "GG0000"}, {"id": "bad-too", "colors": "f00", "k": 0}]}' \
+  >"$work/none_valid.json"
+"$bin" eval --dataset "$data" --queries "$work/one_bad.json" --out "$work/one_bad_eval.json" \
+  "${few[@]}" >/dev/null 2>"$work/err.txt" || fail "eval with one invalid query"
+grep -qF "invalid query: queries[1] colors[0] 'GG0000': not a hex colour" "$work/err.txt" ||
+  fail "the invalid query is not named on stderr"
+/usr/bin/python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+bad = [(q["index"], q["query_id"]) for q in r["invalid_queries"]]
+sys.exit(0 if (r["total_queries"], r["valid_queries"], bad) == (2, 1, [(1, "bad")])
+         and all(m["queries"] == 1 for m in r["modes"]) else 1)' "$work/one_bad_eval.json" ||
+  fail "the eval report does not list the invalid query"
+rc=0
+"$bin" eval --dataset "$data" --queries "$work/none_valid.json" --out "$work/none_eval.json" \
+  "${few[@]}" >/dev/null 2>"$work/err.txt" || rc=$?
+[ "$rc" -eq 1 ] && [ ! -e "$work/none_eval.json" ] &&
+  grep -qF "no valid query in the batch (queries[0] colors[0] 'GG0000'" "$work/err.txt" ||
+  fail "a batch without a valid query"
+mkdir -p "$work/outdir"
+rc=0
+"$bin" eval --dataset "$data" --queries "$batch" --out "$work/outdir" >/dev/null \
+  2>"$work/err.txt" || rc=$?
+[ "$rc" -eq 1 ] && grep -qF -- "--out $work/outdir: exists and is a directory" "$work/err.txt" ||
+  fail "--out naming a directory"
+
 /usr/bin/python3 - "$work" "$golden" "${3:-}" <<'PY'
 import json, sys
 work, golden, write = sys.argv[1], sys.argv[2], sys.argv[3] == "--write-golden"

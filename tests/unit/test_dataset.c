@@ -363,6 +363,93 @@ static void unreadable_files_rejected(void **state) {
   expect_open_fails(path, CHR_EFORMAT, "not an HDF5 file", NULL);
 }
 
+/* Overwrites slot `slot` of row `row` of /palette_weights with value. */
+static void poke_palette_weight(const char *path, int row, int slot, float value) {
+  hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+  hid_t d = H5Dopen2(file, "palette_weights", H5P_DEFAULT);
+  assert_true(d >= 0);
+  hsize_t start[2] = {(hsize_t)row, (hsize_t)slot}, count[2] = {1, 1};
+  hid_t fs = H5Dget_space(d), ms = H5Screate_simple(2, count, NULL);
+  assert_true(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0);
+  assert_true(H5Dwrite(d, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, &value) >= 0);
+  H5Sclose(ms);
+  H5Sclose(fs);
+  H5Dclose(d);
+  H5Fclose(file);
+}
+
+/* Writes a file, sets one palette weight and returns what reading the palettes says. */
+static chr_status read_poked_palettes(fixture *f, int row, int slot, float value, chr_error *err) {
+  const char *path = next_path(f);
+  write_file(path, ids, 1);
+  poke_palette_weight(path, row, slot, value);
+  chr_dataset *ds = NULL;
+  assert_int_equal(chr_dataset_open(path, H5P_DEFAULT, &ds, err), CHR_OK);
+  static chr_rgb pal[N * CHR_PALETTE_MAX];
+  static float palw[N * CHR_PALETTE_MAX];
+  chr_status st = chr_dataset_read_palettes(ds, pal, palw, err);
+  chr_dataset_close(&ds);
+  return st;
+}
+
+static void bad_palette_weights_rejected(void **state) {
+  fixture *f = *state;
+  chr_error err;
+  assert_int_equal(read_poked_palettes(f, 8, 0, NAN, &err), CHR_EFORMAT);
+  assert_string_equal(err.message, "/palette_weights row 8: slot 0 is nan (expected finite, >= 0)");
+  assert_int_equal(read_poked_palettes(f, 3, 4, -NAN, &err), CHR_EFORMAT); /* not "-nan" */
+  assert_string_equal(err.message, "/palette_weights row 3: slot 4 is nan (expected finite, >= 0)");
+  assert_int_equal(read_poked_palettes(f, N - 1, 2, -0.25f, &err), CHR_EFORMAT);
+  assert_string_equal(err.message,
+                      "/palette_weights row 19: slot 2 is -0.25 (expected finite, >= 0)");
+  assert_int_equal(read_poked_palettes(f, 0, 1, INFINITY, &err), CHR_EFORMAT);
+  assert_string_equal(err.message, "/palette_weights row 0: slot 1 is inf (expected finite, >= 0)");
+  assert_int_equal(read_poked_palettes(f, 5, 3, 0.0f, &err), CHR_OK); /* zero: an unused slot */
+}
+
+/* Copies the first `bytes` bytes of from to a new file; returns its path. */
+static const char *copy_prefix(fixture *f, const char *from, long bytes) {
+  FILE *in = fopen(from, "rb");
+  assert_non_null(in);
+  char *buf = malloc((size_t)bytes);
+  assert_non_null(buf);
+  assert_int_equal(fread(buf, 1, (size_t)bytes, in), (size_t)bytes);
+  fclose(in);
+  const char *path = next_path(f);
+  FILE *out = fopen(path, "wb");
+  assert_non_null(out);
+  assert_int_equal(fwrite(buf, 1, (size_t)bytes, out), (size_t)bytes);
+  fclose(out);
+  free(buf);
+  return path;
+}
+
+static long file_size(const char *path) {
+  FILE *in = fopen(path, "rb");
+  assert_non_null(in);
+  assert_int_equal(fseek(in, 0, SEEK_END), 0);
+  long size = ftell(in);
+  fclose(in);
+  return size;
+}
+
+/* A file cut short is named as such, with its size and the size its superblock records. */
+static void truncated_files_rejected(void **state) {
+  fixture *f = *state;
+  char whole[128], expected[128];
+  snprintf(whole, sizeof whole, "%s", next_path(f));
+  write_file(whole, ids, 1);
+  long size = file_size(whole);
+  long cuts[3] = {size / 2, 100, size - 1};
+  for (int i = 0; i < 3; ++i) {
+    snprintf(expected, sizeof expected, "truncated HDF5 file (%ld of %ld bytes)", cuts[i], size);
+    expect_open_fails(copy_prefix(f, whole, cuts[i]), CHR_EFORMAT, expected, NULL);
+  }
+  /* too short to hold the end-of-file address, or only part of the signature: not HDF5 */
+  expect_open_fails(copy_prefix(f, whole, 30), CHR_EFORMAT, "not an HDF5 file", NULL);
+  expect_open_fails(copy_prefix(f, whole, 4), CHR_EFORMAT, "not an HDF5 file", NULL);
+}
+
 /* What h5py writes by default: variable-length UTF-8 ids and a variable-length string format. */
 static void variable_length_strings_accepted(void **state) {
   fixture *f = *state;
@@ -433,6 +520,8 @@ int main(void) {
       cmocka_unit_test(duplicate_ids_rejected),
       cmocka_unit_test(missing_objects_rejected),
       cmocka_unit_test(unreadable_files_rejected),
+      cmocka_unit_test(bad_palette_weights_rejected),
+      cmocka_unit_test(truncated_files_rejected),
       cmocka_unit_test(variable_length_strings_accepted),
       cmocka_unit_test(writer_rejects_long_id),
   };

@@ -187,6 +187,62 @@ static void huge_dimensions_are_refused_early(void **state) {
   assert_message_has(&err, "100000 x 100000");
 }
 
+static void put_be32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24);
+  p[1] = (uint8_t)(v >> 16);
+  p[2] = (uint8_t)(v >> 8);
+  p[3] = (uint8_t)v;
+}
+
+/* The signature, an IHDR of width x height 8-bit RGB and an IEND: 45 bytes, no pixels.
+ * stb_image does not check chunk CRCs, so they are left zero. */
+static void tiny_png(uint32_t width, uint32_t height, uint8_t out[45]) {
+  static const uint8_t start[16] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
+                                    0,    0,   0,   13,  'I',  'H',  'D',  'R'};
+  memset(out, 0, 45);
+  memcpy(out, start, sizeof start);
+  put_be32(out + 16, width);
+  put_be32(out + 20, height);
+  out[24] = 8; /* bit depth */
+  out[25] = 2; /* RGB */
+  memcpy(out + 37, "IEND", 4);
+}
+
+/* Whatever --max-pixels allows, a PNG over stb_image's own limits is refused from its header as
+ * too large, not as an unknown image type (what stb_image's header reader says). */
+static void decoder_limits_named(void **state) {
+  (void)state;
+  const int64_t no_limit = 1LL << 40;
+  uint8_t png[45];
+  chr_image img;
+  chr_error err;
+  chr_error_clear(&err);
+  tiny_png(100000, 100000, png);
+  assert_int_equal(chr_image_decode(png, sizeof png, no_limit, &img, &err), CHR_EUNSUPPORTED);
+  assert_string_equal(err.message,
+                      "cannot decode PNG data (stb_image: too large): 100000 x 100000 = "
+                      "10000000000 pixels (expected at most 268435456 pixels and 16777216 per "
+                      "side)");
+  assert_null(img.rgba);
+  tiny_png(16385, 16385, png); /* 2^28 + 2^15 + 1 pixels */
+  assert_int_equal(chr_image_decode(png, sizeof png, no_limit, &img, &err), CHR_EUNSUPPORTED);
+  assert_message_has(&err, "too large");
+  tiny_png((1u << 24) + 1, 1, png); /* few pixels, but one side over 2^24 */
+  assert_int_equal(chr_image_decode(png, sizeof png, no_limit, &img, &err), CHR_EUNSUPPORTED);
+  assert_message_has(&err, "16777217 x 1");
+  tiny_png(16384, 16384, png); /* exactly 2^28: within the limits, refused for its missing data */
+  assert_int_equal(chr_image_decode(png, sizeof png, no_limit, &img, &err), CHR_EFORMAT);
+  assert_null(strstr(err.message, "too large"));
+  tiny_png(UINT32_MAX, UINT32_MAX, png); /* 2^64 - 2^33 + 1 pixels, counted without overflow */
+  assert_int_equal(chr_image_decode(png, sizeof png, no_limit, &img, &err), CHR_EINVAL);
+  assert_message_has(&err, "= 18446744065119617025 pixels (limit 1099511627776)");
+  /* a user limit below both is reported as such */
+  tiny_png(100000, 100000, png);
+  assert_int_equal(chr_image_decode(png, sizeof png, CHR_IMAGE_MAX_PIXELS_DEFAULT, &img, &err),
+                   CHR_EINVAL);
+  assert_message_has(&err, "too many pixels");
+}
+
 static void damaged_data_in_memory(void **state) {
   (void)state;
   chr_image img;
@@ -367,6 +423,7 @@ int main(void) {
       cmocka_unit_test(big_gradient_decodes_exactly),
       cmocka_unit_test(bad_fixtures_are_refused),
       cmocka_unit_test(huge_dimensions_are_refused_early),
+      cmocka_unit_test(decoder_limits_named),
       cmocka_unit_test(damaged_data_in_memory),
       cmocka_unit_test_setup_teardown(files_recursive_and_not, tree_setup, tree_teardown),
       cmocka_unit_test_setup_teardown(files_several_inputs, tree_setup, tree_teardown),

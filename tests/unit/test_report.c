@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "chromatica/grid.h"
@@ -321,11 +322,46 @@ static void missing_directory_fails(void **state) {
   chr_batch_destroy(&b);
 }
 
+/* An existing directory, FIFO or other non-regular file is refused up front, naming the path;
+ * nothing is created beside it. An existing regular file is fine (it will be replaced). */
+static void non_regular_output_refused(void **state) {
+  (void)state;
+  char *dir = make_dir(), sub[128], fifo[128], file[128];
+  chr_error err;
+  chr_error_clear(&err);
+  snprintf(sub, sizeof sub, "%s/outdir", dir);
+  assert_int_equal(mkdir(sub, 0755), 0);
+  assert_int_equal(chr_path_check_writable(sub, &err), CHR_EINVAL);
+  char expected[256];
+  snprintf(expected, sizeof expected,
+           "%s: exists and is a directory (expected a regular file to replace or a new path)", sub);
+  assert_string_equal(err.message, expected);
+  snprintf(fifo, sizeof fifo, "%s/pipe", dir);
+  assert_int_equal(mkfifo(fifo, 0644), 0);
+  assert_int_equal(chr_path_check_writable(fifo, &err), CHR_EINVAL);
+  assert_non_null(strstr(err.message, "exists and is a FIFO"));
+  assert_int_equal(chr_path_check_writable("/dev/null", &err), CHR_EINVAL);
+  assert_non_null(strstr(err.message, "/dev/null: exists and is a device"));
+  assert_int_equal(entries(dir), 2); /* no temporary file left beside them */
+  snprintf(file, sizeof file, "%s/old.json", dir);
+  FILE *f = fopen(file, "w");
+  assert_non_null(f);
+  fclose(f);
+  assert_int_equal(chr_path_check_writable(file, &err), CHR_OK);
+  assert_int_equal(entries(dir), 3);
+  remove(file);
+  remove(fifo);
+  rmdir(sub);
+  rmdir(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(full_report),
       cmocka_unit_test(sweep_ties_and_result_errors),
       cmocka_unit_test(missing_directory_fails),
+      cmocka_unit_test(non_regular_output_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
