@@ -1,6 +1,7 @@
-/* Small collective helpers every subcommand needs: agreeing on failure, a max, a broadcast of a
- * few integers, and gathering per-rank figures. Each checks its MPI return codes and is
- * collective on comm. */
+/* Small MPI helpers every subcommand needs: where a rank stands and the clock (local), and the
+ * collectives: agreeing on failure, a max, a broadcast of a few integers, and gathering
+ * per-rank figures. Each checks its MPI return codes; all but the first two are collective on
+ * comm. */
 #ifndef CHROMATICA_MPI_COLLECT_H
 #define CHROMATICA_MPI_COLLECT_H
 
@@ -9,6 +10,12 @@
 
 #include "chromatica/error.h"
 #include "chromatica/results.h"
+
+/* This rank's number in comm and comm's size. Local. */
+chr_status chr_mpi_place(MPI_Comm comm, int *rank, int *size, chr_error *err);
+
+/* Seconds on MPI's wall clock (MPI_Wtime), the one clock every timing figure uses. Local. */
+double chr_mpi_seconds(void);
 
 /* Agrees on failure at a phase boundary: every rank passes its own status; all return the
  * status of the lowest failing rank, and err then holds that rank's message. */

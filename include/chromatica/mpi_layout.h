@@ -26,6 +26,10 @@ typedef struct {
  * override_mb replaces the measurement (a site's own budget, or a test). Collective on comm. */
 double chr_layout_rank_memory(MPI_Comm comm, double override_mb);
 
+/* Property lists for collective MPI-IO on comm: *fapl (file access) and *dxpl (collective
+ * transfers). The caller closes both with H5Pclose; on failure either may be negative. Local. */
+chr_status chr_mpi_io_lists(MPI_Comm comm, hid_t *fapl, hid_t *dxpl, chr_error *err);
+
 /* The most memory a shard of `rows` images can take once loaded: the bin-major columns (a
  * 2-byte binary16 root per bin) plus the sparse rows (6 bytes per non-zero bin, all bins at
  * worst), plus one 4096-row read buffer. */

@@ -19,6 +19,7 @@
 #include "chromatica/image_files.h"
 #include "chromatica/image_row.h"
 #include "chromatica/mpi_collect.h"
+#include "chromatica/mpi_layout.h"
 #include "chromatica/textfile.h"
 
 #define EXIT_SKIPPED_STRICT 3
@@ -291,8 +292,8 @@ static chr_status run_rounds(const build_args *a, const file_table *t, MPI_Comm 
                              chr_dataset_writer *writer, hid_t dxpl, round_work *w, int64_t *total,
                              chr_error *err) {
   int rank = 0, ranks = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &ranks);
+  chr_status placed = chr_mpi_place(comm, &rank, &ranks, err);
+  if (placed != CHR_OK) return placed;
   int64_t chunk = a->chunk_files, per_round = chunk * ranks;
   int64_t rounds = (t->count + per_round - 1) / per_round;
   int64_t *counts = malloc((size_t)ranks * sizeof *counts);
@@ -404,8 +405,9 @@ static chr_status finish_on_root(const build_args *a, const char *partial, chr_b
 
 int chr_cmd_build(int argc, char **argv, MPI_Comm comm) {
   int rank = 0, ranks = 1;
-  if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS || MPI_Comm_size(comm, &ranks) != MPI_SUCCESS) {
-    fprintf(stderr, "chromatica build: cannot query the communicator\n");
+  chr_error place_err;
+  if (chr_mpi_place(comm, &rank, &ranks, &place_err) != CHR_OK) {
+    fprintf(stderr, "chromatica build: %s\n", place_err.message);
     return 1;
   }
   build_args a = {.max_side = CHR_MAX_SIDE_DEFAULT,
@@ -420,7 +422,7 @@ int chr_cmd_build(int argc, char **argv, MPI_Comm comm) {
     return parsed == 1 ? 0 : parsed;
   }
 
-  double start = MPI_Wtime();
+  double start = chr_mpi_seconds();
   chr_error err;
   chr_error_clear(&err);
   file_table table = {0};
@@ -440,14 +442,10 @@ int chr_cmd_build(int argc, char **argv, MPI_Comm comm) {
                          .max_pixels = a.max_pixels};
 
   chr_status st = share_file_list(&a, rank, comm, &table, &err);
-  double listed = MPI_Wtime();
+  double listed = chr_mpi_seconds();
   if (st == CHR_OK) {
     st = work_alloc(&work, a.chunk_files, &err);
-    if (st == CHR_OK && ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
-                         H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 ||
-                         (dxpl = H5Pcreate(H5P_DATASET_XFER)) < 0 ||
-                         H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0))
-      st = chr_error_set(&err, CHR_EIO, "cannot set up MPI-IO property lists");
+    if (st == CHR_OK) st = chr_mpi_io_lists(comm, &fapl, &dxpl, &err);
     st = chr_mpi_agree(comm, st, &err);
   }
   if (st == CHR_OK)
@@ -462,7 +460,7 @@ int chr_cmd_build(int argc, char **argv, MPI_Comm comm) {
     if (st == CHR_OK && closed != CHR_OK) err = close_err;
     st = chr_mpi_agree(comm, st == CHR_OK ? closed : st, &err);
   }
-  double built = MPI_Wtime();
+  double built = chr_mpi_seconds();
   if (st == CHR_OK)
     st =
         chr_mpi_gather_bytes(comm, work.skips, (int64_t)work.skips_size, &skips, &skips_size, &err);
@@ -474,7 +472,7 @@ int chr_cmd_build(int argc, char **argv, MPI_Comm comm) {
     s.ignored_other = table.ignored[2];
     s.list_ms = (listed - start) * 1e3;
     s.build_ms = (built - listed) * 1e3;
-    s.total_ms = (MPI_Wtime() - start) * 1e3;
+    s.total_ms = (chr_mpi_seconds() - start) * 1e3;
     st = finish_on_root(&a, partial, &s, skips, skips_size, &err);
   }
   /* Skipped files only change the exit code with --strict; rank 0 knows the count. */

@@ -117,10 +117,10 @@ static chr_status run_mode(MPI_Comm comm, chr_session *s, const mode_plan *m,
     apply_mode(m, &work[i].options);
   }
   int answered = 0;
-  double t = MPI_Wtime();
+  double t = chr_mpi_seconds();
   chr_status st = chr_mpi_search(comm, &s->layout, s->idx, work, s->n, s->max_concurrent, 0,
                                  NULL, results, &answered, NULL, err);
-  *wall_ms = (MPI_Wtime() - t) * 1e3;
+  *wall_ms = (chr_mpi_seconds() - t) * 1e3;
   return st;
 }
 
@@ -160,8 +160,11 @@ static int check_queries(const chr_session *s, int rank, char *first_invalid, si
 
 int chr_cmd_eval(int argc, char **argv, MPI_Comm comm) {
   int rank = 0, size = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
+  chr_error place_err;
+  if (chr_mpi_place(comm, &rank, &size, &place_err) != CHR_OK) {
+    fprintf(stderr, "chromatica eval: %s\n", place_err.message);
+    return 1;
+  }
   eval_args a = {0};
   int parsed = parse_args(argc, argv, rank, &a);
   if (parsed == 1 && rank == 0) fputs(usage, stdout);

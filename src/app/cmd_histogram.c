@@ -11,6 +11,7 @@
 #include "chromatica/image.h"
 #include "chromatica/image_row.h"
 #include "chromatica/lists.h"
+#include "chromatica/mpi_collect.h"
 #include "chromatica/query.h"
 
 static const char usage[] =
@@ -179,8 +180,12 @@ static int show_image(const histogram_args *args) {
 }
 
 int chr_cmd_histogram(int argc, char **argv, MPI_Comm comm) {
-  int rank = 0;
-  MPI_Comm_rank(comm, &rank);
+  int rank = 0, size = 1;
+  chr_error place_err;
+  if (chr_mpi_place(comm, &rank, &size, &place_err) != CHR_OK) {
+    fprintf(stderr, "chromatica histogram: %s\n", place_err.message);
+    return 1;
+  }
   if (rank != 0) return 0;
   histogram_args args = {0};
   int parsed = parse_args(argc, argv, &args);

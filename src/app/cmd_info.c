@@ -9,6 +9,7 @@
 #include "chromatica/app.h"
 #include "chromatica/dataset.h"
 #include "chromatica/grid.h"
+#include "chromatica/mpi_collect.h"
 
 #define INFO_BLOCK_ROWS 4096 /* rows read and checked at a time: bounds memory (~19 MB) */
 
@@ -117,9 +118,10 @@ static int print_json(const char *path, const info_summary *s, double median) {
 }
 
 int chr_cmd_info(int argc, char **argv, MPI_Comm comm) {
-  int rank = 0;
-  if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS) {
-    fprintf(stderr, "chromatica info: cannot query the communicator\n");
+  int rank = 0, size = 1;
+  chr_error place_err;
+  if (chr_mpi_place(comm, &rank, &size, &place_err) != CHR_OK) {
+    fprintf(stderr, "chromatica info: %s\n", place_err.message);
     return 1;
   }
   if (rank != 0) return 0;

@@ -92,11 +92,11 @@ static chr_status write_report(const search_args *a, const chr_session *in,
   snprintf(stopped, sizeof stopped, "the run was stopped by %s: the report is incomplete",
            run->stopped_by ? run->stopped_by : "a signal");
   if (run->incomplete) warnings[n_warnings++] = stopped;
-  double t = MPI_Wtime();
+  double t = chr_mpi_seconds();
   chr_status st = chr_report_write(a->session.out, b, results, in->ids, in->paths, in->palettes,
                                    in->palette_weights, run, ranks, run->ranks, warnings,
                                    n_warnings, err);
-  run->write_ms = (MPI_Wtime() - t) * 1e3;
+  run->write_ms = (chr_mpi_seconds() - t) * 1e3;
   if (st != CHR_OK) return st;
   int ok = 0;
   for (int i = 0; i < chr_batch_count(b); ++i) ok += chr_batch_query_at(b, i)->ok && results[i].ok;
@@ -110,14 +110,17 @@ static chr_status write_report(const search_args *a, const chr_session *in,
 
 int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
   int rank = 0, size = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
+  chr_error place_err;
+  if (chr_mpi_place(comm, &rank, &size, &place_err) != CHR_OK) {
+    fprintf(stderr, "chromatica search: %s\n", place_err.message);
+    return 1;
+  }
   search_args a = {0};
   int parsed = parse_args(argc, argv, rank, &a);
   if (parsed == 1 && rank == 0) fputs(usage, stdout);
   if (parsed != 0) return parsed == 1 ? 0 : 2;
 
-  double t_start = MPI_Wtime();
+  double t_start = chr_mpi_seconds();
   chr_error err;
   chr_error_clear(&err);
   chr_session in;
@@ -145,7 +148,7 @@ int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
   st = chr_mpi_agree(comm, st, &err);
   if (st != CHR_OK) goto cleanup;
   if (a.progress && rank == 0) fprintf(stderr, "chromatica search: answering %d queries\n", n);
-  double t_search = MPI_Wtime();
+  double t_search = chr_mpi_seconds();
   st = chr_mpi_search(comm, &in.layout, in.idx, in.queries, n, in.max_concurrent, a.progress,
                       &stop_signal, results, &mine.queries, &stopped, &err);
   if (st != CHR_OK) goto cleanup;
@@ -157,10 +160,10 @@ int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
       fprintf(stderr, "chromatica search: stopped by %s; %d queries were not answered\n",
               run.stopped_by, mark_unanswered(&in, results, run.stopped_by));
   }
-  mine.search_ms = (MPI_Wtime() - t_search) * 1e3;
+  mine.search_ms = (chr_mpi_seconds() - t_search) * 1e3;
   run.search_ms = mine.search_ms;
 
-  double t_gather = MPI_Wtime();
+  double t_gather = chr_mpi_seconds();
   mine.peak_rss_mb = chr_peak_rss_mb();
   all_stats = rank == 0 ? malloc((size_t)size * sizeof *all_stats) : NULL;
   st = rank == 0 && all_stats == NULL ? chr_error_set(&err, CHR_ENOMEM, "cannot hold per-rank figures") : CHR_OK;
@@ -168,8 +171,8 @@ int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
   if (st != CHR_OK) goto cleanup;
   st = chr_mpi_gather_rank_stats(comm, &mine, all_stats, &err);
   if (st != CHR_OK) goto cleanup;
-  run.gather_ms = (MPI_Wtime() - t_gather) * 1e3;
-  run.total_ms = (MPI_Wtime() - t_start) * 1e3;
+  run.gather_ms = (chr_mpi_seconds() - t_gather) * 1e3;
+  run.total_ms = (chr_mpi_seconds() - t_start) * 1e3;
   if (rank == 0) st = write_report(&a, &in, results, &run, all_stats, in.independent_io, &err);
   st = chr_mpi_agree(comm, st, &err);
 cleanup:

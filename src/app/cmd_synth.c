@@ -11,6 +11,7 @@
 #include "chromatica/app.h"
 #include "chromatica/dataset.h"
 #include "chromatica/mpi_collect.h"
+#include "chromatica/mpi_layout.h"
 #include "chromatica/synth.h"
 
 #define SYNTH_PUT_ROWS 4096 /* rows per collective put: bounds each rank's buffers (~19 MB) */
@@ -134,8 +135,9 @@ static int any_failed(int failed, MPI_Comm comm, chr_error *err) {
 
 int chr_cmd_synth(int argc, char **argv, MPI_Comm comm) {
   int rank = 0, size = 1;
-  if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS || MPI_Comm_size(comm, &size) != MPI_SUCCESS) {
-    fprintf(stderr, "chromatica synth: cannot query the communicator\n");
+  chr_error place_err;
+  if (chr_mpi_place(comm, &rank, &size, &place_err) != CHR_OK) {
+    fprintf(stderr, "chromatica synth: %s\n", place_err.message);
     return 1;
   }
   synth_args args = {0, 0, NULL};
@@ -146,7 +148,7 @@ int chr_cmd_synth(int argc, char **argv, MPI_Comm comm) {
   }
   if (parsed != 0) return parsed;
 
-  double start = MPI_Wtime();
+  double start = chr_mpi_seconds();
   int exit_code = 1;
   chr_error err;
   chr_error_clear(&err);
@@ -159,13 +161,7 @@ int chr_cmd_synth(int argc, char **argv, MPI_Comm comm) {
   int64_t puts_local = (count + SYNTH_PUT_ROWS - 1) / SYNTH_PUT_ROWS, puts = 0;
 
   int failed = buffers_alloc(&buf, args.images, &err) != CHR_OK;
-  if (!failed && ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
-                  H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 ||
-                  (dxpl = H5Pcreate(H5P_DATASET_XFER)) < 0 ||
-                  H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0)) {
-    chr_error_set(&err, CHR_EIO, "cannot set up MPI-IO property lists");
-    failed = 1;
-  }
+  if (!failed && chr_mpi_io_lists(comm, &fapl, &dxpl, &err) != CHR_OK) failed = 1;
   if (any_failed(failed, comm, &err)) goto cleanup;
   if (any_failed(chr_mpi_max_int64(comm, puts_local, &puts, &err) != CHR_OK, comm, &err)) goto cleanup;
   failed = chr_dataset_writer_create(args.output, fapl, args.images, buf.id_len, buf.path_len, 1,
@@ -188,7 +184,7 @@ int chr_cmd_synth(int argc, char **argv, MPI_Comm comm) {
   if (any_failed(failed, comm, &err)) goto cleanup;
   failed = chr_dataset_writer_close(&writer, &err) != CHR_OK;
   if (any_failed(failed, comm, &err)) goto cleanup;
-  double seconds = MPI_Wtime() - start;
+  double seconds = chr_mpi_seconds() - start;
   if (rank == 0)
     printf("chromatica synth: wrote %lld images (seed %" PRIu64 ") to %s with %d rank%s in %.3f s\n",
            args.images, args.seed, args.output, size, size == 1 ? "" : "s", seconds);

@@ -75,16 +75,17 @@ static chr_status root_read_inputs(const chr_session_args *a, chr_session *s, ch
 
 chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_session *s,
                             chr_error *err) {
-  int rank = 0;
-  MPI_Comm_rank(comm, &rank);
+  int rank = 0, size = 1;
   memset(s, 0, sizeof *s);
   s->layout.group_comm = MPI_COMM_NULL;
+  chr_status placed = chr_mpi_place(comm, &rank, &size, err);
+  if (placed != CHR_OK) return placed;
   s->mine.rank = rank;
-  double t_start = MPI_Wtime();
+  double t_start = chr_mpi_seconds();
   chr_status st = rank == 0 ? root_read_inputs(a, s, err) : CHR_OK;
   st = chr_mpi_agree(comm, st, err);
   if (st != CHR_OK) return st;
-  s->read_ms = (MPI_Wtime() - t_start) * 1e3;
+  s->read_ms = (chr_mpi_seconds() - t_start) * 1e3;
   int64_t shared[2] = {s->images, rank == 0 ? chr_batch_max_concurrent(s->batch) : 0};
   st = chr_mpi_bcast_int64s(comm, shared, 2, err);
   if (st != CHR_OK) return st;
@@ -96,7 +97,7 @@ chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_sessio
   st = chr_mpi_agree(comm, chr_layout_create(comm, shards, s->images, &s->layout, err), err);
   if (st == CHR_OK) st = chr_layout_check_memory(comm, &s->layout, s->rank_memory, err);
   if (st != CHR_OK) return st;
-  double t_load = MPI_Wtime();
+  double t_load = chr_mpi_seconds();
   chr_io_mode mode = a->io && strcmp(a->io, "parallel") == 0 ? CHR_IO_PARALLEL : CHR_IO_SCATTER;
   st = chr_shard_load(comm, &s->layout, mode, a->dataset, s->ds, &s->idx, &s->mine.read_ms,
                       &s->mine.distribute_ms, &s->independent_io, err);
@@ -114,7 +115,7 @@ chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_sessio
    * that follows starts on every rank at once and holds no waiting for loads. */
   if (st == CHR_OK) st = chr_mpi_barrier(comm, err);
   s->read_ms += s->mine.read_ms;
-  s->distribute_ms = (MPI_Wtime() - t_load) * 1e3 - s->mine.read_ms;
+  s->distribute_ms = (chr_mpi_seconds() - t_load) * 1e3 - s->mine.read_ms;
   return st;
 }
 

@@ -47,6 +47,14 @@ chr_status chr_mpi_gather_rank_stats(MPI_Comm comm, const chr_rank_stats *mine,
   return chr_mpi_agree(comm, st, err);
 }
 
+chr_status chr_mpi_place(MPI_Comm comm, int *rank, int *size, chr_error *err) {
+  if (MPI_Comm_rank(comm, rank) != MPI_SUCCESS || MPI_Comm_size(comm, size) != MPI_SUCCESS)
+    return chr_error_set(err, CHR_EMPI, "MPI_Comm_rank/MPI_Comm_size failed");
+  return CHR_OK;
+}
+
+double chr_mpi_seconds(void) { return MPI_Wtime(); }
+
 chr_status chr_mpi_barrier(MPI_Comm comm, chr_error *err) {
   if (MPI_Barrier(comm) != MPI_SUCCESS) return chr_error_set(err, CHR_EMPI, "MPI_Barrier failed");
   return CHR_OK;

@@ -213,15 +213,22 @@ static chr_status scatter_receive(MPI_Comm comm, const chr_layout *L, float *buf
   return CHR_OK;
 }
 
+chr_status chr_mpi_io_lists(MPI_Comm comm, hid_t *fapl, hid_t *dxpl, chr_error *err) {
+  *fapl = H5Pcreate(H5P_FILE_ACCESS);
+  *dxpl = H5Pcreate(H5P_DATASET_XFER);
+  if (*fapl < 0 || *dxpl < 0 || H5Pset_fapl_mpio(*fapl, comm, MPI_INFO_NULL) < 0 ||
+      H5Pset_dxpl_mpio(*dxpl, H5FD_MPIO_COLLECTIVE) < 0)
+    return chr_error_set(err, CHR_EIO, "cannot set up MPI-IO property lists");
+  return CHR_OK;
+}
+
 static chr_status parallel_read(MPI_Comm comm, const chr_layout *L, const char *path, float *buf,
                                 chr_index *own, int *independent_io, chr_error *err) {
-  chr_status st = CHR_OK;
   chr_dataset *ds = NULL;
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), dxpl = H5Pcreate(H5P_DATASET_XFER);
-  if (fapl < 0 || dxpl < 0 || H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 ||
-      H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0) {
-    st = chr_error_set(err, CHR_EIO, "%s: cannot set up MPI-IO property lists", path);
-  }
+  hid_t fapl = -1, dxpl = -1;
+  chr_error inner;
+  chr_status st = chr_mpi_io_lists(comm, &fapl, &dxpl, &inner);
+  if (st != CHR_OK) chr_error_set(err, st, "%s: %s", path, inner.message);
   if (st == CHR_OK) st = chr_dataset_open(path, fapl, &ds, err);
   st = chr_mpi_agree(comm, st, err);
   /* Every rank makes the same number of collective reads; ranks with fewer rows read none. */
