@@ -7,6 +7,7 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define CHR_SCAN_X86 1
+#include <cpuid.h>
 #include <immintrin.h>
 #else
 #define CHR_SCAN_X86 0
@@ -166,14 +167,22 @@ __attribute__((target("avx512f"))) static uint64_t group_avx512(const float *roo
 
 #endif
 
+#if CHR_SCAN_X86
+/* F16C from CPUID leaf 1 (clang does not know "f16c" in __builtin_cpu_supports); its registers
+ * are the AVX ones, whose OS support the avx2 check already covers. */
+static int has_f16c(void) {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+}
+#endif
+
 int chr_scan_kernels_supported(chr_kernel_level level) {
   switch (level) {
   case CHR_KERNELS_PORTABLE:
     return 1;
 #if CHR_SCAN_X86
   case CHR_KERNELS_AVX2:
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
   case CHR_KERNELS_AVX512:
     return __builtin_cpu_supports("avx512f");
 #endif
