@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "chromatica/lists.h"
+#include "json_check.h"
 
 #define CHR_WARNINGS_MAX 64
 
@@ -21,11 +22,115 @@ struct chr_batch {
   char *warnings[CHR_WARNINGS_MAX];
 };
 
-/* A short JSON rendering of a value for error messages. */
+/* A short JSON rendering of a value for error messages (size >= 8): at most 60 bytes then
+ * "...", UTF-8 only, and a number too large for a double as written (see label_overflows). */
 static void describe(const cJSON *item, char *out, size_t size) {
+  size_t max = size - 4 < 60 ? size - 4 : 60;
+  if (cJSON_IsNumber(item) && !isfinite(item->valuedouble)) {
+    const char *text = item->valuestring != NULL ? item->valuestring
+                       : item->valuedouble > 0   ? "inf"
+                                                 : "-inf";
+    chr_json_show(text, strlen(text), max, out);
+    return;
+  }
   char *text = cJSON_PrintUnformatted(item);
-  snprintf(out, size, "%.60s%s", text ? text : "?", text && strlen(text) > 60 ? "..." : "");
+  chr_json_show(text ? text : "?", text ? strlen(text) : 1, max, out);
   free(text);
+}
+
+/* Core messages quote user text cut at fixed byte widths, which can split a character; the
+ * report must stay UTF-8, so a stray byte is shown as \xNN. */
+static void keep_utf8(char *message, size_t size) {
+  char clean[CHR_ERROR_MESSAGE_MAX + 4];
+  size_t max = size < CHR_ERROR_MESSAGE_MAX ? size : CHR_ERROR_MESSAGE_MAX;
+  chr_json_show(message, strlen(message), max - 4, clean); /* at most max - 1 bytes */
+  memcpy(message, clean, strlen(clean) + 1);
+}
+
+/* cJSON reads a number too large for a double (1e999) as infinity and prints it as null.
+ * The check lists such numbers as written, in document order, which is also the order of a
+ * depth-first walk of the tree; each such node keeps its text in valuestring (cJSON_Delete
+ * frees it there) so that messages show what the user wrote. */
+static size_t count_overflows(const cJSON *item) {
+  size_t n = 0;
+  for (; item != NULL; item = item->next)
+    n += (cJSON_IsNumber(item) && !isfinite(item->valuedouble)) + count_overflows(item->child);
+  return n;
+}
+
+static void label_overflows(cJSON *item, const chr_json_check *check, const char *text,
+                            size_t *next) {
+  for (; item != NULL; item = item->next) {
+    if (cJSON_IsNumber(item) && !isfinite(item->valuedouble)) {
+      size_t offset = 0, length = 0;
+      chr_json_check_overflow(check, (*next)++, &offset, &length);
+      item->valuestring = malloc(length + 1); /* NULL: the message says inf instead */
+      if (item->valuestring != NULL) {
+        memcpy(item->valuestring, text + offset, length);
+        item->valuestring[length] = '\0';
+      }
+    }
+    label_overflows(item->child, check, text, next);
+  }
+}
+
+/* The message for a string the check found flawed; unnamed is where when it has no path. */
+static chr_status flawed_string(const chr_json_finding *f, const char *unnamed, chr_error *err) {
+  const char *where = f->where[0] != '\0' ? f->where : unnamed;
+  if (f->in_key)
+    return chr_error_set(err, CHR_EINVAL,
+                         "key \"%s\" in %s: contains a NUL character "
+                         "(expected a key without \\u0000)",
+                         f->shown, where);
+  if (f->flaw == CHR_JSON_HAS_NUL)
+    return chr_error_set(err, CHR_EINVAL,
+                         "%s \"%s\": contains a NUL character (expected a string without \\u0000)",
+                         where, f->shown);
+  return chr_error_set(err, CHR_EINVAL, "%s \"%s\": not valid UTF-8 (expected UTF-8 text)", where,
+                       f->shown);
+}
+
+static int compare_keys(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The first key of object, in document order, that it holds more than once, or NULL.
+ * keys (n of them) are its keys sorted; a duplicate sits next to its twin. */
+static const char *first_duplicate(const cJSON *object, const char **keys, size_t n) {
+  size_t i = 1;
+  while (i < n && strcmp(keys[i - 1], keys[i]) != 0) i++;
+  if (i == n) return NULL;
+  const cJSON *item = NULL;
+  cJSON_ArrayForEach(item, object) {
+    const char **at = bsearch(&item->string, keys, n, sizeof *keys, compare_keys);
+    size_t k = (size_t)(at - keys);
+    if ((k > 0 && strcmp(keys[k - 1], item->string) == 0) ||
+        (k + 1 < n && strcmp(keys[k + 1], item->string) == 0))
+      return item->string;
+  }
+  return NULL;
+}
+
+/* Refuses an object holding a key twice (cJSON keeps both). Sorting keeps this O(n log n)
+ * for objects with very many keys. lead and prefix start the message and the key's name. */
+static chr_status check_unique_keys(const cJSON *object, const char *lead, const char *prefix,
+                                    chr_error *err) {
+  int n = cJSON_GetArraySize(object), i = 0;
+  if (n < 2) return CHR_OK;
+  const char **keys = malloc((size_t)n * sizeof *keys);
+  if (keys == NULL)
+    return chr_error_set(err, CHR_ENOMEM, "%sout of memory checking %d keys", lead, n);
+  const cJSON *item = NULL;
+  cJSON_ArrayForEach(item, object) keys[i++] = item->string;
+  qsort(keys, (size_t)n, sizeof *keys, compare_keys);
+  const char *dup = first_duplicate(object, keys, (size_t)n);
+  char shown[CHR_JSON_SHOWN_MAX];
+  if (dup != NULL) chr_json_show(dup, strlen(dup), CHR_JSON_SHOWN_MAX - 4, shown);
+  free(keys);
+  if (dup == NULL) return CHR_OK;
+  return chr_error_set(err, CHR_EINVAL,
+                       "%sduplicate key '%s%s' (expected each key once per object)", lead, prefix,
+                       shown);
 }
 
 static chr_status want_int(const cJSON *item, const char *field, int lo, int hi, int *out,
@@ -109,8 +214,9 @@ static chr_status option_apply(const cJSON *item, chr_search_options *o, chr_err
 }
 
 static void warn_unknown(chr_batch *b, const char *where, const char *key) {
-  char text[160];
-  snprintf(text, sizeof text, "unknown key '%s%.100s' ignored", where, key);
+  char shown[104], text[160];
+  chr_json_show(key, strlen(key), 100, shown);
+  snprintf(text, sizeof text, "unknown key '%s%s' ignored", where, shown);
   for (int i = 0; i < b->n_warnings; ++i)
     if (strcmp(b->warnings[i], text) == 0) return;
   if (b->n_warnings == CHR_WARNINGS_MAX) return;
@@ -193,9 +299,11 @@ static void default_id(const cJSON *query, int index, char *out) {
   snprintf(out, CHR_QUERY_ID_MAX, "parallel_query_%d_%06x", index, (unsigned)(h & 0xffffffu));
 }
 
-/* Validates one query into q; on failure q->ok = 0 and q->error holds the reason. */
+/* Validates one query into q; on failure q->ok = 0 and q->error holds the reason. flawed is
+ * the check's first finding inside this query, or NULL. */
 static void parse_query(chr_batch *b, const cJSON *query, int index,
-                        const chr_search_options *defaults, chr_batch_query *q) {
+                        const chr_search_options *defaults, const chr_json_finding *flawed,
+                        chr_batch_query *q) {
   chr_error err;
   chr_error_clear(&err);
   char shown[80];
@@ -203,11 +311,18 @@ static void parse_query(chr_batch *b, const cJSON *query, int index,
   int weights_given = 0;
   q->options = *defaults;
   default_id(query, index, q->id);
+  if (flawed != NULL) {
+    char unnamed[32];
+    snprintf(unnamed, sizeof unnamed, "queries[%d]", index);
+    flawed_string(flawed, unnamed, &err);
+    goto done;
+  }
   if (!cJSON_IsObject(query)) {
     describe(query, shown, sizeof shown);
     chr_error_set(&err, CHR_EINVAL, "queries[%d] %s: wrong type (expected an object)", index, shown);
     goto done;
   }
+  if (check_unique_keys(query, "", "", &err) != CHR_OK) goto done;
   const cJSON *id = cJSON_GetObjectItemCaseSensitive(query, "id");
   if (id != NULL) {
     if (!cJSON_IsString(id) || id->valuestring[0] == '\0' ||
@@ -251,12 +366,35 @@ static void parse_query(chr_batch *b, const cJSON *query, int index,
 done:
   q->ok = err.code == CHR_OK;
   snprintf(q->error, sizeof q->error, "%s", err.message);
+  keep_utf8(q->error, sizeof q->error);
 }
 
-static chr_status parse_root(chr_batch *b, const cJSON *root, chr_error *err) {
+/* Applies the batch's options object to defaults. */
+static chr_status parse_options(chr_batch *b, const cJSON *options, chr_search_options *defaults,
+                                chr_error *err) {
   char shown[80];
+  if (!cJSON_IsObject(options)) {
+    describe(options, shown, sizeof shown);
+    return chr_error_set(err, CHR_EINVAL, "options %s: wrong type (expected an object)", shown);
+  }
+  if (check_unique_keys(options, "batch: ", "options.", err) != CHR_OK) return err->code;
+  const cJSON *option = NULL;
+  cJSON_ArrayForEach(option, options) {
+    chr_error inner;
+    chr_status s = option_apply(option, defaults, &inner);
+    if (s == CHR_EUNSUPPORTED) warn_unknown(b, "options.", option->string);
+    else if (s != CHR_OK) return chr_error_set(err, s, "options.%s", inner.message);
+  }
+  return CHR_OK;
+}
+
+static chr_status parse_root(chr_batch *b, const cJSON *root, const chr_json_check *check,
+                             chr_error *err) {
   chr_search_options defaults = chr_search_options_default();
+  const chr_json_finding *flawed = chr_json_check_loose_finding(check);
+  if (flawed != NULL) return flawed_string(flawed, "batch", err);
   if (!cJSON_IsObject(root)) return chr_error_set(err, CHR_EINVAL, "batch: not a JSON object (expected {\"queries\": [...]})");
+  if (check_unique_keys(root, "batch: ", "", err) != CHR_OK) return err->code;
   const cJSON *queries = cJSON_GetObjectItemCaseSensitive(root, "queries");
   if (!cJSON_IsArray(queries))
     return chr_error_set(err, CHR_EINVAL, "queries: %s (expected an array of query objects)",
@@ -268,17 +406,7 @@ static chr_status parse_root(chr_batch *b, const cJSON *root, chr_error *err) {
       if (want_int(item, "max_concurrent", 1, CHR_MAX_CONCURRENT_MAX, &b->max_concurrent, err) != CHR_OK)
         return err->code;
     } else if (strcmp(item->string, "options") == 0) {
-      if (!cJSON_IsObject(item)) {
-        describe(item, shown, sizeof shown);
-        return chr_error_set(err, CHR_EINVAL, "options %s: wrong type (expected an object)", shown);
-      }
-      const cJSON *option = NULL;
-      cJSON_ArrayForEach(option, item) {
-        chr_error inner;
-        chr_status s = option_apply(option, &defaults, &inner);
-        if (s == CHR_EUNSUPPORTED) warn_unknown(b, "options.", option->string);
-        else if (s != CHR_OK) return chr_error_set(err, s, "options.%s", inner.message);
-      }
+      if (parse_options(b, item, &defaults, err) != CHR_OK) return err->code;
     } else {
       warn_unknown(b, "", item->string);
     }
@@ -293,29 +421,48 @@ static chr_status parse_root(chr_batch *b, const cJSON *root, chr_error *err) {
   if (b->queries == NULL) return chr_error_set(err, CHR_ENOMEM, "queries: cannot hold %d queries", b->count);
   int index = 0;
   cJSON_ArrayForEach(item, queries) {
-    parse_query(b, item, index, &defaults, &b->queries[index]);
+    parse_query(b, item, index, &defaults, chr_json_check_group_finding(check, index),
+                &b->queries[index]);
     index++;
   }
   return CHR_OK;
 }
 
+/* The strict check runs first: cJSON alone would accept text that is not JSON (see
+ * json_check.h) and would silently cut strings at \u0000. */
 chr_status chr_batch_parse(const char *text, size_t len, chr_batch **out, chr_error *err) {
   *out = NULL;
   chr_status status = CHR_OK;
   chr_batch *b = calloc(1, sizeof *b);
+  chr_json_check *check = NULL;
   cJSON *root = NULL;
+  chr_error inner;
+  size_t next = 0, bom = 0;
   if (b == NULL) return chr_error_set(err, CHR_ENOMEM, "batch: out of memory");
   b->max_concurrent = 10;
-  root = cJSON_ParseWithLength(text, len);
-  if (root == NULL) {
-    const char *at = cJSON_GetErrorPtr();
-    long offset = (at != NULL && at >= text && at <= text + len) ? (long)(at - text) : -1;
-    status = chr_error_set(err, CHR_EINVAL, "batch: not valid JSON (parse error near byte %ld)", offset);
+  status = chr_json_check_run(text, len, "queries", &check, &inner);
+  if (status != CHR_OK) {
+    chr_error_set(err, status, "batch: %s", inner.message);
     goto cleanup;
   }
-  status = parse_root(b, root, err);
+  /* The check accepts a leading byte-order mark; cJSON skips one only when 2 bytes follow it. */
+  bom = len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+  root = cJSON_ParseWithLength(text + bom, len - bom);
+  if (root == NULL) {
+    /* The text passed the strict check, so cJSON can only have run out of memory. */
+    const char *at = cJSON_GetErrorPtr();
+    long offset = at != NULL && at >= text && at <= text + len ? (long)(at - text) : -1;
+    status = chr_error_set(err, CHR_ENOMEM, "batch: cJSON failed near byte %ld (out of memory?)",
+                           offset);
+    goto cleanup;
+  }
+  if (count_overflows(root) == chr_json_check_overflow_count(check))
+    label_overflows(root, check, text, &next);
+  status = parse_root(b, root, check, err);
 cleanup:
+  if (status != CHR_OK && err != NULL) keep_utf8(err->message, sizeof err->message);
   cJSON_Delete(root);
+  chr_json_check_destroy(&check);
   if (status != CHR_OK) chr_batch_destroy(&b);
   *out = b;
   return status;

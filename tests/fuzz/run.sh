@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The fuzz pass: builds the libFuzzer harnesses (clang, with ASan + UBSan) for the batch parser
-# and the query parser, and runs each for a bounded time from the committed seed corpus
-# (tests/fuzz/corpus; new inputs go to a scratch copy, never into the repository). A crash,
-# leak or undefined behaviour fails the pass and leaves the input in the scratch folder.
+# The fuzz pass: builds the libFuzzer harnesses (clang, with ASan + UBSan) for the batch parser,
+# the query parser and the strict JSON check (against cJSON), and runs each for a bounded time
+# from the committed seed corpus (tests/fuzz/corpus; new inputs go to a scratch copy, never into
+# the repository). A crash, leak or undefined behaviour fails the pass and leaves the input in
+# the scratch folder.
 # usage: run.sh [SECONDS_PER_HARNESS]   (default 20). Called by tests/run-all.sh.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -16,12 +17,14 @@ fi
 flags=(-g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -fopenmp -I"$root/include")
 core=("$root"/src/core/*.c)
-clang "${flags[@]}" "$root/tests/fuzz/fuzz_batch.c" "$root/src/io/batch.c" "${core[@]}" \
-  -lcjson -lm -o "$out/fuzz_batch"
+clang "${flags[@]}" "$root/tests/fuzz/fuzz_batch.c" "$root/src/io/batch.c" \
+  "$root/src/io/json_check.c" "${core[@]}" -lcjson -lm -o "$out/fuzz_batch"
 clang "${flags[@]}" "$root/tests/fuzz/fuzz_query.c" "${core[@]}" -lm -o "$out/fuzz_query"
+clang "${flags[@]}" "$root/tests/fuzz/fuzz_json_check.c" "$root/src/io/json_check.c" \
+  "$root/src/core/error.c" -lcjson -lm -o "$out/fuzz_json_check"
 passed=0
 failed=0
-for name in batch query; do
+for name in batch query json_check; do
   corpus="$out/corpus_$name"
   rm -rf "$corpus"
   mkdir -p "$corpus"
