@@ -28,4 +28,23 @@ chr_status chr_sinkhorn(const chr_qhist *q, const uint16_t *bins, const float *m
                         const chr_sinkhorn_params *params, chr_sinkhorn_result *out,
                         chr_error *err);
 
+/* The query's side of all its (query, candidate) problems, made once and shared by every
+ * candidate (and thread): the ground cost and the standard-domain kernel exp(-C/eps) from each
+ * query bin to every grid bin, so a candidate's problem is filled by lookups instead of
+ * count x n cost and exp evaluations. Read-only once made. */
+typedef struct chr_sinkhorn_query chr_sinkhorn_query;
+
+/* Copies q and params (checked as chr_sinkhorn does). The caller frees *out with
+ * chr_sinkhorn_query_destroy. CHR_EINVAL or CHR_ENOMEM on failure. */
+chr_status chr_sinkhorn_query_create(const chr_qhist *q, const chr_sinkhorn_params *params,
+                                     chr_sinkhorn_query **out, chr_error *err);
+
+/* Frees the tables and sets *p = NULL; accepts NULL. */
+void chr_sinkhorn_query_destroy(chr_sinkhorn_query **p);
+
+/* chr_sinkhorn for the query and parameters of sq: the same result, bit for bit. */
+chr_status chr_sinkhorn_candidate(const chr_sinkhorn_query *sq, const uint16_t *bins,
+                                  const float *mass, int n, chr_sinkhorn_result *out,
+                                  chr_error *err);
+
 #endif

@@ -41,7 +41,7 @@ int chr_matches_rank(chr_match *matches, int n, int k) {
 
 /* Reranks candidates [first, last) into out; returns the first failure's status. */
 static chr_status rerank_unit(const chr_index *idx, const chr_qhist *q, chr_metric metric,
-                              const chr_sinkhorn_params *params, const chr_hit *candidates,
+                              const chr_sinkhorn_query *sq, const chr_hit *candidates,
                               int first, int last, chr_match *out, chr_error *err) {
   int64_t base = chr_index_first_row(idx);
   for (int i = first; i < last; ++i) {
@@ -54,7 +54,7 @@ static chr_status rerank_unit(const chr_index *idx, const chr_qhist *q, chr_metr
       s = chr_emd(q, bins, mass, n, &distance, err);
     } else {
       chr_sinkhorn_result result;
-      s = chr_sinkhorn(q, bins, mass, n, params, &result, err);
+      s = chr_sinkhorn_candidate(sq, bins, mass, n, &result, err);
       distance = result.distance;
     }
     if (s != CHR_OK) return s;
@@ -71,6 +71,11 @@ chr_status chr_search_rerank(const chr_index *idx, const chr_qhist *q,
     return CHR_OK;
   }
   chr_sinkhorn_params params = {o->sinkhorn_epsilon, o->sinkhorn_tol, o->sinkhorn_max_iter};
+  chr_sinkhorn_query *sq = NULL; /* the query's side, shared by all its candidates */
+  if (o->metric == CHR_METRIC_SINKHORN && n > 0) {
+    chr_status made = chr_sinkhorn_query_create(q, &params, &sq, err);
+    if (made != CHR_OK) return made;
+  }
   int units = (n + o->batch_size - 1) / o->batch_size;
   chr_status status = CHR_OK;
   /* Each candidate's distance depends on that candidate alone, so the unit size and the
@@ -83,7 +88,7 @@ chr_status chr_search_rerank(const chr_index *idx, const chr_qhist *q,
     int first = u * o->batch_size;
     int last = first + o->batch_size < n ? first + o->batch_size : n;
     chr_error local;
-    if (rerank_unit(idx, q, o->metric, &params, candidates, first, last, out, &local) != CHR_OK) {
+    if (rerank_unit(idx, q, o->metric, sq, candidates, first, last, out, &local) != CHR_OK) {
 #pragma omp critical(chr_search_rerank_error)
       if (u < failed_unit) {
         failed_unit = u;
@@ -92,6 +97,7 @@ chr_status chr_search_rerank(const chr_index *idx, const chr_qhist *q,
     }
   }
   if (failed_unit < units) status = chr_error_set(err, unit_err.code, "%s", unit_err.message);
+  chr_sinkhorn_query_destroy(&sq);
   return status;
 }
 

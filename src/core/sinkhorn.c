@@ -78,11 +78,7 @@ static double marginal_error(const problem *p, int log_domain) {
   return e;
 }
 
-chr_status chr_sinkhorn(const chr_qhist *q, const uint16_t *bins, const float *mass, int n,
-                        const chr_sinkhorn_params *params, chr_sinkhorn_result *out,
-                        chr_error *err) {
-  chr_status st = CHR_OK;
-  double *buf = NULL;
+static chr_status check_params(const chr_sinkhorn_params *params, chr_error *err) {
   if (params == NULL || !(params->epsilon > 0.0) || !isfinite(params->epsilon) ||
       params->max_iter < 1 || !(params->tol >= 0.0))
     return chr_error_set(err, CHR_EINVAL,
@@ -90,6 +86,68 @@ chr_status chr_sinkhorn(const chr_qhist *q, const uint16_t *bins, const float *m
                          "epsilon > 0, max_iter >= 1, tol >= 0",
                          params ? params->epsilon : 0.0, params ? params->max_iter : 0,
                          params ? params->tol : 0.0);
+  return CHR_OK;
+}
+
+struct chr_sinkhorn_query {
+  chr_qhist q;
+  chr_sinkhorn_params params;
+  double *cost;   /* q.count x CHR_BINS: chr_grid_cost(q.bin[i], b) at [i * CHR_BINS + b] */
+  double *kernel; /* exp(-cost / eps), the standard-domain kernel, same layout */
+};
+
+chr_status chr_sinkhorn_query_create(const chr_qhist *q, const chr_sinkhorn_params *params,
+                                     chr_sinkhorn_query **out, chr_error *err) {
+  *out = NULL;
+  chr_status st = check_params(params, err);
+  if (st != CHR_OK) return st;
+  if (q->count < 1 || q->count > CHR_QUERY_MAX_BINS)
+    return chr_error_set(err, CHR_EINVAL, "sinkhorn: query of %d bins; expected 1 to %d",
+                         q->count, CHR_QUERY_MAX_BINS);
+  for (int i = 0; i < q->count; ++i)
+    if (q->bin[i] < 0 || q->bin[i] >= CHR_BINS)
+      return chr_error_set(err, CHR_EINVAL, "sinkhorn: query bin[%d] = %d; expected 0 to %d", i,
+                           q->bin[i], CHR_BINS - 1);
+  chr_sinkhorn_query *sq = calloc(1, sizeof *sq);
+  size_t entries = (size_t)q->count * CHR_BINS;
+  if (sq != NULL) {
+    sq->cost = malloc(entries * sizeof *sq->cost);
+    sq->kernel = malloc(entries * sizeof *sq->kernel);
+  }
+  if (sq == NULL || sq->cost == NULL || sq->kernel == NULL) {
+    chr_sinkhorn_query_destroy(&sq);
+    return chr_error_set(err, CHR_ENOMEM, "sinkhorn: out of memory for a %d-bin query's tables",
+                         q->count);
+  }
+  sq->q = *q;
+  sq->params = *params;
+  const double eps = params->epsilon * chr_grid_cost_max();
+  for (int i = 0; i < q->count; ++i)
+    for (int b = 0; b < CHR_BINS; ++b) {
+      size_t k = (size_t)i * CHR_BINS + (size_t)b;
+      sq->cost[k] = chr_grid_cost(q->bin[i], b);
+      sq->kernel[k] = exp(-sq->cost[k] / eps);
+    }
+  *out = sq;
+  return CHR_OK;
+}
+
+void chr_sinkhorn_query_destroy(chr_sinkhorn_query **p) {
+  if (p == NULL || *p == NULL) return;
+  free((*p)->cost);
+  free((*p)->kernel);
+  free(*p);
+  *p = NULL;
+}
+
+/* The solver behind chr_sinkhorn and chr_sinkhorn_candidate. Costs and standard-domain kernel
+ * entries come from the query's tables when sq is given, else are computed here: the same
+ * expressions on the same inputs, so both give the same bits. */
+static chr_status solve(const chr_qhist *q, const chr_sinkhorn_params *params,
+                        const chr_sinkhorn_query *sq, const uint16_t *bins, const float *mass,
+                        int n, chr_sinkhorn_result *out, chr_error *err) {
+  chr_status st = CHR_OK;
+  double *buf = NULL;
   double total = 0.0;
   st = chr_support_check("sinkhorn", q, bins, mass, n, &total, err);
   if (st != CHR_OK) return st;
@@ -111,14 +169,19 @@ chr_status chr_sinkhorn(const chr_qhist *q, const uint16_t *bins, const float *m
   double cmax = 0.0;
   for (int i = 0; i < nq; ++i)
     for (int j = 0; j < nx; ++j) {
-      double c = chr_grid_cost(q->bin[i], bins[j]);
+      double c = sq ? sq->cost[(size_t)i * CHR_BINS + bins[j]] : chr_grid_cost(q->bin[i], bins[j]);
       p.c[(size_t)i * nx + j] = c;
       if (c > cmax) cmax = c;
     }
   const int log_domain = cmax / eps > CHR_SINKHORN_MAX_EXPONENT;
-  for (size_t k = 0; k < nm; ++k) p.m[k] = log_domain ? -p.c[k] / eps : exp(-p.c[k] / eps);
+  for (int i = 0; i < nq; ++i)
+    for (int j = 0; j < nx; ++j) {
+      size_t k = (size_t)i * nx + j;
+      p.m[k] = log_domain ? -p.c[k] / eps
+               : sq       ? sq->kernel[(size_t)i * CHR_BINS + bins[j]]
+                          : exp(-p.c[k] / eps);
+    }
   for (int j = 0; j < nx; ++j) p.v[j] = log_domain ? 0.0 : 1.0;
-
   int iterations = 0, have_error = 0;
   double error = 0.0;
   for (int it = 0; it < params->max_iter; ++it) {
@@ -153,4 +216,17 @@ chr_status chr_sinkhorn(const chr_qhist *q, const uint16_t *bins, const float *m
 cleanup:
   free(buf);
   return st;
+}
+
+chr_status chr_sinkhorn(const chr_qhist *q, const uint16_t *bins, const float *mass, int n,
+                        const chr_sinkhorn_params *params, chr_sinkhorn_result *out,
+                        chr_error *err) {
+  chr_status st = check_params(params, err);
+  return st == CHR_OK ? solve(q, params, NULL, bins, mass, n, out, err) : st;
+}
+
+chr_status chr_sinkhorn_candidate(const chr_sinkhorn_query *sq, const uint16_t *bins,
+                                  const float *mass, int n, chr_sinkhorn_result *out,
+                                  chr_error *err) {
+  return solve(&sq->q, &sq->params, sq, bins, mass, n, out, err);
 }

@@ -240,12 +240,52 @@ static void test_invalid(void **state) {
   assert_int_equal(chr_sinkhorn(&q, bins, mass, 2, &ok, &r, &err), CHR_OK);
 }
 
+/* A query's shared tables change nothing: every candidate's result equals chr_sinkhorn's bit
+ * for bit, in the standard and the log domain, at full and capped iterations. */
+static void test_query_tables_equal_direct(void **state) {
+  (void)state;
+  uint64_t seed = 33;
+  const chr_sinkhorn_params params[] = {{0.05, 1e-6, 100}, {0.001, 1e-6, 100}, {0.02, 0.0, 7}};
+  chr_error err;
+  uint16_t bins[N];
+  float mass[N];
+  for (size_t k = 0; k < sizeof params / sizeof *params; ++k) {
+    chr_qhist q;
+    random_query(&q, 1 + (int)(next(&seed) % CHR_QUERY_MAX_BINS), &seed);
+    chr_sinkhorn_query *sq = NULL;
+    assert_int_equal(chr_sinkhorn_query_create(&q, &params[k], &sq, &err), CHR_OK);
+    int domains[2] = {0, 0};
+    for (int round = 0; round < 12; ++round) {
+      int n = random_image(bins, mass, 1 + (int)(next(&seed) % 400), &seed);
+      chr_sinkhorn_result direct, shared;
+      assert_int_equal(chr_sinkhorn(&q, bins, mass, n, &params[k], &direct, &err), CHR_OK);
+      assert_int_equal(chr_sinkhorn_candidate(sq, bins, mass, n, &shared, &err), CHR_OK);
+      assert_memory_equal(&direct.distance, &shared.distance, sizeof direct.distance);
+      assert_memory_equal(&direct.error, &shared.error, sizeof direct.error);
+      assert_int_equal(direct.iterations, shared.iterations);
+      assert_int_equal(direct.log_domain, shared.log_domain);
+      domains[direct.log_domain] = 1;
+    }
+    assert_true(domains[k == 1]); /* epsilon 0.001 runs in the log domain */
+    chr_sinkhorn_query_destroy(&sq);
+    assert_null(sq);
+  }
+  chr_sinkhorn_query *sq = NULL;
+  chr_qhist bad = {.count = 1, .bin = {N}, .mass = {1.0}};
+  assert_int_equal(chr_sinkhorn_query_create(&bad, &params[0], &sq, &err), CHR_EINVAL);
+  const chr_sinkhorn_params bad_eps = {0.0, 1e-6, 100};
+  chr_qhist q = {.count = 1, .bin = {3}, .mass = {1.0}};
+  assert_int_equal(chr_sinkhorn_query_create(&q, &bad_eps, &sq, &err), CHR_EINVAL);
+  assert_null(sq);
+  chr_sinkhorn_query_destroy(NULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dense_default),     cmocka_unit_test(test_dense_few_iterations),
       cmocka_unit_test(test_dense_log_domain),  cmocka_unit_test(test_identical_is_small),
       cmocka_unit_test(test_one_bin_small_eps), cmocka_unit_test(test_tiny_epsilon_finite),
-      cmocka_unit_test(test_invalid),
+      cmocka_unit_test(test_invalid),           cmocka_unit_test(test_query_tables_equal_direct),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
