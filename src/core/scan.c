@@ -32,6 +32,8 @@
  * 128 KiB to 1 MiB on a 2 MiB L2: 256 random palettes, 1M images). */
 #define CHR_SCAN_ROOTS_FLOATS 131072
 #define CHR_SCAN_CHUNK_MAX 4096
+/* Rows per group when chr_index_append fills the root columns. */
+#define CHR_APPEND_GROUP 256
 
 struct chr_index {
   int64_t capacity;
@@ -107,6 +109,44 @@ fail:
                        (long long)cap);
 }
 
+/* The sparse rows (CSR) of rows[0..n) as index rows first.. (offsets[first] already set). */
+static chr_status append_sparse(chr_index *idx, const float *rows, int64_t first, int64_t n,
+                                chr_error *err) {
+  int64_t nnz = 0;
+  for (int64_t i = 0; i < n * CHR_BINS; ++i) nnz += rows[i] != 0.0f;
+  int64_t at = idx->offsets[first];
+  /* One slot more than the entries: the branch-free copy below writes every bin at the next
+   * free slot and only advances past the non-zero ones. */
+  chr_status st = reserve_nnz(idx, at + nnz + 1, err);
+  if (st != CHR_OK) return st;
+  for (int64_t r = 0; r < n; ++r) {
+    const float *x = rows + r * CHR_BINS;
+    int64_t row_start = at;
+    for (int b = 0; b < CHR_BINS; ++b) {
+      idx->bins[at] = (uint16_t)b;
+      idx->mass[at] = x[b];
+      at += x[b] != 0.0f;
+    }
+    double sum = 0.0;
+    for (int64_t j = row_start; j < at; ++j) sum += idx->mass[j];
+    idx->offsets[first + r + 1] = at;
+    if (sum > idx->max_row_sum) idx->max_row_sum = sum;
+  }
+  return CHR_OK;
+}
+
+/* The root columns of index rows [first, last) from their sparse rows: zero each column's
+ * segment (in cache for the group), then write the non-zero entries' binary16 roots. */
+static void fill_roots(chr_index *idx, int64_t first, int64_t last) {
+  for (int b = 0; b < CHR_BINS; ++b)
+    memset(idx->roots + (size_t)b * (size_t)idx->capacity + (size_t)first, 0,
+           (size_t)(last - first) * sizeof *idx->roots);
+  for (int64_t r = first; r < last; ++r)
+    for (int64_t j = idx->offsets[r]; j < idx->offsets[r + 1]; ++j)
+      idx->roots[(size_t)idx->bins[j] * (size_t)idx->capacity + (size_t)r] =
+          chr_half_from_float((float)sqrt((double)idx->mass[j]));
+}
+
 chr_status chr_index_append(chr_index *idx, const float *rows, int64_t count, chr_error *err) {
   if (count < 0 || count > idx->capacity - idx->rows)
     return chr_error_set(err, CHR_EINVAL,
@@ -114,37 +154,13 @@ chr_status chr_index_append(chr_index *idx, const float *rows, int64_t count, ch
                          "%lld",
                          (long long)count, (long long)idx->rows, (long long)idx->capacity,
                          (long long)(idx->capacity - idx->rows));
-  int64_t nnz = 0;
-  for (int64_t i = 0; i < count * CHR_BINS; ++i) nnz += rows[i] != 0.0f;
-  int64_t base = idx->offsets[idx->rows];
-  chr_status st = reserve_nnz(idx, base + nnz, err);
-  if (st != CHR_OK) return st;
-
-  int64_t at = base;
-  for (int64_t r = 0; r < count; ++r) {
-    const float *x = rows + r * CHR_BINS;
-    double sum = 0.0;
-    for (int b = 0; b < CHR_BINS; ++b) {
-      if (x[b] != 0.0f) {
-        idx->bins[at] = (uint16_t)b;
-        idx->mass[at] = x[b];
-        sum += x[b];
-        ++at;
-      }
-    }
-    idx->offsets[idx->rows + r + 1] = at;
-    if (sum > idx->max_row_sum) idx->max_row_sum = sum;
-  }
-  /* Transpose in small row groups so the strided column writes stay cache friendly. */
-  for (int64_t r0 = 0; r0 < count; r0 += 64) {
-    int64_t r1 = r0 + 64 < count ? r0 + 64 : count;
-    for (int b = 0; b < CHR_BINS; ++b) {
-      uint16_t *col = idx->roots + (size_t)b * (size_t)idx->capacity + (size_t)idx->rows;
-      for (int64_t r = r0; r < r1; ++r) {
-        float x = rows[r * CHR_BINS + b];
-        col[r] = x == 0.0f ? 0 : chr_half_from_float((float)sqrt((double)x));
-      }
-    }
+  /* Group by group, so a group's rows stay in cache from counting to copying; idx->rows moves
+   * only at the end, so a failure leaves the index as it was. */
+  for (int64_t r0 = 0; r0 < count; r0 += CHR_APPEND_GROUP) {
+    int64_t r1 = r0 + CHR_APPEND_GROUP < count ? r0 + CHR_APPEND_GROUP : count;
+    chr_status st = append_sparse(idx, rows + r0 * CHR_BINS, idx->rows + r0, r1 - r0, err);
+    if (st != CHR_OK) return st;
+    fill_roots(idx, idx->rows + r0, idx->rows + r1);
   }
   idx->rows += count;
   return CHR_OK;
