@@ -68,6 +68,7 @@ float chr_half_to_float(uint16_t h) {
  * bounds every term with room to spare. A row rejected at A < T - margin, where `keep` rows
  * have A >= T, has an exact sum more than 2^-50 below theirs, so its rounded score 2 - 2s is
  * strictly worse than all of theirs and the row tie-break never comes into play. */
+/* The factors 1.000001 cover the rounding of the two double sums below and of max_row_sum. */
 double chr_scan_margin(const chr_qhist *q, double max_row_sum) {
   double mass = 0.0, weights = 0.0;
   for (int k = 0; k < q->count; ++k) {

@@ -406,8 +406,10 @@ static void test_threads_deterministic(void **state) {
   chr_index_destroy(&idx);
 }
 
-/* The many-query scan equals one scan per query bit for bit, for any mix of wants (0, small,
- * more than the rows) and thread counts, with rows not a multiple of any chunk or block. */
+/* The many-query scan equals one scan per query bit for bit and the definition (every row's
+ * chr_scan_score, then the row tie-break), for any mix of wants (0, small, more than the rows)
+ * and thread counts, with rows not a multiple of any chunk or block. The single scan is the
+ * many scan with one query, so the definition is the check that is independent of both. */
 static void test_many_equals_single(void **state) {
   (void)state;
   uint64_t seed = 11;
@@ -427,6 +429,18 @@ static void test_many_equals_single(void **state) {
     outs[i] = malloc(50000 * sizeof **outs);
   }
   qs[7] = qs[2]; /* the same query twice in one batch */
+  chr_hit *definition[NQ];
+  int defined[NQ];
+  for (int i = 0; i < NQ; ++i) {
+    int cap = want[i] < rows ? want[i] : (int)rows;
+    definition[i] = malloc((size_t)(cap > 0 ? cap : 1) * sizeof **definition);
+    assert_non_null(definition[i]);
+    chr_topk t;
+    chr_topk_init(&t, definition[i], cap);
+    for (int64_t r = 0; cap > 0 && r < rows; ++r)
+      chr_topk_push(&t, chr_scan_score(idx, &qs[i], r), first + r);
+    defined[i] = chr_topk_finish(&t);
+  }
   for (int threads = 1; threads <= 3; ++threads) {
 #ifdef _OPENMP
     omp_set_num_threads(threads);
@@ -436,9 +450,11 @@ static void test_many_equals_single(void **state) {
       int n = chr_scan_topk(idx, &qs[i], want[i], ref, &err);
       assert_int_equal(counts[i], n);
       assert_memory_equal(outs[i], ref, (size_t)n * sizeof *ref);
+      assert_int_equal(counts[i], defined[i]);
+      assert_memory_equal(outs[i], definition[i], (size_t)defined[i] * sizeof *ref);
     }
   }
-  for (int i = 0; i < NQ; ++i) free(outs[i]);
+  for (int i = 0; i < NQ; ++i) free(outs[i]), free(definition[i]);
   free(ref);
   free(dense);
   chr_index_destroy(&idx);
