@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Runs the bad-input corpus (tests/bad_input/expected.json) against the chromatica executable.
+"""Runs the bad-input corpus (tests/bad_input/expected.json and cases/*.json) against the
+chromatica executable.
 
 usage: run_corpus.py CHROMATICA WORKDIR [--include-known-bad | --known-bad-only] [--only TEXT]
                      [--jobs N]
@@ -22,7 +23,8 @@ CHR_CORPUS_TIMEOUT_SCALE multiplies every timeout (for sanitizer builds).
 
 Placeholders: {bin} the executable, {work} WORKDIR, {case} the case's own empty directory (also
 its working directory), {gen} WORKDIR/generated, {data} data/fixtures/small.h5, {corpus} this
-folder, {images} tests/fixtures/images.
+folder, {images} tests/fixtures/images. Generators of generators/NAME.py (generate(out_dir))
+add {gen}/NAME for the cases that need "NAME".
 
 Prints one line per case and ends with 'N passed, M failed'; exits 1 on any failure.
 """
@@ -283,6 +285,43 @@ GENERATORS = {"batches": gen_batches, "datasets": gen_datasets, "sets": gen_sets
               "special": gen_special}
 
 
+def load_generators():
+    """Adds the generators of generators/NAME.py: each defines generate(out_dir), called with
+    WORKDIR/generated/NAME; a case asks for it with "needs": ["NAME"]."""
+    import importlib.util
+    folder = os.path.join(HERE, "generators")
+    if not os.path.isdir(folder):
+        return
+    for file in sorted(os.listdir(folder)):
+        if not file.endswith(".py"):
+            continue
+        name = file[:-3]
+        spec = importlib.util.spec_from_file_location("corpus_gen_" + name,
+                                                      os.path.join(folder, file))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+
+        def run(gen, module=module, name=name):
+            out = os.path.join(gen, name)
+            os.makedirs(out, exist_ok=True)
+            module.generate(out)
+        GENERATORS[name] = run
+
+
+def load_cases():
+    """The cases of expected.json, then those of cases/*.json (each {"cases": [...]}) in name
+    order, so that each area of the tool keeps its cases in a file of its own."""
+    with open(os.path.join(HERE, "expected.json")) as f:
+        cases = json.load(f)["cases"]
+    folder = os.path.join(HERE, "cases")
+    if os.path.isdir(folder):
+        for file in sorted(os.listdir(folder)):
+            if file.endswith(".json"):
+                with open(os.path.join(folder, file)) as f:
+                    cases += json.load(f)["cases"]
+    return cases
+
+
 # ---------------------------------------------------------------- running and checking
 
 def expand(value, places):
@@ -467,12 +506,12 @@ def main(argv):
         print("\n".join(__doc__.strip().splitlines()[2:5]), file=sys.stderr)
         return 2
     binary, work = os.path.abspath(rest[0]), os.path.abspath(rest[1])
-    with open(os.path.join(HERE, "expected.json")) as f:
-        cases = json.load(f)["cases"]
+    cases = load_cases()
     names = [c["name"] for c in cases]
     if len(set(names)) != len(names):
-        print("expected.json: duplicate case names", file=sys.stderr)
+        print("expected.json and cases/*.json: duplicate case names", file=sys.stderr)
         return 2
+    load_generators()
     shutil.rmtree(work, ignore_errors=True)
     gen = os.path.join(work, "generated")
     os.makedirs(gen)
