@@ -10,6 +10,7 @@
 #include "chromatica/grid.h"
 #include "chromatica/image.h"
 #include "chromatica/image_row.h"
+#include "chromatica/json_text.h"
 #include "chromatica/lists.h"
 #include "chromatica/mpi_collect.h"
 #include "chromatica/query.h"
@@ -116,7 +117,7 @@ static cJSON *image_json(const char *path, const chr_image *img, int max_side,
   cJSON *root = cJSON_CreateObject();
   int used_w, used_h;
   chr_downsize_size(img->width, img->height, max_side, &used_w, &used_h);
-  cJSON_AddStringToObject(root, "image", path);
+  chr_json_add_text(root, "image", path); /* a file name need not be UTF-8 */
   cJSON_AddStringToObject(root, "format", img->format);
   cJSON_AddNumberToObject(root, "width", img->width);
   cJSON_AddNumberToObject(root, "height", img->height);

@@ -9,6 +9,7 @@
 #include "chromatica/app.h"
 #include "chromatica/dataset.h"
 #include "chromatica/grid.h"
+#include "chromatica/json_text.h"
 #include "chromatica/mpi_collect.h"
 
 #define INFO_BLOCK_ROWS 4096 /* rows read and checked at a time: bounds memory (~19 MB) */
@@ -84,7 +85,7 @@ cleanup:
 
 static int print_json(const char *path, const info_summary *s, double median) {
   cJSON *root = cJSON_CreateObject();
-  cJSON_AddStringToObject(root, "path", path);
+  chr_json_add_text(root, "path", path); /* a file name need not be UTF-8 */
   cJSON_AddStringToObject(root, "format", "chromatica-histograms");
   cJSON_AddNumberToObject(root, "format_version", 1);
   cJSON_AddNumberToObject(root, "images", (double)s->images);

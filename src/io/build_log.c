@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "chromatica/json_text.h"
 #include "chromatica/textfile.h"
 
 static int add_num(cJSON *o, const char *key, double value) {
@@ -13,10 +14,9 @@ static cJSON *summary_json(const chr_build_summary *s) {
   if (root == NULL) return NULL;
   double seconds = s->build_ms / 1000.0;
   cJSON *inputs = cJSON_AddArrayToObject(root, "inputs");
-  int ok = inputs != NULL && cJSON_AddStringToObject(root, "output", s->output) != NULL;
+  int ok = inputs != NULL && chr_json_add_text(root, "output", s->output);
   for (int i = 0; ok && i < s->n_inputs; ++i) {
-    cJSON *item = cJSON_CreateString(s->inputs[i]);
-    ok = item != NULL && cJSON_AddItemToArray(inputs, item);
+    ok = chr_json_push_text(inputs, s->inputs[i]);
   }
   ok = ok && cJSON_AddBoolToObject(root, "recursive", s->recursive) != NULL &&
        add_num(root, "max_side", s->max_side) &&
@@ -38,8 +38,8 @@ static cJSON *summary_json(const chr_build_summary *s) {
   for (int64_t i = 0; ok && i < s->n_skipped; ++i) {
     cJSON *entry = cJSON_CreateObject();
     ok = entry != NULL && cJSON_AddItemToArray(skipped, entry) &&
-         cJSON_AddStringToObject(entry, "path", s->skipped[i].path) != NULL &&
-         cJSON_AddStringToObject(entry, "reason", s->skipped[i].reason) != NULL;
+         chr_json_add_text(entry, "path", s->skipped[i].path) &&
+         chr_json_add_text(entry, "reason", s->skipped[i].reason);
   }
   if (!ok) {
     cJSON_Delete(root);

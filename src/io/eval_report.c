@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chromatica/json_text.h"
 #include "chromatica/textfile.h"
 #include "stats.h"
 
@@ -118,8 +119,8 @@ static int add_invalid_queries(cJSON *root, const chr_batch_query *queries, int 
     if (queries[i].ok) continue;
     cJSON *o = cJSON_CreateObject();
     ok = o != NULL && cJSON_AddNumberToObject(o, "index", i) &&
-         cJSON_AddStringToObject(o, "query_id", queries[i].id) &&
-         cJSON_AddStringToObject(o, "error", queries[i].error) && cJSON_AddItemToArray(list, o);
+         chr_json_add_text(o, "query_id", queries[i].id) &&
+         chr_json_add_text(o, "error", queries[i].error) && cJSON_AddItemToArray(list, o);
     if (!ok) cJSON_Delete(o); /* not in the list, so still ours */
   }
   return ok;
@@ -137,8 +138,8 @@ chr_status chr_eval_report_write(const char *path, const chr_eval_context *ctx,
                                  chr_error *err) {
   cJSON *root = cJSON_CreateObject();
   cJSON *list = root ? cJSON_AddArrayToObject(root, "modes") : NULL;
-  int ok = list != NULL && cJSON_AddStringToObject(root, "dataset", ctx->dataset) &&
-           cJSON_AddStringToObject(root, "queries", ctx->queries) &&
+  int ok = list != NULL && chr_json_add_text(root, "dataset", ctx->dataset) &&
+           chr_json_add_text(root, "queries", ctx->queries) &&
            cJSON_AddNumberToObject(root, "images", (double)ctx->images) &&
            cJSON_AddNumberToObject(root, "ranks", ctx->ranks) &&
            cJSON_AddNumberToObject(root, "threads_per_rank", ctx->threads_per_rank) &&

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chromatica/utf8.h"
+
 typedef struct {
   size_t offset, length;
 } overflow;
@@ -38,40 +40,11 @@ static chr_status check_value(scanner *s, int is_group);
 
 /* ------------------------------------------------------------------ characters */
 
-/* Length (1 to 4) of the UTF-8 character at p, or 0 if the bytes there are not UTF-8
- * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). */
-static size_t utf8_char(const unsigned char *p, size_t avail) {
-  unsigned lead = p[0], lo = 0x80, hi = 0xBF;
-  size_t n = 0;
-  if (lead < 0x80) return 1;
-  if (lead >= 0xC2 && lead <= 0xDF) n = 2;
-  if (lead >= 0xE0 && lead <= 0xEF) n = 3;
-  if (lead >= 0xF0 && lead <= 0xF4) n = 4;
-  if (lead == 0xE0) lo = 0xA0;
-  if (lead == 0xED) hi = 0x9F;
-  if (lead == 0xF0) lo = 0x90;
-  if (lead == 0xF4) hi = 0x8F;
-  if (n == 0 || avail < n || p[1] < lo || p[1] > hi) return 0;
-  for (size_t i = 2; i < n; ++i)
-    if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-  return n;
-}
-
+/* The escaping is chr_utf8_escape's, shared with every JSON writer, so a byte looks the same
+ * in a message about a batch and in a report listing a dataset id. */
 void chr_json_show(const char *bytes, size_t len, size_t max, char *out) {
-  const unsigned char *p = (const unsigned char *)bytes;
-  size_t used = 0, i = 0;
-  while (i < len) {
-    size_t n = p[i] < 0x20 || p[i] == 0x7F ? 0 : utf8_char(p + i, len - i);
-    size_t width = n == 0 ? 4 : n;
-    if (used + width > max) break;
-    if (n == 0)
-      snprintf(out + used, 5, "\\x%02x", (unsigned)p[i]);
-    else
-      memcpy(out + used, p + i, n);
-    used += width;
-    i += n == 0 ? 1 : n;
-  }
-  strcpy(out + used, i < len ? "..." : "");
+  size_t done = chr_utf8_escape(bytes, len, 1, out, max);
+  strcpy(out + strlen(out), done < len ? "..." : "");
 }
 
 /* ------------------------------------------------------------------ reading helpers */
@@ -262,7 +235,7 @@ static chr_status check_string(scanner *s, int is_key) {
       if (status != CHR_OK) return status;
       continue;
     }
-    size_t n = utf8_char(s->text + s->pos, s->len - s->pos);
+    size_t n = chr_utf8_char((const char *)s->text + s->pos, s->len - s->pos);
     bad_utf8 |= n == 0;
     s->pos += n == 0 ? 1 : n;
   }

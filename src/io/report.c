@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "chromatica/grid.h"
+#include "chromatica/json_text.h"
 #include "chromatica/textfile.h"
 #include "stats.h"
 
@@ -20,15 +21,15 @@
 static int add_num(cJSON *o, const char *k, double v) {
   return cJSON_AddNumberToObject(o, k, v) != NULL;
 }
+/* Ids, paths and messages may hold bytes that are not UTF-8: json_text writes them as \xNN. */
 static int add_str(cJSON *o, const char *k, const char *v) {
-  return cJSON_AddStringToObject(o, k, v != NULL ? v : "") != NULL;
+  return chr_json_add_text(o, k, v);
 }
 static int add_bool(cJSON *o, const char *k, int v) {
   return cJSON_AddBoolToObject(o, k, v ? 1 : 0) != NULL;
 }
 static int push_str(cJSON *arr, const char *v) {
-  cJSON *s = cJSON_CreateString(v);
-  return s != NULL && cJSON_AddItemToArray(arr, s);
+  return chr_json_push_text(arr, v);
 }
 static int push_num(cJSON *arr, double v) {
   cJSON *n = cJSON_CreateNumber(v);
