@@ -9,8 +9,11 @@
 
 #include "chromatica/dataset.h"
 #include "chromatica/grid.h"
+#include "dataset_attrs.h"
+#include "h5_filters.h"
 #include "h5_quiet.h"
 #include "hdf5_probe.h"
+#include "json_check.h"
 
 #define PALETTE_SLOTS 5
 #define STRING_BLOCK 65536 /* rows of strings read per HDF5 call: bounds the temporary buffer */
@@ -29,153 +32,6 @@ static char *copy_string(const char *s, size_t len) {
   memcpy(copy, s, len);
   copy[len] = '\0';
   return copy;
-}
-
-/* Reads a scalar (or one-element) string attribute of the root group into out. */
-static chr_status read_attr_string(hid_t file, const char *name, char *out, size_t size,
-                                   chr_error *err) {
-  chr_status st = CHR_OK;
-  hid_t attr = H5I_INVALID_HID, ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
-  hid_t space = H5I_INVALID_HID;
-  char *fixed = NULL;
-  out[0] = '\0';
-  htri_t exists = H5Aexists(file, name);
-  if (exists <= 0) {
-    st = chr_error_set(err, CHR_EFORMAT, "root attribute '%s': missing (expected a string)", name);
-    goto cleanup;
-  }
-  if ((attr = H5Aopen(file, name, H5P_DEFAULT)) < 0 || (ftype = H5Aget_type(attr)) < 0 ||
-      (space = H5Aget_space(attr)) < 0) {
-    st = chr_error_set(err, CHR_EIO, "root attribute '%s': cannot be opened", name);
-    goto cleanup;
-  }
-  if (H5Tget_class(ftype) != H5T_STRING || H5Sget_simple_extent_npoints(space) != 1) {
-    st = chr_error_set(err, CHR_EFORMAT, "root attribute '%s': not a single string (expected a string)",
-                       name);
-    goto cleanup;
-  }
-  htri_t variable = H5Tis_variable_str(ftype);
-  if (variable < 0 || (mtype = H5Tcopy(ftype)) < 0) {
-    st = chr_error_set(err, CHR_EIO, "root attribute '%s': cannot read its type", name);
-    goto cleanup;
-  }
-  if (variable) {
-    char *value = NULL;
-    if (H5Aread(attr, mtype, &value) < 0) {
-      st = chr_error_set(err, CHR_EIO, "root attribute '%s': cannot be read", name);
-      goto cleanup;
-    }
-    snprintf(out, size, "%s", value ? value : "");
-    H5free_memory(value);
-  } else {
-    size_t len = H5Tget_size(ftype);
-    if (len == 0 || (fixed = calloc(len + 1, 1)) == NULL) {
-      st = chr_error_set(err, CHR_ENOMEM, "root attribute '%s': out of memory", name);
-      goto cleanup;
-    }
-    if (H5Aread(attr, mtype, fixed) < 0) {
-      st = chr_error_set(err, CHR_EIO, "root attribute '%s': cannot be read", name);
-      goto cleanup;
-    }
-    size_t n = strlen(fixed);
-    while (n > 0 && fixed[n - 1] == ' ') fixed[--n] = '\0';
-    snprintf(out, size, "%s", fixed);
-  }
-cleanup:
-  free(fixed);
-  if (space >= 0) H5Sclose(space);
-  if (mtype >= 0) H5Tclose(mtype);
-  if (ftype >= 0) H5Tclose(ftype);
-  if (attr >= 0) H5Aclose(attr);
-  return st;
-}
-
-/* Reads a numeric root attribute of exactly n values, converted to double. */
-static chr_status read_attr_numbers(hid_t file, const char *name, int n, int integer,
-                                    const char *expected, double *out, chr_error *err) {
-  chr_status st = CHR_OK;
-  hid_t attr = H5I_INVALID_HID, ftype = H5I_INVALID_HID, space = H5I_INVALID_HID;
-  if (H5Aexists(file, name) <= 0) {
-    st = chr_error_set(err, CHR_EFORMAT, "root attribute '%s': missing (expected %s)", name,
-                       expected);
-    goto cleanup;
-  }
-  if ((attr = H5Aopen(file, name, H5P_DEFAULT)) < 0 || (ftype = H5Aget_type(attr)) < 0 ||
-      (space = H5Aget_space(attr)) < 0) {
-    st = chr_error_set(err, CHR_EIO, "root attribute '%s': cannot be opened", name);
-    goto cleanup;
-  }
-  H5T_class_t cls = H5Tget_class(ftype);
-  if (cls != H5T_INTEGER && (integer || cls != H5T_FLOAT)) {
-    st = chr_error_set(err, CHR_EFORMAT, "root attribute '%s': not %s (expected %s)", name,
-                       integer ? "integer" : "numeric", expected);
-    goto cleanup;
-  }
-  hssize_t count = H5Sget_simple_extent_npoints(space);
-  if (count != n) {
-    st = chr_error_set(err, CHR_EFORMAT, "root attribute '%s': %lld values (expected %s)", name,
-                       (long long)count, expected);
-    goto cleanup;
-  }
-  if (H5Aread(attr, H5T_NATIVE_DOUBLE, out) < 0) {
-    st = chr_error_set(err, CHR_EIO, "root attribute '%s': cannot be read", name);
-    goto cleanup;
-  }
-cleanup:
-  if (space >= 0) H5Sclose(space);
-  if (ftype >= 0) H5Tclose(ftype);
-  if (attr >= 0) H5Aclose(attr);
-  return st;
-}
-
-static void format_numbers(const double *v, int n, char *out, size_t size) {
-  size_t used = (size_t)snprintf(out, size, "[");
-  for (int i = 0; i < n && used < size; ++i)
-    used += (size_t)snprintf(out + used, size - used, "%s%.10g", i ? ", " : "", v[i]);
-  if (used < size) snprintf(out + used, size - used, "]");
-}
-
-static chr_status check_root_attributes(hid_t file, chr_error *err) {
-  char text[256], found[256];
-  chr_status st = read_attr_string(file, "format", text, sizeof text, err);
-  if (st != CHR_OK) return st;
-  if (strcmp(text, "chromatica-histograms") != 0)
-    return chr_error_set(err, CHR_EFORMAT,
-                         "root attribute 'format': '%s' (expected 'chromatica-histograms')", text);
-  double version = 0;
-  st = read_attr_numbers(file, "format_version", 1, 1, "1", &version, err);
-  if (st != CHR_OK) return st;
-  if (version != 1)
-    return chr_error_set(err, CHR_EFORMAT, "root attribute 'format_version': %.10g (expected 1)",
-                         version);
-  static const double bins_expected[3] = {CHR_GRID_NL, CHR_GRID_NA, CHR_GRID_NB};
-  double bins[3];
-  st = read_attr_numbers(file, "bins", 3, 1, "[8, 12, 12]", bins, err);
-  if (st != CHR_OK) return st;
-  for (int i = 0; i < 3; ++i)
-    if (bins[i] != bins_expected[i]) {
-      format_numbers(bins, 3, found, sizeof found);
-      return chr_error_set(err, CHR_EFORMAT, "root attribute 'bins': %s (expected [8, 12, 12])",
-                           found);
-    }
-  static const double ranges_expected[6] = {CHR_GRID_L_MIN, CHR_GRID_L_MAX, CHR_GRID_A_MIN,
-                                            CHR_GRID_A_MAX, CHR_GRID_B_MIN, CHR_GRID_B_MAX};
-  double ranges[6];
-  st = read_attr_numbers(file, "lab_ranges", 6, 0, "[0, 100, -86, 98, -108, 95]", ranges, err);
-  if (st != CHR_OK) return st;
-  for (int i = 0; i < 6; ++i)
-    if (!(fabs(ranges[i] - ranges_expected[i]) <= 1e-9)) {
-      format_numbers(ranges, 6, found, sizeof found);
-      return chr_error_set(err, CHR_EFORMAT,
-                           "root attribute 'lab_ranges': %s (expected [0, 100, -86, 98, -108, 95])",
-                           found);
-    }
-  st = read_attr_string(file, "color_space", text, sizeof text, err);
-  if (st != CHR_OK) return st;
-  if (strcmp(text, "CIELAB D65") != 0)
-    return chr_error_set(err, CHR_EFORMAT,
-                         "root attribute 'color_space': '%s' (expected 'CIELAB D65')", text);
-  return CHR_OK;
 }
 
 static const char *class_name(H5T_class_t cls) {
@@ -235,6 +91,8 @@ static chr_status check_object(hid_t file, const char *name, H5T_class_t cls, in
     st = chr_error_set(err, CHR_EFORMAT, "%s: shape %s (expected %s)", name, shape, what);
     goto cleanup;
   }
+  /* Before any row is read: HDF5 would only fail then, without naming the filter. */
+  if ((st = chr_h5_check_filters(dset, name, err)) != CHR_OK) goto cleanup;
   if (rows != NULL) *rows = (int64_t)dims[0];
 cleanup:
   if (space >= 0) H5Sclose(space);
@@ -306,7 +164,7 @@ chr_status chr_dataset_open(const char *path, hid_t fapl, chr_dataset **out, chr
     st = chr_hdf5_explain_open_failure(path, err);
     goto cleanup;
   }
-  if ((st = check_root_attributes(ds->file, err)) != CHR_OK) goto cleanup;
+  if ((st = chr_dataset_check_root_attributes(ds->file, err)) != CHR_OK) goto cleanup;
   if ((st = check_objects(ds, err)) != CHR_OK) goto cleanup;
   if ((ds->histograms = H5Dopen2(ds->file, "/histograms", H5P_DEFAULT)) < 0) {
     st = chr_error_set(err, CHR_EIO, "/histograms: cannot be opened");
@@ -403,9 +261,23 @@ chr_status chr_dataset_check_rows(const float *rows, int64_t first, int64_t coun
   return CHR_OK;
 }
 
-/* Reads the n strings of dataset name (fixed or variable length) into out[0..n). */
+/* The length of the fixed-length string s (size bytes) without its padding. HDF5 pads with
+ * NULs (H5T_STR_NULLTERM, H5T_STR_NULLPAD: h5py, build and synth write NULLPAD) or spaces
+ * (H5T_STR_SPACEPAD); only the padding the type names is removed, so 'dup ' keeps its space
+ * as it does in a variable-length string. A NUL ends the string in every case, as it does in
+ * a variable-length one. Under SPACEPAD trailing spaces cannot be told from padding. */
+static size_t fixed_length(const char *s, size_t size, H5T_str_t pad) {
+  size_t len = 0;
+  while (len < size && s[len] != '\0') ++len;
+  if (pad == H5T_STR_SPACEPAD)
+    while (len > 0 && s[len - 1] == ' ') --len;
+  return len;
+}
+
+/* Reads the n strings of dataset name (fixed or variable length) into out[0..n); *spacepad
+ * tells whether they are fixed-length and space-padded. */
 static chr_status read_string_dataset(hid_t file, const char *name, int64_t n, char **out,
-                                      chr_error *err) {
+                                      int *spacepad, chr_error *err) {
   chr_status st = CHR_OK;
   hid_t dset = H5I_INVALID_HID, ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
   hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
@@ -418,7 +290,9 @@ static chr_status read_string_dataset(hid_t file, const char *name, int64_t n, c
   }
   htri_t variable = H5Tis_variable_str(ftype);
   size_t size = H5Tget_size(ftype);
-  if (variable < 0 || size == 0 || (mtype = H5Tcopy(ftype)) < 0) {
+  H5T_str_t pad = variable ? H5T_STR_NULLTERM : H5Tget_strpad(ftype);
+  *spacepad = pad == H5T_STR_SPACEPAD;
+  if (variable < 0 || size == 0 || pad == H5T_STR_ERROR || (mtype = H5Tcopy(ftype)) < 0) {
     st = chr_error_set(err, CHR_EIO, "%s: cannot read its string type", name);
     goto cleanup;
   }
@@ -443,13 +317,7 @@ static chr_status read_string_dataset(hid_t file, const char *name, int64_t n, c
     }
     for (int64_t i = 0; i < count; ++i) {
       const char *s = variable ? (vlen[i] ? vlen[i] : "") : fixed + (size_t)i * size;
-      size_t len = 0;
-      if (variable) {
-        len = strlen(s);
-      } else {
-        while (len < size && s[len] != '\0') ++len;
-        while (len > 0 && s[len - 1] == ' ') --len;
-      }
+      size_t len = variable ? strlen(s) : fixed_length(s, size, pad);
       if ((out[first + i] = copy_string(s, len)) == NULL) st = CHR_ENOMEM;
     }
     if (variable) {
@@ -482,8 +350,10 @@ static int compare_string_slots(const void *a, const void *b) {
 }
 
 /* Sorts pointers to the slots of ids; equal neighbours are duplicates, and the slot address
- * gives the row. Reports the duplicate whose second occurrence comes first. */
-static chr_status check_unique(char **ids, int64_t n, chr_error *err) {
+ * gives the row. Reports the duplicate whose second occurrence comes first (its bytes escaped
+ * as in every message, see utf8.h). spacepad: the ids were space-padded, which the message
+ * says, since ids that differed only in trailing spaces are then the same. */
+static chr_status check_unique(char **ids, int64_t n, int spacepad, chr_error *err) {
   char ***slots = malloc((size_t)n * sizeof *slots);
   if (slots == NULL)
     return chr_error_set(err, CHR_ENOMEM, "/image_ids: out of memory checking %lld ids",
@@ -501,10 +371,14 @@ static chr_status check_unique(char **ids, int64_t n, chr_error *err) {
     }
   }
   free(slots);
-  if (best_second >= 0)
-    return chr_error_set(err, CHR_EFORMAT, "/image_ids: id '%s' at rows %lld and %lld (expected unique ids)",
-                         ids[best_first], (long long)best_first, (long long)best_second);
-  return CHR_OK;
+  if (best_second < 0) return CHR_OK;
+  char shown[CHR_JSON_SHOWN_MAX];
+  chr_json_show(ids[best_first], strlen(ids[best_first]), CHR_JSON_SHOWN_MAX - 4, shown);
+  return chr_error_set(err, CHR_EFORMAT, "/image_ids: id '%s' at rows %lld and %lld (expected unique ids%s)",
+                       shown, (long long)best_first, (long long)best_second,
+                       spacepad ? "; /image_ids is a space-padded string type (H5T_STR_SPACEPAD), "
+                                  "where trailing spaces are padding, not part of an id"
+                                : "");
 }
 
 chr_status chr_dataset_read_strings(chr_dataset *ds, char ***ids, char ***paths, chr_error *err) {
@@ -519,16 +393,18 @@ chr_status chr_dataset_read_strings(chr_dataset *ds, char ***ids, char ***paths,
     st = chr_error_set(err, CHR_ENOMEM, "/image_ids: out of memory for %lld ids", (long long)ds->n);
     goto cleanup;
   }
-  if ((st = read_string_dataset(ds->file, "/image_ids", ds->n, id_list, err)) != CHR_OK)
+  int spacepad = 0;
+  if ((st = read_string_dataset(ds->file, "/image_ids", ds->n, id_list, &spacepad, err)) != CHR_OK)
     goto cleanup;
-  if ((st = check_unique(id_list, ds->n, err)) != CHR_OK) goto cleanup;
+  if ((st = check_unique(id_list, ds->n, spacepad, err)) != CHR_OK) goto cleanup;
   if (ds->has_file_paths) {
     if ((path_list = calloc((size_t)ds->n, sizeof *path_list)) == NULL) {
       st = chr_error_set(err, CHR_ENOMEM, "/file_paths: out of memory for %lld paths",
                          (long long)ds->n);
       goto cleanup;
     }
-    if ((st = read_string_dataset(ds->file, "/file_paths", ds->n, path_list, err)) != CHR_OK)
+    if ((st = read_string_dataset(ds->file, "/file_paths", ds->n, path_list, &spacepad, err)) !=
+        CHR_OK)
       goto cleanup;
   }
   *ids = id_list;

@@ -1,0 +1,15 @@
+/* Private to src/io: checks the root attributes of a histogram dataset. No MPI calls. */
+#ifndef CHR_IO_DATASET_ATTRS_H
+#define CHR_IO_DATASET_ATTRS_H
+
+#include <hdf5.h>
+
+#include "chromatica/error.h"
+
+/* Checks that the root group of file holds format 'chromatica-histograms', format_version 1,
+ * bins [8, 12, 12], lab_ranges [0, 100, -86, 98, -108, 95] and color_space 'CIELAB D65';
+ * the first that is missing or different fails with CHR_EFORMAT naming it, its value and the
+ * expected one. A fixed-length string attribute loses trailing spaces. Not collective. */
+chr_status chr_dataset_check_root_attributes(hid_t file, chr_error *err);
+
+#endif
