@@ -1,6 +1,7 @@
 /* `chromatica eval` figures (issue 5): for each search mode, recall@k against the exact
  * all-image EMD top-k, latency per stage (mean and p95), throughput and the fraction of
- * candidates pruned; written as JSON (atomically) and as a human table. No MPI calls; not
+ * candidates pruned, and how many queries had a Sinkhorn solve stop at sinkhorn_max_iter
+ * before reaching sinkhorn_tol; written as JSON (atomically) and as a human table. No MPI calls; not
  * collective (rank 0 calls it). */
 #ifndef CHROMATICA_EVAL_REPORT_H
 #define CHROMATICA_EVAL_REPORT_H

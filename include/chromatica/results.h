@@ -26,6 +26,10 @@ typedef struct {
   char error[CHR_ERROR_MESSAGE_MAX];
   int64_t candidates; /* images the rerank ranked: R, every image (scope all), or k (fast) */
   int64_t pruned;     /* of those, skipped by an EMD lower bound without solving the EMD */
+  /* Metric sinkhorn: problems solved, how many stopped at sinkhorn_max_iter before reaching
+   * sinkhorn_tol, and the largest final row-marginal L1 error (all 0 for EMD and fast mode). */
+  int64_t sinkhorn_solved, sinkhorn_unconverged;
+  double sinkhorn_error_max;
   int count;
   chr_result_hit hits[CHR_RESULTS_K_MAX];
   double start_s, end_s;

@@ -48,12 +48,24 @@ typedef struct {
 /* Orders matches by distance, then by lower row. */
 int chr_match_compare(const chr_match *a, const chr_match *b);
 
+/* How the Sinkhorn solves of a rerank ended (all zero for EMD and fast mode). Sums and maxima,
+ * so the figures of several shards combine in any order to the same values. */
+typedef struct {
+  int64_t solved;      /* Sinkhorn problems solved */
+  int64_t unconverged; /* of those, stopped by sinkhorn_max_iter before reaching sinkhorn_tol */
+  double error_max;    /* the largest final row-marginal L1 error among them */
+} chr_rerank_stats;
+
+/* Adds b's figures to a. */
+void chr_rerank_stats_add(chr_rerank_stats *a, const chr_rerank_stats *b);
+
 /* Reranks n candidates (ann hits whose rows all lie in idx) into out[0..n) in the same
  * order: out[i] = {row, distance, ann_score}; distance by options->metric (Sinkhorn or exact
- * EMD). Work units of options->batch_size candidates. CHR_ENOMEM on allocation failure. */
+ * EMD). Work units of options->batch_size candidates. stats (may be NULL) receives how the
+ * Sinkhorn solves ended. CHR_ENOMEM on allocation failure, CHR_EINVAL if a solve fails. */
 chr_status chr_search_rerank(const chr_index *idx, const chr_qhist *q,
                              const chr_search_options *o, const chr_hit *candidates, int n,
-                             chr_match *out, chr_error *err);
+                             chr_match *out, chr_rerank_stats *stats, chr_error *err);
 
 /* Sorts n matches best-first and returns min(n, k). */
 int chr_matches_rank(chr_match *matches, int n, int k);

@@ -9,21 +9,36 @@
 #include "chromatica/error.h"
 #include "chromatica/query.h"
 
+/* The accepted range of the relative epsilon, for the solver and for every command that takes
+ * one (search's sinkhorn_epsilon, eval's --epsilons). Below the minimum, max C / eps exceeds
+ * 1e4: the log-domain potentials grow past 1e4 (so double keeps fewer than 12 significant
+ * digits of the plan's exponents), and the iteration needs far more than any useful cap to
+ * reach its tolerance (README, "Decisions where the spec is silent"). */
+#ifndef CHR_SINKHORN_EPSILON_MIN /* only tests/bench/sinkhorn_epsilon.c lowers it, to look below */
+#define CHR_SINKHORN_EPSILON_MIN 1e-4
+#endif
+#define CHR_SINKHORN_EPSILON_MAX 10.0
+
 typedef struct {
-  double epsilon;  /* relative: eps = epsilon * chr_grid_cost_max(); > 0 */
+  double epsilon;  /* relative: eps = epsilon * chr_grid_cost_max(); in [MIN, MAX] above */
   double tol;      /* stop when the row-marginal L1 error is below this */
   int max_iter;    /* at most this many (u, v) updates; >= 1 */
 } chr_sinkhorn_params;
 
 typedef struct {
-  double distance; /* sum_ij u_i K_ij v_j C_ij, in Delta E units */
+  double distance; /* sum_ij u_i K_ij v_j C_ij, in Delta E units: the cost of the final plan */
   int iterations;  /* (u, v) updates performed */
   double error;    /* final row-marginal L1 error */
+  int converged;   /* 1: error < tol; 0: max_iter ran out first (distance is then the cost of
+                      a plan whose row marginals are off by error, and may lie below the EMD) */
   int log_domain;  /* 1 if the stabilised log-domain path was used */
 } chr_sinkhorn_result;
 
 /* Distance between q and the image support (bins ascending, mass > 0, n >= 1). The image mass
- * is renormalised in double to sum to 1. CHR_ENOMEM or CHR_EINVAL on failure. */
+ * is renormalised in double to sum to 1. The final plan's columns always carry the image's
+ * masses, so distance lies in [0, max C] whether or not the iteration converged.
+ * CHR_ENOMEM or CHR_EINVAL on failure (also if rounding ever made distance or error
+ * non-finite or distance fall outside [0, max C]: never returned as an answer). */
 chr_status chr_sinkhorn(const chr_qhist *q, const uint16_t *bins, const float *mass, int n,
                         const chr_sinkhorn_params *params, chr_sinkhorn_result *out,
                         chr_error *err);

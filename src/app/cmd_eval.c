@@ -13,6 +13,7 @@
 #include "chromatica/lists.h"
 #include "chromatica/mpi_collect.h"
 #include "chromatica/mpi_search.h"
+#include "chromatica/sinkhorn.h"
 #include "session.h"
 
 #define EVAL_LIST_MAX 8
@@ -72,8 +73,8 @@ static int parse_args(int argc, char **argv, int rank, eval_args *a) {
     if (rank == 0) fprintf(stderr, "chromatica eval: %s\n%s", message, usage);
     return 2;
   }
-  if (!parse_list(a->epsilons ? a->epsilons : "0.01,0.02,0.05,0.1", "--epsilons", 1e-4, 10.0, 0,
-                  a->eps, &a->n_eps, rank) ||
+  if (!parse_list(a->epsilons ? a->epsilons : "0.01,0.02,0.05,0.1", "--epsilons",
+                  CHR_SINKHORN_EPSILON_MIN, CHR_SINKHORN_EPSILON_MAX, 0, a->eps, &a->n_eps, rank) ||
       !parse_list(a->rerank_ks ? a->rerank_ks : "25,50,100,200,400", "--rerank-ks", 1, 10000, 1,
                   a->rks, &a->n_rks, rank))
     return 2;

@@ -39,10 +39,18 @@ int chr_matches_rank(chr_match *matches, int n, int k) {
   return n < k ? n : k;
 }
 
-/* Reranks candidates [first, last) into out; returns the first failure's status. */
+void chr_rerank_stats_add(chr_rerank_stats *a, const chr_rerank_stats *b) {
+  a->solved += b->solved;
+  a->unconverged += b->unconverged;
+  a->error_max = b->error_max > a->error_max ? b->error_max : a->error_max;
+}
+
+/* Reranks candidates [first, last) into out and counts its Sinkhorn solves into stats;
+ * returns the first failure's status. */
 static chr_status rerank_unit(const chr_index *idx, const chr_qhist *q, chr_metric metric,
                               const chr_sinkhorn_query *sq, const chr_hit *candidates,
-                              int first, int last, chr_match *out, chr_error *err) {
+                              int first, int last, chr_match *out, chr_rerank_stats *stats,
+                              chr_error *err) {
   int64_t base = chr_index_first_row(idx);
   for (int i = first; i < last; ++i) {
     const uint16_t *bins = NULL;
@@ -56,6 +64,10 @@ static chr_status rerank_unit(const chr_index *idx, const chr_qhist *q, chr_metr
       chr_sinkhorn_result result;
       s = chr_sinkhorn_candidate(sq, bins, mass, n, &result, err);
       distance = result.distance;
+      if (s == CHR_OK) {
+        chr_rerank_stats one = {1, !result.converged, result.error};
+        chr_rerank_stats_add(stats, &one);
+      }
     }
     if (s != CHR_OK) return s;
     out[i] = (chr_match){candidates[i].row, distance, candidates[i].score};
@@ -65,7 +77,9 @@ static chr_status rerank_unit(const chr_index *idx, const chr_qhist *q, chr_metr
 
 chr_status chr_search_rerank(const chr_index *idx, const chr_qhist *q,
                              const chr_search_options *o, const chr_hit *candidates, int n,
-                             chr_match *out, chr_error *err) {
+                             chr_match *out, chr_rerank_stats *stats, chr_error *err) {
+  chr_rerank_stats total = {0, 0, 0.0};
+  if (stats != NULL) *stats = total;
   if (o->fast_mode) {
     for (int i = 0; i < n; ++i) out[i] = (chr_match){candidates[i].row, candidates[i].score, candidates[i].score};
     return CHR_OK;
@@ -88,15 +102,19 @@ chr_status chr_search_rerank(const chr_index *idx, const chr_qhist *q,
     int first = u * o->batch_size;
     int last = first + o->batch_size < n ? first + o->batch_size : n;
     chr_error local;
-    if (rerank_unit(idx, q, o->metric, sq, candidates, first, last, out, &local) != CHR_OK) {
+    chr_rerank_stats mine = {0, 0, 0.0};
+    chr_status s = rerank_unit(idx, q, o->metric, sq, candidates, first, last, out, &mine, &local);
 #pragma omp critical(chr_search_rerank_error)
-      if (u < failed_unit) {
+    {
+      chr_rerank_stats_add(&total, &mine); /* counts and a maximum: any order gives the same */
+      if (s != CHR_OK && u < failed_unit) {
         failed_unit = u;
         unit_err = local;
       }
     }
   }
   if (failed_unit < units) status = chr_error_set(err, unit_err.code, "%s", unit_err.message);
+  if (stats != NULL) *stats = total;
   chr_sinkhorn_query_destroy(&sq);
   return status;
 }
@@ -120,7 +138,7 @@ chr_status chr_search_shard(const chr_index *idx, const chr_qhist *q, const chr_
     status = err->code;
     goto cleanup;
   }
-  status = chr_search_rerank(idx, q, o, hits, found, matches, err);
+  status = chr_search_rerank(idx, q, o, hits, found, matches, NULL, err);
   if (status != CHR_OK) goto cleanup;
   *count = chr_matches_rank(matches, found, o->k);
   for (int i = 0; i < *count; ++i) out[i] = matches[i];

@@ -78,14 +78,53 @@ static double marginal_error(const problem *p, int log_domain) {
   return e;
 }
 
+/* sum_ij u_i K_ij v_j C_ij in the standard domain, where every factor is representable. */
+static double plan_cost(const problem *p) {
+  double distance = 0.0;
+  for (int i = 0; i < p->nq; ++i)
+    for (int j = 0; j < p->nx; ++j) {
+      size_t k = (size_t)i * p->nx + j;
+      distance += p->u[i] * p->m[k] * p->v[j] * p->c[k];
+    }
+  return distance;
+}
+
+/* The same cost in the log domain. The last update set v_j = b_j / (K^T u)_j, so column j of
+ * the plan is b_j times the softmax over i of alpha_i - C_ij / eps. exp(alpha_i + m_ij +
+ * beta_j) would add three terms of size max C / eps whose rounding errors do not cancel (at
+ * tiny eps they reach the exponent's own scale, and the "plan" then sums to far more than 1);
+ * the softmax subtracts the column's largest term instead, so each column is an exact convex
+ * combination of its costs carrying mass b_j, and the cost lies in [0, max C] for any alpha. */
+static double plan_cost_log(const problem *p) {
+  double distance = 0.0;
+  for (int j = 0; j < p->nx; ++j) {
+    double hi = -INFINITY;
+    for (int i = 0; i < p->nq; ++i) {
+      double t = p->m[(size_t)i * p->nx + j] + p->u[i];
+      if (t > hi) hi = t;
+    }
+    double mass = 0.0, cost = 0.0;
+    for (int i = 0; i < p->nq; ++i) {
+      size_t k = (size_t)i * p->nx + j;
+      double w = exp(p->m[k] + p->u[i] - hi);
+      mass += w;
+      cost += w * p->c[k];
+    }
+    distance += p->b[j] * (cost / mass);
+  }
+  return distance;
+}
+
 static chr_status check_params(const chr_sinkhorn_params *params, chr_error *err) {
-  if (params == NULL || !(params->epsilon > 0.0) || !isfinite(params->epsilon) ||
-      params->max_iter < 1 || !(params->tol >= 0.0))
+  if (params == NULL || !(params->epsilon >= CHR_SINKHORN_EPSILON_MIN) ||
+      !(params->epsilon <= CHR_SINKHORN_EPSILON_MAX) || params->max_iter < 1 ||
+      !(params->tol >= 0.0))
     return chr_error_set(err, CHR_EINVAL,
                          "sinkhorn: parameters epsilon %g, max_iter %d, tol %g; expected "
-                         "epsilon > 0, max_iter >= 1, tol >= 0",
+                         "epsilon from %g to %g, max_iter >= 1, tol >= 0",
                          params ? params->epsilon : 0.0, params ? params->max_iter : 0,
-                         params ? params->tol : 0.0);
+                         params ? params->tol : 0.0, CHR_SINKHORN_EPSILON_MIN,
+                         CHR_SINKHORN_EPSILON_MAX);
   return CHR_OK;
 }
 
@@ -202,16 +241,20 @@ static chr_status solve(const chr_qhist *q, const chr_sinkhorn_params *params,
     error = marginal_error(&p, log_domain);
   }
 
-  double distance = 0.0;
-  for (int i = 0; i < nq; ++i)
-    for (int j = 0; j < nx; ++j) {
-      size_t k = (size_t)i * nx + j;
-      double plan = log_domain ? exp(p.u[i] + p.m[k] + p.v[j]) : p.u[i] * p.m[k] * p.v[j];
-      distance += plan * p.c[k];
-    }
+  double distance = log_domain ? plan_cost_log(&p) : plan_cost(&p);
+  if (!isfinite(distance) || !(distance >= 0.0) || distance > cmax * (1.0 + 1e-12) ||
+      !isfinite(error)) {
+    st = chr_error_set(err, CHR_EINVAL,
+                       "sinkhorn: epsilon %g gave distance %g and marginal error %g after %d "
+                       "iterations; expected a finite distance from 0 to %g (double precision "
+                       "lost)",
+                       params->epsilon, distance, error, iterations, cmax);
+    goto cleanup;
+  }
   out->distance = distance;
   out->iterations = iterations;
   out->error = error;
+  out->converged = error < params->tol;
   out->log_domain = log_domain;
 cleanup:
   free(buf);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "chromatica/lists.h"
+#include "chromatica/sinkhorn.h"
 #include "json_check.h"
 
 #define CHR_WARNINGS_MAX 64
@@ -171,7 +172,8 @@ static chr_status option_apply(const cJSON *item, chr_search_options *o, chr_err
   if (strcmp(key, "sinkhorn_max_iter") == 0)
     return want_int(item, "sinkhorn_max_iter", 1, 100000, &o->sinkhorn_max_iter, err);
   if (strcmp(key, "sinkhorn_epsilon") == 0)
-    return want_real(item, "sinkhorn_epsilon", 0.0, 10.0, 0, &o->sinkhorn_epsilon, err);
+    return want_real(item, "sinkhorn_epsilon", CHR_SINKHORN_EPSILON_MIN, CHR_SINKHORN_EPSILON_MAX,
+                     1, &o->sinkhorn_epsilon, err);
   if (strcmp(key, "sinkhorn_tol") == 0)
     return want_real(item, "sinkhorn_tol", 0.0, 1.0, 1, &o->sinkhorn_tol, err);
   if (strcmp(key, "sharpen") == 0) return want_real(item, "sharpen", 1.0, 64.0, 1, &o->sharpen, err);

@@ -14,6 +14,7 @@ typedef struct {
   int perfect; /* queries with recall 1 */
   double ann_mean, ann_p95, rerank_mean, rerank_p95, total_mean, total_p95;
   double pruned_fraction, queries_per_second;
+  int unconverged; /* queries with a Sinkhorn solve stopped by max_iter before its tolerance */
 } mode_figures;
 
 /* Mean and nearest-rank p95 of n values (sorted in place). */
@@ -65,6 +66,7 @@ static int figures(const chr_batch_query *queries, int n, const chr_eval_mode *m
     total[f->queries] = r->total_ms;
     candidates += (double)r->candidates;
     pruned += (double)r->pruned;
+    f->unconverged += r->sinkhorn_unconverged > 0;
     f->queries++;
   }
   f->recall_mean = f->queries ? recall_sum / f->queries : 0.0;
@@ -93,6 +95,7 @@ static cJSON *mode_json(const char *name, const mode_figures *f, double wall_ms)
            cJSON_AddNumberToObject(o, "recall_at_k_min", f->recall_min) &&
            cJSON_AddNumberToObject(o, "queries_with_full_recall", f->perfect) &&
            cJSON_AddNumberToObject(o, "pruned_fraction", f->pruned_fraction) &&
+           cJSON_AddNumberToObject(o, "sinkhorn_unconverged_queries", f->unconverged) &&
            cJSON_AddNumberToObject(o, "wall_ms", wall_ms) &&
            cJSON_AddNumberToObject(o, "queries_per_second", f->queries_per_second);
   for (int s = 0; ok && s < 3; ++s) {

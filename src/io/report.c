@@ -70,6 +70,20 @@ static int add_dominant(cJSON *hit, const chr_result_hit *h, const chr_rgb *pale
   return 1;
 }
 
+/* The metric that made the distances: fast mode skips the rerank, so its distance is the
+ * Hellinger ann_score whatever metric was asked for. A Sinkhorn rerank also says whether every
+ * solve reached sinkhorn_tol, how many did not, and the largest final marginal error. */
+static int add_metric(cJSON *meta, const chr_batch_query *q, const chr_query_result *r) {
+  const char *metric = q->options.fast_mode                ? "hellinger"
+                       : q->options.metric == CHR_METRIC_EMD ? "emd"
+                                                             : "sinkhorn";
+  if (!add_str(meta, "metric", metric)) return 0;
+  if (q->options.fast_mode || q->options.metric != CHR_METRIC_SINKHORN) return 1;
+  return add_bool(meta, "sinkhorn_converged", r->sinkhorn_unconverged == 0) &&
+         add_num(meta, "sinkhorn_unconverged", (double)r->sinkhorn_unconverged) &&
+         add_num(meta, "sinkhorn_marginal_error", r->sinkhorn_error_max);
+}
+
 static int add_success(cJSON *o, const chr_batch_query *q, const chr_query_result *r,
                        char *const *ids, char *const *paths, const chr_rgb *palettes,
                        const float *palette_weights, const chr_run_info *run) {
@@ -115,8 +129,7 @@ static int add_success(cJSON *o, const chr_batch_query *q, const chr_query_resul
          add_bool(meta, "cache_hit", r->cache_hit) &&
          add_str(meta, "rerank_scope",
                  q->options.rerank_scope == CHR_SCOPE_ALL ? "all" : "candidates") &&
-         add_str(meta, "metric", q->options.metric == CHR_METRIC_EMD ? "emd" : "sinkhorn") &&
-         add_bool(meta, "fast_mode", q->options.fast_mode);
+         add_metric(meta, q, r) && add_bool(meta, "fast_mode", q->options.fast_mode);
 }
 
 static int add_failure(cJSON *o, const char *id, const char *error) {

@@ -20,6 +20,7 @@ typedef struct {
   chr_result_hit top[CHR_RESULTS_K_MAX]; /* this shard's reranked top-k */
   int n_top;                /* -1: failed (message in error, empty if failed elsewhere) */
   int64_t candidates, pruned; /* what the rerank ranked, and how many it skipped by bounds */
+  chr_rerank_stats sinkhorn;  /* how this shard's Sinkhorn solves ended */
   char error[CHR_ERROR_MESSAGE_MAX];
   double ann_ms, rerank_ms;
 } wave_query;
@@ -196,7 +197,8 @@ static void stage2(const chr_index *idx, wave_query *w, chr_match *matches, chr_
   for (int j = 0; j < w->n_merged; ++j)
     if (w->merged[j].row >= first && w->merged[j].row < end) owned[n++] = w->merged[j];
   chr_error err;
-  if (chr_search_rerank(idx, &w->query->hist, o, owned, n, matches, &err) != CHR_OK) {
+  if (chr_search_rerank(idx, &w->query->hist, o, owned, n, matches, &w->sinkhorn, &err) !=
+      CHR_OK) {
     snprintf(w->error, sizeof w->error, "%s", err.message);
     return;
   }
@@ -276,8 +278,10 @@ static chr_status finish_on_leader(MPI_Comm gcomm, wave_query *wq, int W, const 
     r->ok = 1;
     r->answered = 1;
     int n = 0;
+    chr_rerank_stats sinkhorn = {0, 0, 0.0};
     for (int s = 0; s < shards && r->ok; ++s) {
       const wave_query *part = &all[(size_t)s * W + i];
+      chr_rerank_stats_add(&sinkhorn, &part->sinkhorn);
       /* A stage ends when its slowest shard does. */
       r->ann_ms = part->ann_ms > r->ann_ms ? part->ann_ms : r->ann_ms;
       r->rerank_ms = part->rerank_ms > r->rerank_ms ? part->rerank_ms : r->rerank_ms;
@@ -294,6 +298,9 @@ static chr_status finish_on_leader(MPI_Comm gcomm, wave_query *wq, int W, const 
       memcpy(r->hits, pool, (size_t)r->count * sizeof *pool);
       r->candidates = wq[i].candidates;
       r->pruned = wq[i].pruned;
+      r->sinkhorn_solved = sinkhorn.solved;
+      r->sinkhorn_unconverged = sinkhorn.unconverged;
+      r->sinkhorn_error_max = sinkhorn.error_max;
     }
     r->start_s = start_s;
     r->end_s = MPI_Wtime() - t0;
@@ -425,6 +432,7 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
                                         : chr_search_candidates(&q->options, L->images);
       wq[i].error[0] = '\0';
       wq[i].ann_ms = wq[i].rerank_ms = 0.0;
+      wq[i].sinkhorn = (chr_rerank_stats){0, 0, 0.0};
     }
     st = run_wave(L, idx, wq, W, indices + first, t0, leader ? mine + first : NULL, err);
     int done = first + W;

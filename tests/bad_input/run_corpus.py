@@ -9,7 +9,8 @@ usage: run_corpus.py CHROMATICA WORKDIR [--include-known-bad | --known-bad-only]
 Every case names a command line (placeholders below), the exit code it must end with, text its
 stderr must contain, and optionally: a report whose per-query outcomes are checked, files that
 must (not) exist afterwards, files that must stay byte-identical (pre-created by the runner with
-a sentinel text), files that must contain some text, values in JSON files (dotted keys), extra
+a sentinel text), files that must contain some text, values in JSON files (dotted keys, where a
+number indexes a list; a missing key reads as null), extra
 environment variables, and stdin.
 Every case is also checked for a crash (a signal, "Segmentation", a sanitizer report) and for
 temporary files left in its directory (NAME.tmp.PID, NAME.partial).
@@ -461,8 +462,11 @@ def run_case(case, places, timeout_scale):
             continue
         for dotted, want in item["values"].items():
             got = doc
-            for part in dotted.split("."):
-                got = got.get(part) if isinstance(got, dict) else None
+            for part in dotted.split("."):  # a number indexes a list: results.0.metadata
+                if isinstance(got, list) and part.isdigit():
+                    got = got[int(part)] if int(part) < len(got) else None
+                else:
+                    got = got.get(part) if isinstance(got, dict) else None
             if got != want:
                 problems.append(f"{os.path.basename(item['path'])}: {dotted} = {got!r} (expected {want!r})")
     if "report" in case and not any(p.startswith("timed out") for p in problems):

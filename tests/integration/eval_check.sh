@@ -64,7 +64,7 @@ rc=0
 import json, sys
 work, golden, write = sys.argv[1], sys.argv[2], sys.argv[3] == "--write-golden"
 STABLE = ("mode", "queries", "recall_at_k_mean", "recall_at_k_min", "queries_with_full_recall",
-          "pruned_fraction")
+          "pruned_fraction", "sinkhorn_unconverged_queries")
 def stable(path):
     return [{k: m[k] for k in STABLE} for m in json.load(open(path))["modes"]]
 runs = {n: stable(f"{work}/{n}.json") for n in ("e1", "e2", "e3")}

@@ -108,7 +108,10 @@ static void fake_results(chr_query_result r[3]) {
                             .end_s = 0.020,
                             .ann_ms = 5,
                             .rerank_ms = 14,
-                            .total_ms = 20};
+                            .total_ms = 20,
+                            .sinkhorn_solved = 3,
+                            .sinkhorn_unconverged = 1,
+                            .sinkhorn_error_max = 2.5e-3};
   r[0].hits[0] = (chr_result_hit){1, 3.92, 0.41, {100, -1, 7, -1, -1}};
   r[0].hits[1] = (chr_result_hit){0, 5.0, 0.5, {-1, -1, -1, -1, -1}};
   r[1].ok = 1; /* the batch says it failed; the writer must believe the batch */
@@ -188,6 +191,9 @@ static void full_report(void **state) {
   assert_int_equal((int)num(meta, "index_size"), 3);
   assert_int_equal((int)num(meta, "candidates"), 3);
   assert_true(num(meta, "rerank_time_ms") == 14.0);
+  assert_true(cJSON_IsFalse(item(meta, "sinkhorn_converged")));
+  assert_int_equal((int)num(meta, "sinkhorn_unconverged"), 1);
+  assert_true(num(meta, "sinkhorn_marginal_error") == 2.5e-3);
 
   assert_string_equal(str(q1, "query_id"), "bad");
   assert_true(cJSON_IsFalse(item(q1, "success")));
@@ -197,8 +203,9 @@ static void full_report(void **state) {
 
   assert_string_equal(str(q2, "query_id"), "c");
   const cJSON *m2 = item(q2, "metadata");
-  assert_string_equal(str(m2, "metric"), "emd");
+  assert_string_equal(str(m2, "metric"), "hellinger"); /* fast mode: no EMD ran */
   assert_true(cJSON_IsTrue(item(m2, "fast_mode")));
+  assert_null(cJSON_GetObjectItemCaseSensitive(m2, "sinkhorn_converged"));
   const cJSON *h2 = cJSON_GetArrayItem(item(q2, "results"), 0);
   assert_true(fabs(num(h2, "confidence") - (1.0 - 0.41 / 2)) < 1e-12);
 

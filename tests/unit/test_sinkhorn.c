@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chromatica/emd.h"
 #include "chromatica/grid.h"
 #include "chromatica/sinkhorn.h"
 #include "test_random.h"
@@ -212,6 +213,105 @@ static void test_tiny_epsilon_finite(void **state) {
   }
 }
 
+/* The final plan carries the image's masses in its columns and its rows miss the query's by
+ * `error` (L1), so moving error / 2 of mass, at most max C per unit, makes it a transport plan
+ * between the two: EMD <= distance + C_max * error / 2, converged or not. */
+static void check_small_epsilon(double epsilon, int max_iter, int query_bins, int image_bins,
+                                int *converged, uint64_t seed) {
+  chr_sinkhorn_params p = {epsilon, 1e-6, max_iter};
+  const double cmax = chr_grid_cost_max();
+  uint16_t bins[N];
+  float mass[N];
+  chr_error err;
+  for (int round = 0; round < 4; ++round) {
+    chr_qhist q;
+    random_query(&q, query_bins, &seed);
+    int n = random_image(bins, mass, image_bins, &seed);
+    chr_sinkhorn_result r;
+    double emd = 0.0;
+    assert_int_equal(chr_sinkhorn(&q, bins, mass, n, &p, &r, &err), CHR_OK);
+    assert_int_equal(chr_emd(&q, bins, mass, n, &emd, &err), CHR_OK);
+    assert_true(isfinite(r.distance) && r.distance >= 0.0 && r.distance <= cmax);
+    assert_true(isfinite(r.error) && r.error >= 0.0 && r.error <= 2.0 + 1e-9);
+    assert_int_equal(r.converged, r.error < p.tol);
+    assert_int_equal(r.converged, r.iterations < max_iter || r.error < p.tol);
+    assert_true(r.distance >= emd - cmax * r.error / 2.0 - 1e-9 * emd);
+    if (r.converged) assert_true(r.distance >= emd - cmax * p.tol / 2.0 - 1e-9 * emd);
+    *converged += r.converged;
+  }
+}
+
+/* Down to the smallest accepted epsilon: finite distances within [0, C_max], never below the
+ * exact EMD by more than the unconverged marginals allow; at a cap the solver cannot reach
+ * its tolerance within, the result says so. */
+static void test_small_epsilon_bounds(void **state) {
+  (void)state;
+  int converged = 0;
+  /* Few bins and a generous cap: these converge. */
+  check_small_epsilon(1e-3, 20000, 3, 8, &converged, 41);
+  assert_int_equal(converged, 4);
+  converged = 0;
+  check_small_epsilon(CHR_SINKHORN_EPSILON_MIN, 100000, 2, 5, &converged, 42);
+  assert_true(converged >= 1);
+  /* Full-size problems at the default cap: mostly not converged, and reported so. */
+  converged = 0;
+  check_small_epsilon(1e-3, 100, CHR_QUERY_MAX_BINS, 300, &converged, 43);
+  check_small_epsilon(1e-4, 100, CHR_QUERY_MAX_BINS, 300, &converged, 44);
+  check_small_epsilon(CHR_SINKHORN_EPSILON_MIN, 100, CHR_QUERY_MAX_BINS, 300, &converged, 45);
+  assert_true(converged < 12);
+}
+
+/* Stopped by max_iter before the tolerance: converged is 0 and error is the honest one. */
+static void test_unconverged_reported(void **state) {
+  (void)state;
+  uint64_t seed = 51;
+  chr_qhist q;
+  uint16_t bins[N];
+  float mass[N];
+  chr_error err;
+  random_query(&q, 10, &seed);
+  int n = random_image(bins, mass, 100, &seed);
+  chr_sinkhorn_result r;
+  chr_sinkhorn_params one = {0.01, 1e-6, 1}, exact_tol = {0.05, 0.0, 50}, enough = {0.05, 1e-6, 1000};
+  assert_int_equal(chr_sinkhorn(&q, bins, mass, n, &one, &r, &err), CHR_OK);
+  assert_int_equal(r.iterations, 1);
+  assert_int_equal(r.converged, 0);
+  assert_true(r.error >= one.tol);
+  assert_int_equal(chr_sinkhorn(&q, bins, mass, n, &exact_tol, &r, &err), CHR_OK);
+  assert_int_equal(r.converged, 0); /* tol 0 is never reached */
+  assert_int_equal(r.iterations, 50);
+  assert_int_equal(chr_sinkhorn(&q, bins, mass, n, &enough, &r, &err), CHR_OK);
+  assert_int_equal(r.converged, 1);
+  assert_true(r.error < enough.tol && r.iterations < 1000);
+}
+
+/* The accepted epsilon range is [CHR_SINKHORN_EPSILON_MIN, CHR_SINKHORN_EPSILON_MAX], edges
+ * included; the message names the value and the range. */
+static void test_epsilon_limits(void **state) {
+  (void)state;
+  chr_qhist q = {.count = 1, .bin = {3}, .mass = {1.0}};
+  uint16_t bins[2] = {5, 900};
+  float mass[2] = {0.5f, 0.5f};
+  chr_sinkhorn_result r;
+  chr_error err;
+  const double refused[] = {nextafter(CHR_SINKHORN_EPSILON_MIN, 0.0), 1e-6, 1e-30, 1e-310,
+                            nextafter(CHR_SINKHORN_EPSILON_MAX, INFINITY)};
+  for (size_t k = 0; k < sizeof refused / sizeof *refused; ++k) {
+    chr_sinkhorn_params p = {refused[k], 1e-6, 100};
+    chr_sinkhorn_query *sq = NULL;
+    assert_int_equal(chr_sinkhorn(&q, bins, mass, 2, &p, &r, &err), CHR_EINVAL);
+    assert_non_null(strstr(err.message, "expected epsilon from 0.0001 to 10"));
+    assert_int_equal(chr_sinkhorn_query_create(&q, &p, &sq, &err), CHR_EINVAL);
+    assert_null(sq);
+  }
+  const double accepted[] = {CHR_SINKHORN_EPSILON_MIN, CHR_SINKHORN_EPSILON_MAX};
+  for (size_t k = 0; k < 2; ++k) {
+    chr_sinkhorn_params p = {accepted[k], 1e-6, 100};
+    assert_int_equal(chr_sinkhorn(&q, bins, mass, 2, &p, &r, &err), CHR_OK);
+    assert_true(r.distance >= 0.0 && r.distance <= chr_grid_cost_max());
+  }
+}
+
 static void test_invalid(void **state) {
   (void)state;
   chr_qhist q = {.count = 1, .bin = {3}, .mass = {1.0}};
@@ -286,6 +386,8 @@ int main(void) {
       cmocka_unit_test(test_dense_log_domain),  cmocka_unit_test(test_identical_is_small),
       cmocka_unit_test(test_one_bin_small_eps), cmocka_unit_test(test_tiny_epsilon_finite),
       cmocka_unit_test(test_invalid),           cmocka_unit_test(test_query_tables_equal_direct),
+      cmocka_unit_test(test_small_epsilon_bounds), cmocka_unit_test(test_unconverged_reported),
+      cmocka_unit_test(test_epsilon_limits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
