@@ -84,8 +84,9 @@ static chr_status create_on_root(const char *option, const char *output, int64_t
   chr_error inner;
   int fd = -1;
   chr_status st = chr_path_check_writable(output, &inner);
-  if (st == CHR_OK) st = chr_temp_create(output, ".partial", 1, p->name, sizeof p->name, &fd, &inner);
   if (st != CHR_OK) return chr_error_set(err, st, "%s %s", option, inner.message);
+  st = chr_temp_create(output, ".partial", 1, p->name, sizeof p->name, &fd, &inner);
+  if (st != CHR_OK) return chr_error_set(err, st, "%s %s: %s", option, output, inner.message);
   if (close(fd) != 0) st = chr_error_set(err, CHR_EIO, "%s %s: '%s' cannot be closed", option,
                                          output, p->name);
   if (st == CHR_OK) st = check_space(option, output, p->name, expected_bytes, err);
