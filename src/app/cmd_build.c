@@ -366,14 +366,17 @@ static chr_status run_rounds(const build_args *a, const file_table *t, MPI_Comm 
       round_total += counts[q];
     }
     if (round_total > 0) {
-      st = chr_mpi_agree(comm, chr_dataset_writer_grow(writer, *total + round_total, err), err);
+      chr_error inner;
+      st = chr_dataset_writer_grow(writer, *total + round_total, &inner);
+      if (st != CHR_OK) chr_error_set(err, st, "-o %s: %s", a->output, inner.message);
+      st = chr_mpi_agree(comm, st, err);
       /* Every rank takes part in the collective write, with or without rows of its own. */
-      if (st == CHR_OK)
-        st = chr_mpi_agree(
-            comm,
-            chr_dataset_writer_put(writer, built ? offset : 0, built, w->hists, w->names, w->names,
-                                   w->palettes, w->weights, dxpl, err),
-            err);
+      if (st == CHR_OK) {
+        st = chr_dataset_writer_put(writer, built ? offset : 0, built, w->hists, w->names,
+                                    w->names, w->palettes, w->weights, dxpl, &inner);
+        if (st != CHR_OK) chr_error_set(err, st, "-o %s: %s", a->output, inner.message);
+        st = chr_mpi_agree(comm, st, err);
+      }
     }
     *total += round_total;
     int64_t done = (r + 1) * per_round < t->count ? (r + 1) * per_round : t->count;
