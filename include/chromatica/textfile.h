@@ -7,8 +7,9 @@
 #include "chromatica/error.h"
 
 /* Writes text plus a newline to path atomically, through a temporary file made by
- * chr_temp_create ("<path>.tmp.<pid>", exclusive, never through a link). On failure the temporary file is removed, path
- * is left untouched, and CHR_EIO says "<what> <path>: ..." with the system error. */
+ * chr_temp_create ("<path>.tmp.<pid>", exclusive, never through a link). On failure the
+ * temporary file is removed, path is left untouched, and CHR_EIO says "<what> <path>: ..."
+ * with the system error. */
 chr_status chr_text_write_atomic(const char *path, const char *text, const char *what,
                                  chr_error *err);
 

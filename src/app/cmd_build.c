@@ -479,7 +479,8 @@ static chr_status write_dataset(const build_args *a, const file_table *t, MPI_Co
   st = chr_mpi_agree(comm, st, err);
   /* Upper bound of the file: every listed file indexed (row, palette, id and path). */
   int64_t row_bytes = CHR_BINS * 4 + CHR_PALETTE_MAX * 7 + 2 * (int64_t)t->name_len;
-  if (st == CHR_OK) st = chr_partial_create(comm, "-o", a->output, t->count * row_bytes, partial, err);
+  if (st == CHR_OK)
+    st = chr_partial_create(comm, "-o", a->output, t->count * row_bytes, partial, err);
   if (st == CHR_OK)
     st = chr_mpi_agree(comm,
                        chr_dataset_writer_create(partial->name, fapl, 0, t->name_len, t->name_len,

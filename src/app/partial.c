@@ -5,8 +5,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -44,8 +44,7 @@ const char *chr_stop_name(int signo) {
 }
 
 /* An unlinked file beside output holding CHR_PARTIAL_RESERVE_BYTES (same file system). */
-static chr_status reserve_space(const char *option, const char *output, int *fd,
-                                chr_error *err) {
+static chr_status reserve_space(const char *option, const char *output, int *fd, chr_error *err) {
   char name[4200];
   chr_error inner;
   if (chr_temp_create(output, ".reserve", 0, name, sizeof name, fd, &inner) != CHR_OK)
@@ -57,8 +56,8 @@ static chr_status reserve_space(const char *option, const char *output, int *fd,
     close(*fd);
     *fd = -1;
     return chr_error_set(err, CHR_EIO,
-                         "%s %s: not enough free space (%s; expected at least %d MiB free)",
-                         option, output, strerror(failed), CHR_PARTIAL_RESERVE_BYTES >> 20);
+                         "%s %s: not enough free space (%s; expected at least %d MiB free)", option,
+                         output, strerror(failed), CHR_PARTIAL_RESERVE_BYTES >> 20);
   }
   return CHR_OK;
 }
@@ -87,8 +86,8 @@ static chr_status create_on_root(const char *option, const char *output, int64_t
   if (st != CHR_OK) return chr_error_set(err, st, "%s %s", option, inner.message);
   st = chr_temp_create(output, ".partial", 1, p->name, sizeof p->name, &fd, &inner);
   if (st != CHR_OK) return chr_error_set(err, st, "%s %s: %s", option, output, inner.message);
-  if (close(fd) != 0) st = chr_error_set(err, CHR_EIO, "%s %s: '%s' cannot be closed", option,
-                                         output, p->name);
+  if (close(fd) != 0)
+    st = chr_error_set(err, CHR_EIO, "%s %s: '%s' cannot be closed", option, output, p->name);
   if (st == CHR_OK) st = check_space(option, output, p->name, expected_bytes, err);
   if (st == CHR_OK) st = reserve_space(option, output, &p->reserve_fd, err);
   if (st != CHR_OK) unlink(p->name);

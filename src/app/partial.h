@@ -16,8 +16,8 @@
 #define CHR_PARTIAL_RESERVE_BYTES (4 << 20)
 
 typedef struct {
-  char name[4200];  /* every rank: the temporary file all ranks open */
-  int reserve_fd;   /* rank 0: an unlinked file holding free space, or -1 */
+  char name[4200]; /* every rank: the temporary file all ranks open */
+  int reserve_fd;  /* rank 0: an unlinked file holding free space, or -1 */
 } chr_partial;
 
 /* Rank 0 checks that output can be written (option names it in messages), creates its
@@ -26,8 +26,9 @@ typedef struct {
  * MPI_Finalize when closing a file fails, and closing writes metadata, so that space is given
  * back just before the close (chr_partial_release). A file system with less free space than
  * expected_bytes (the file's expected size) plus the reserve fails here, before any work:
- * Open MPI 4.1's collective write can hang when it runs out of space on some ranks only. Every rank then holds the name. Collective on comm; on failure every rank
- * returns the same status and nothing is left behind. */
+ * Open MPI 4.1's collective write can hang when it runs out of space on some ranks only.
+ * Every rank then holds the name. Collective on comm; on failure every rank returns the same
+ * status and nothing is left behind. */
 chr_status chr_partial_create(MPI_Comm comm, const char *option, const char *output,
                               int64_t expected_bytes, chr_partial *p, chr_error *err);
 

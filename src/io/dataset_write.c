@@ -127,7 +127,8 @@ chr_status chr_dataset_writer_create(const char *path, hid_t fapl, int64_t n, in
   w->path_len = path_len;
   w->growing = n == 0;
   if ((w->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
-    st = chr_error_set(err, CHR_EIO, "'%s': cannot be created as an HDF5 file (expected a writable path)", path);
+    st = chr_error_set(err, CHR_EIO,
+                       "'%s': cannot be created as an HDF5 file (expected a writable path)", path);
     goto cleanup;
   }
   if ((st = write_root_attributes(w->file, err)) != CHR_OK) goto cleanup;

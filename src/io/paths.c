@@ -62,8 +62,10 @@ int chr_path_listed_under(const char *path, const char *dir, int recursive) {
   if (strcmp(where, top) == 0) return 1;
   size_t n = strlen(top);
   if (!recursive) return 0;
-  if (strcmp(top, "/") == 0) n = 0;
-  else if (strncmp(where, top, n) != 0 || where[n] != '/') return 0;
+  if (strcmp(top, "/") == 0)
+    n = 0;
+  else if (strncmp(where, top, n) != 0 || where[n] != '/')
+    return 0;
   /* Hidden directories are not descended into; a resolved path has no links left. */
   for (const char *p = where + n; *p; ++p)
     if (p[0] == '/' && p[1] == '.') return 0;
@@ -100,8 +102,8 @@ static chr_status create_named(const char *tmp, int replace_stale, int *fd, chr_
 }
 
 /* ".chr-XXXXXX<suffix>" in path's directory, a new name at each try. */
-static chr_status create_short(const char *path, const char *base, const char *suffix,
-                               char *tmp, size_t size, int *fd, chr_error *err) {
+static chr_status create_short(const char *path, const char *base, const char *suffix, char *tmp,
+                               size_t size, int *fd, chr_error *err) {
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   unsigned long seed = (unsigned long)now.tv_nsec ^ ((unsigned long)getpid() << 12);

@@ -83,8 +83,9 @@ chr_status chr_path_check_writable(const char *path, chr_error *err) {
   dir_of(path, dir, sizeof dir);
   const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
   if (strlen(base) > NAME_MAX)
-    return chr_error_set(err, CHR_EINVAL, "%s: file name of %zu bytes too long (expected at most %d)",
-                         path, strlen(base), NAME_MAX);
+    return chr_error_set(err, CHR_EINVAL,
+                         "%s: file name of %zu bytes too long (expected at most %d)", path,
+                         strlen(base), NAME_MAX);
   /* The probe goes through chr_temp_create, so a name too long for a suffix is probed under
    * the short name the real write will use, and only a failure to create blames the
    * directory. */

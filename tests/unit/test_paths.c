@@ -108,12 +108,10 @@ static void temp_is_exclusive_and_never_follows(void **state) {
   assert_int_equal(info.st_size, 8);
   /* A directory too; a stale regular file is replaced when asked, refused otherwise. */
   assert_int_equal(mkdir(at("d.h5.partial"), 0755), 0);
-  assert_int_equal(chr_temp_create(at("d.h5"), ".partial", 1, tmp, sizeof tmp, &fd, &err),
-                   CHR_EIO);
+  assert_int_equal(chr_temp_create(at("d.h5"), ".partial", 1, tmp, sizeof tmp, &fd, &err), CHR_EIO);
   assert_non_null(strstr(err.message, "exists and is a directory"));
   touch(at("s.h5.partial"), "stale");
-  assert_int_equal(chr_temp_create(at("s.h5"), ".partial", 0, tmp, sizeof tmp, &fd, &err),
-                   CHR_EIO);
+  assert_int_equal(chr_temp_create(at("s.h5"), ".partial", 0, tmp, sizeof tmp, &fd, &err), CHR_EIO);
   assert_int_equal(chr_temp_create(at("s.h5"), ".partial", 1, tmp, sizeof tmp, &fd, &err), CHR_OK);
   assert_string_equal(tmp, at("s.h5.partial"));
   assert_int_equal(fstat(fd, &info), 0);
