@@ -76,4 +76,9 @@ chr_status chr_dataset_writer_grow(chr_dataset_writer *w, int64_t n, chr_error *
 /* Flushes and closes; sets *p = NULL. Collective like create. */
 chr_status chr_dataset_writer_close(chr_dataset_writer **p, chr_error *err);
 
+/* Closes a writer whose file will be removed (after a failed write): empties the file first,
+ * so that closing does not fail on a full disk (HDF5 1.10 crashes in MPI_Finalize after a
+ * failed close), then closes ignoring errors; sets *p = NULL. Collective like create. */
+void chr_dataset_writer_abandon(chr_dataset_writer **p);
+
 #endif

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "chromatica/app.h"
 #include "chromatica/build_log.h"
@@ -20,7 +21,9 @@
 #include "chromatica/image_row.h"
 #include "chromatica/mpi_collect.h"
 #include "chromatica/mpi_layout.h"
+#include "chromatica/paths.h"
 #include "chromatica/textfile.h"
+#include "partial.h"
 
 #define EXIT_SKIPPED_STRICT 3
 
@@ -112,7 +115,7 @@ typedef struct {
   char *buffer;
   int64_t size, count;
   const char **path, **name, **problem; /* problem "" = none */
-  int64_t ignored[3];                   /* links, hidden, other */
+  int64_t ignored[4];                   /* links, hidden, other, duplicates */
   int name_len;                         /* longest name + 1 */
 } file_table;
 
@@ -139,6 +142,7 @@ static chr_status pack_list(const chr_image_file_list *list, file_table *t, chr_
   t->ignored[0] = list->ignored_links;
   t->ignored[1] = list->ignored_hidden;
   t->ignored[2] = list->ignored_other;
+  t->ignored[3] = list->ignored_duplicates;
   return CHR_OK;
 }
 
@@ -172,6 +176,47 @@ static void file_table_free(file_table *t) {
   free(t->problem);
 }
 
+/* Rank 0: neither output may be an input, however spelled, nor inside an input directory where
+ * the listing reaches it, nor the other output. */
+static chr_status check_outputs(const build_args *a, chr_error *err) {
+  const char *names[2] = {"-o", "--log"}, *outs[2] = {a->output, a->log};
+  chr_status st = CHR_OK;
+  if (chr_path_same_file(a->log, a->output))
+    st = chr_error_set(err, CHR_EINVAL,
+                       "--log '%s' is the same file as -o '%s' (expected two different files)",
+                       a->log, a->output);
+  for (int k = 0; st == CHR_OK && k < 2; ++k) {
+    for (int i = 0; st == CHR_OK && i < a->n_inputs; ++i) {
+      st = chr_path_check_distinct(names[k], outs[k], "input", a->inputs[i], err);
+      if (st == CHR_OK && chr_path_listed_under(outs[k], a->inputs[i], a->recursive))
+        st = chr_error_set(err, CHR_EINVAL,
+                           "%s '%s' is inside input '%s', where it would be indexed (refusing to "
+                           "overwrite an input; expected an output outside the inputs)",
+                           names[k], outs[k], a->inputs[i]);
+    }
+  }
+  return st;
+}
+
+/* Rank 0, after listing: an existing output reached through another name (a hard link) is
+ * one of the listed files. */
+static chr_status check_not_listed(const build_args *a, const chr_image_file_list *list,
+                                   chr_error *err) {
+  const char *names[2] = {"-o", "--log"}, *outs[2] = {a->output, a->log};
+  for (int k = 0; k < 2; ++k) {
+    struct stat info;
+    if (stat(outs[k], &info) != 0) continue;
+    for (int64_t i = 0; i < list->count; ++i)
+      if (list->files[i].ino == (unsigned long long)info.st_ino &&
+          list->files[i].dev == (unsigned long long)info.st_dev)
+        return chr_error_set(err, CHR_EINVAL,
+                             "%s '%s' is the same file as input file '%s' (refusing to overwrite "
+                             "an input)",
+                             names[k], outs[k], list->files[i].path);
+  }
+  return CHR_OK;
+}
+
 /* Rank 0 lists the inputs; every rank ends with the same table. Collective. */
 static chr_status share_file_list(const build_args *a, int rank, MPI_Comm comm, file_table *t,
                                   chr_error *err) {
@@ -179,19 +224,21 @@ static chr_status share_file_list(const build_args *a, int rank, MPI_Comm comm, 
   if (rank == 0) {
     chr_image_file_list list;
     chr_error inner;
-    st = chr_path_check_writable(a->output, &inner);
-    if (st != CHR_OK) chr_error_set(err, st, "-o %s", inner.message);
+    st = check_outputs(a, err);
+    if (st == CHR_OK && (st = chr_path_check_writable(a->output, &inner)) != CHR_OK)
+      chr_error_set(err, st, "-o %s", inner.message);
     if (st == CHR_OK && (st = chr_path_check_writable(a->log, &inner)) != CHR_OK)
       chr_error_set(err, st, "--log %s", inner.message);
     if (st == CHR_OK) st = chr_image_files_find(a->inputs, a->n_inputs, a->recursive, &list, err);
     if (st == CHR_OK) {
-      st = pack_list(&list, t, err);
+      st = check_not_listed(a, &list, err);
+      if (st == CHR_OK) st = pack_list(&list, t, err);
       chr_image_file_list_free(&list);
     }
   }
   if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) return st;
   st = chr_mpi_bcast_bytes(comm, &t->buffer, &t->size, err);
-  if (st == CHR_OK) st = chr_mpi_bcast_int64s(comm, t->ignored, 3, err);
+  if (st == CHR_OK) st = chr_mpi_bcast_int64s(comm, t->ignored, 4, err);
   if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) return st;
   return chr_mpi_agree(comm, unpack_list(t, err), err);
 }
@@ -287,10 +334,11 @@ static chr_status process_files(const build_args *a, const file_table *t, int64_
   return CHR_OK;
 }
 
-/* Works through the table in rounds; *total = images written. Collective. */
+/* Works through the table in rounds; *total = images written; *stopped = the signal all ranks
+ * agreed to stop on (checked before each round). Collective. */
 static chr_status run_rounds(const build_args *a, const file_table *t, MPI_Comm comm,
                              chr_dataset_writer *writer, hid_t dxpl, round_work *w, int64_t *total,
-                             chr_error *err) {
+                             int *stopped, chr_error *err) {
   int rank = 0, ranks = 1;
   chr_status placed = chr_mpi_place(comm, &rank, &ranks, err);
   if (placed != CHR_OK) return placed;
@@ -300,7 +348,7 @@ static chr_status run_rounds(const build_args *a, const file_table *t, MPI_Comm 
   chr_status st =
       chr_mpi_agree(comm, counts ? CHR_OK : chr_error_set(err, CHR_ENOMEM, "out of memory"), err);
   *total = 0;
-  for (int64_t r = 0; st == CHR_OK && r < rounds; ++r) {
+  for (int64_t r = 0; st == CHR_OK && r < rounds && !(*stopped = chr_stop_agree(comm)); ++r) {
     /* The round's files split evenly into contiguous blocks, so a short last round still
      * keeps every rank busy and rows stay in file order. */
     int64_t round_first = r * per_round;
@@ -318,14 +366,17 @@ static chr_status run_rounds(const build_args *a, const file_table *t, MPI_Comm 
       round_total += counts[q];
     }
     if (round_total > 0) {
-      st = chr_mpi_agree(comm, chr_dataset_writer_grow(writer, *total + round_total, err), err);
+      chr_error inner;
+      st = chr_dataset_writer_grow(writer, *total + round_total, &inner);
+      if (st != CHR_OK) chr_error_set(err, st, "-o %s: %s", a->output, inner.message);
+      st = chr_mpi_agree(comm, st, err);
       /* Every rank takes part in the collective write, with or without rows of its own. */
-      if (st == CHR_OK)
-        st = chr_mpi_agree(
-            comm,
-            chr_dataset_writer_put(writer, built ? offset : 0, built, w->hists, w->names, w->names,
-                                   w->palettes, w->weights, dxpl, err),
-            err);
+      if (st == CHR_OK) {
+        st = chr_dataset_writer_put(writer, built ? offset : 0, built, w->hists, w->names,
+                                    w->names, w->palettes, w->weights, dxpl, &inner);
+        if (st != CHR_OK) chr_error_set(err, st, "-o %s: %s", a->output, inner.message);
+        st = chr_mpi_agree(comm, st, err);
+      }
     }
     *total += round_total;
     int64_t done = (r + 1) * per_round < t->count ? (r + 1) * per_round : t->count;
@@ -373,6 +424,9 @@ static void print_summary(const chr_build_summary *s) {
   if (s->ignored_links + s->ignored_hidden + s->ignored_other > 0)
     printf("chromatica build: ignored %lld symbolic links, %lld hidden and %lld other entries\n",
            (long long)s->ignored_links, (long long)s->ignored_hidden, (long long)s->ignored_other);
+  if (s->ignored_duplicates > 0)
+    printf("chromatica build: %lld files reached through two inputs were indexed once, under "
+           "the first\n", (long long)s->ignored_duplicates);
 }
 
 /* Rank 0, after the dataset is closed: moves it into place (or removes it when empty) and
@@ -392,6 +446,7 @@ static chr_status finish_on_root(const build_args *a, const char *partial, chr_b
                        strerror(errno));
   }
   /* The log is written even when nothing could be indexed: it says why. */
+  if (st != CHR_OK) s->error = err->message;
   chr_error log_err;
   chr_status logged = chr_build_log_write(a->log, s, &log_err);
   if (st == CHR_OK && logged != CHR_OK) {
@@ -400,6 +455,48 @@ static chr_status finish_on_root(const build_args *a, const char *partial, chr_b
   }
   if (st == CHR_OK) print_summary(s);
   free(list);
+  return st;
+}
+
+/* Rank 0 after a failure past the checks: the log says why (a full disk, a signal). */
+static void log_failure(const build_args *a, chr_build_summary *s, const char *why) {
+  s->error = why;
+  s->n_skipped = 0;
+  s->skipped = NULL;
+  chr_error ignored;
+  chr_build_log_write(a->log, s, &ignored); /* the first failure is the one reported */
+}
+
+/* Writes every round to the temporary file and closes it; on failure or a stop the file is
+ * abandoned (rank 0 removes it later). Collective. */
+static chr_status write_dataset(const build_args *a, const file_table *t, MPI_Comm comm,
+                                chr_partial *partial, round_work *work, int64_t *total,
+                                int *stopped, chr_error *err) {
+  hid_t fapl = H5I_INVALID_HID, dxpl = H5I_INVALID_HID;
+  chr_dataset_writer *writer = NULL;
+  chr_status st = work_alloc(work, a->chunk_files, err);
+  if (st == CHR_OK) st = chr_mpi_io_lists(comm, &fapl, &dxpl, err);
+  st = chr_mpi_agree(comm, st, err);
+  /* Upper bound of the file: every listed file indexed (row, palette, id and path). */
+  int64_t row_bytes = CHR_BINS * 4 + CHR_PALETTE_MAX * 7 + 2 * (int64_t)t->name_len;
+  if (st == CHR_OK)
+    st = chr_partial_create(comm, "-o", a->output, t->count * row_bytes, partial, err);
+  if (st == CHR_OK)
+    st = chr_mpi_agree(comm,
+                       chr_dataset_writer_create(partial->name, fapl, 0, t->name_len, t->name_len,
+                                                 1, &writer, err),
+                       err);
+  if (st == CHR_OK) st = run_rounds(a, t, comm, writer, dxpl, work, total, stopped, err);
+  chr_partial_release(partial); /* the space closing may need */
+  if (writer != NULL && st == CHR_OK && !*stopped) {
+    chr_error close_err;
+    chr_status closed = chr_dataset_writer_close(&writer, &close_err);
+    if (closed != CHR_OK) chr_error_set(err, closed, "-o %s: %s", a->output, close_err.message);
+    st = chr_mpi_agree(comm, closed, err);
+  }
+  chr_dataset_writer_abandon(&writer);
+  if (dxpl >= 0) H5Pclose(dxpl);
+  if (fapl >= 0) H5Pclose(fapl);
   return st;
 }
 
@@ -421,17 +518,18 @@ int chr_cmd_build(int argc, char **argv, MPI_Comm comm) {
     free(a.inputs);
     return parsed == 1 ? 0 : parsed;
   }
+  if (!chr_stop_install() && rank == 0)
+    fprintf(stderr, "chromatica build: warning: cannot install the SIGTERM handler\n");
 
   double start = chr_mpi_seconds();
   chr_error err;
   chr_error_clear(&err);
   file_table table = {0};
   round_work work = {0};
-  chr_dataset_writer *writer = NULL;
-  hid_t fapl = H5I_INVALID_HID, dxpl = H5I_INVALID_HID;
-  char partial[4200], *skips = NULL;
+  chr_partial partial = {.reserve_fd = -1};
+  char *skips = NULL;
   int64_t skips_size = 0, total = 0;
-  snprintf(partial, sizeof partial, "%s.partial", a.output);
+  int stopped = 0;
   chr_build_summary s = {.output = a.output,
                          .inputs = a.inputs,
                          .n_inputs = a.n_inputs,
@@ -442,51 +540,44 @@ int chr_cmd_build(int argc, char **argv, MPI_Comm comm) {
                          .max_pixels = a.max_pixels};
 
   chr_status st = share_file_list(&a, rank, comm, &table, &err);
+  int checked = st == CHR_OK; /* the outputs are not inputs: the log may be written */
   double listed = chr_mpi_seconds();
-  if (st == CHR_OK) {
-    st = work_alloc(&work, a.chunk_files, &err);
-    if (st == CHR_OK) st = chr_mpi_io_lists(comm, &fapl, &dxpl, &err);
-    st = chr_mpi_agree(comm, st, &err);
-  }
-  if (st == CHR_OK)
-    st = chr_mpi_agree(comm,
-                       chr_dataset_writer_create(partial, fapl, 0, table.name_len, table.name_len,
-                                                 1, &writer, &err),
-                       &err);
-  if (st == CHR_OK) st = run_rounds(&a, &table, comm, writer, dxpl, &work, &total, &err);
-  if (writer != NULL) {
-    chr_error close_err;
-    chr_status closed = chr_dataset_writer_close(&writer, &close_err);
-    if (st == CHR_OK && closed != CHR_OK) err = close_err;
-    st = chr_mpi_agree(comm, st == CHR_OK ? closed : st, &err);
-  }
+  if (st == CHR_OK) st = write_dataset(&a, &table, comm, &partial, &work, &total, &stopped, &err);
   double built = chr_mpi_seconds();
-  if (st == CHR_OK)
+  if (st == CHR_OK && !stopped)
     st =
         chr_mpi_gather_bytes(comm, work.skips, (int64_t)work.skips_size, &skips, &skips_size, &err);
-  if (st == CHR_OK && rank == 0) {
-    s.files_found = table.count;
-    s.images_built = total;
-    s.ignored_links = table.ignored[0];
-    s.ignored_hidden = table.ignored[1];
-    s.ignored_other = table.ignored[2];
-    s.list_ms = (listed - start) * 1e3;
-    s.build_ms = (built - listed) * 1e3;
-    s.total_ms = (chr_mpi_seconds() - start) * 1e3;
-    st = finish_on_root(&a, partial, &s, skips, skips_size, &err);
+  s.files_found = table.count;
+  s.images_built = total;
+  s.ignored_links = table.ignored[0];
+  s.ignored_hidden = table.ignored[1];
+  s.ignored_other = table.ignored[2];
+  s.ignored_duplicates = table.ignored[3];
+  s.list_ms = (listed - start) * 1e3;
+  s.build_ms = (built - listed) * 1e3;
+  s.total_ms = (chr_mpi_seconds() - start) * 1e3;
+  int logged = st == CHR_OK && !stopped; /* finish_on_root writes the log */
+  if (logged && rank == 0) {
+    st = finish_on_root(&a, partial.name, &s, skips, skips_size, &err);
+    if (st == CHR_OK) partial.name[0] = '\0'; /* moved into place */
   }
   /* Skipped files only change the exit code with --strict; rank 0 knows the count. */
-  int64_t outcome = st != CHR_OK ? 1 : (a.strict && s.n_skipped > 0 ? EXIT_SKIPPED_STRICT : 0);
-  if (chr_mpi_bcast_int64s(comm, &outcome, 1, &err) != CHR_OK) outcome = 1;
-  if (st != CHR_OK && rank == 0) {
-    remove(partial);
+  int64_t outcome = stopped ? CHR_EXIT_STOPPED
+                    : st != CHR_OK ? 1
+                                   : (a.strict && s.n_skipped > 0 ? EXIT_SKIPPED_STRICT : 0);
+  if (chr_mpi_bcast_int64s(comm, &outcome, 1, &err) != CHR_OK && outcome == 0) outcome = 1;
+  chr_partial_discard(&partial, rank == 0); /* its name is cleared once moved into place */
+  if (rank == 0 && stopped)
+    snprintf(err.message, sizeof err.message,
+             "stopped by %s; %s was not written (its old content, if any, is intact)",
+             chr_stop_name(stopped), a.output);
+  if (rank == 0 && (st != CHR_OK || stopped)) {
+    if (checked && !logged) log_failure(&a, &s, err.message);
     fprintf(stderr, "chromatica build: %s\n", err.message);
   }
   free(skips);
   free(a.inputs);
   work_free(&work);
   file_table_free(&table);
-  if (dxpl >= 0) H5Pclose(dxpl);
-  if (fapl >= 0) H5Pclose(fapl);
   return (int)outcome;
 }

@@ -1,6 +1,7 @@
 /* `chromatica synth --images N [--seed S] -o FILE`: a deterministic synthetic dataset, each
  * rank making and writing (collectively, MPI-IO) a contiguous block of rows. Image i depends on
- * (seed, i) only, so the file is the same byte content whatever the number of ranks. */
+ * (seed, i) only, so the file is the same byte content whatever the number of ranks. It is
+ * written to a temporary file beside the output (see partial.h) and renamed when complete. */
 #include <errno.h>
 #include <hdf5.h>
 #include <inttypes.h>
@@ -13,6 +14,7 @@
 #include "chromatica/mpi_collect.h"
 #include "chromatica/mpi_layout.h"
 #include "chromatica/synth.h"
+#include "partial.h"
 
 #define SYNTH_PUT_ROWS 4096 /* rows per collective put: bounds each rank's buffers (~19 MB) */
 
@@ -21,7 +23,7 @@ static const char usage[] =
     "  Writes N synthetic images (ids img0000000.., 1-4 colour blobs each) to the HDF5 FILE.\n"
     "  --images N   number of images, 1 .. 2^40\n"
     "  --seed S     unsigned 64-bit seed (default 0); same N and S give the same file\n"
-    "  -o FILE      output path (overwritten)\n";
+    "  -o FILE      output path (replaced only when the new file is complete)\n";
 
 typedef struct {
   long long images;
@@ -133,6 +135,36 @@ static int any_failed(int failed, MPI_Comm comm, chr_error *err) {
   return chr_mpi_agree(comm, failed ? err->code : CHR_OK, err) != CHR_OK;
 }
 
+/* Makes and writes this rank's rows [first, first+count) in puts collective writes; *stopped
+ * is the signal all ranks agreed to stop on (checked before each write). Collective. */
+static chr_status write_all(const synth_args *args, long long first, long long count,
+                            int64_t puts, chr_dataset_writer *writer, hid_t dxpl,
+                            synth_buffers *buf, MPI_Comm comm, int *stopped, chr_error *err) {
+  int failed = 0;
+  for (long long p = 0; p < puts && !(*stopped = chr_stop_agree(comm)); ++p) {
+    long long at = first + p * SYNTH_PUT_ROWS;
+    long long n = count - p * SYNTH_PUT_ROWS;
+    n = n < 0 ? 0 : (n > SYNTH_PUT_ROWS ? SYNTH_PUT_ROWS : n);
+    make_rows(args, at, n, buf);
+    /* Even after a failure this rank keeps calling put: the writes are collective. */
+    chr_error put_err;
+    if (chr_dataset_writer_put(writer, n ? at : 0, n, buf->hists, buf->ids, buf->paths,
+                               buf->palettes, buf->weights, dxpl, &put_err) != CHR_OK &&
+        !failed) {
+      chr_error_set(err, put_err.code, "-o %s: %s", args->output, put_err.message);
+      failed = 1;
+    }
+  }
+  return any_failed(failed, comm, err) ? err->code : CHR_OK;
+}
+
+/* Rank 0: the complete file replaces the output. */
+static chr_status move_into_place(const char *partial, const char *output, chr_error *err) {
+  if (rename(partial, output) == 0) return CHR_OK;
+  return chr_error_set(err, CHR_EIO, "-o %s: cannot move '%s' into place (%s)", output, partial,
+                       strerror(errno));
+}
+
 int chr_cmd_synth(int argc, char **argv, MPI_Comm comm) {
   int rank = 0, size = 1;
   chr_error place_err;
@@ -147,14 +179,17 @@ int chr_cmd_synth(int argc, char **argv, MPI_Comm comm) {
     return 0;
   }
   if (parsed != 0) return parsed;
+  if (!chr_stop_install() && rank == 0)
+    fprintf(stderr, "chromatica synth: warning: cannot install the SIGTERM handler\n");
 
   double start = chr_mpi_seconds();
-  int exit_code = 1;
+  int exit_code = 1, stopped = 0;
   chr_error err;
   chr_error_clear(&err);
   synth_buffers buf = {0};
   chr_dataset_writer *writer = NULL;
   hid_t fapl = H5I_INVALID_HID, dxpl = H5I_INVALID_HID;
+  chr_partial partial = {.reserve_fd = -1};
   long long base = args.images / size, extra = args.images % size;
   long long first = rank * base + (rank < extra ? rank : extra);
   long long count = base + (rank < extra ? 1 : 0);
@@ -164,41 +199,46 @@ int chr_cmd_synth(int argc, char **argv, MPI_Comm comm) {
   if (!failed && chr_mpi_io_lists(comm, &fapl, &dxpl, &err) != CHR_OK) failed = 1;
   if (any_failed(failed, comm, &err)) goto cleanup;
   if (any_failed(chr_mpi_max_int64(comm, puts_local, &puts, &err) != CHR_OK, comm, &err)) goto cleanup;
-  failed = chr_dataset_writer_create(args.output, fapl, args.images, buf.id_len, buf.path_len, 1,
-                                     &writer, &err) != CHR_OK;
+  /* The file is written under a temporary name and renamed when complete, so the old output
+   * survives any failure (a full disk) or a stop. */
+  int64_t row_bytes = CHR_BINS * 4 + CHR_PALETTE_MAX * 7 + buf.id_len + buf.path_len;
+  if (chr_partial_create(comm, "-o", args.output, (int64_t)args.images * row_bytes, &partial,
+                         &err) != CHR_OK)
+    goto cleanup;
+  chr_error inner;
+  failed = chr_dataset_writer_create(partial.name, fapl, args.images, buf.id_len, buf.path_len, 1,
+                                     &writer, &inner) != CHR_OK;
+  if (failed) chr_error_set(&err, inner.code, "-o %s: %s", args.output, inner.message);
   if (any_failed(failed, comm, &err)) goto cleanup;
-  for (long long p = 0; p < puts; ++p) {
-    long long at = first + p * SYNTH_PUT_ROWS;
-    long long n = count - p * SYNTH_PUT_ROWS;
-    n = n < 0 ? 0 : (n > SYNTH_PUT_ROWS ? SYNTH_PUT_ROWS : n);
-    make_rows(&args, at, n, &buf);
-    /* Even after a failure this rank keeps calling put: the writes are collective. */
-    chr_error put_err;
-    if (chr_dataset_writer_put(writer, n ? at : 0, n, buf.hists, buf.ids, buf.paths,
-                               buf.palettes, buf.weights, dxpl, &put_err) != CHR_OK &&
-        !failed) {
-      err = put_err;
-      failed = 1;
-    }
-  }
+  if (write_all(&args, first, count, puts, writer, dxpl, &buf, comm, &stopped, &err) != CHR_OK ||
+      stopped)
+    goto cleanup;
+  chr_partial_release(&partial);
+  failed = chr_dataset_writer_close(&writer, &inner) != CHR_OK;
+  if (failed) chr_error_set(&err, inner.code, "-o %s: %s", args.output, inner.message);
   if (any_failed(failed, comm, &err)) goto cleanup;
-  failed = chr_dataset_writer_close(&writer, &err) != CHR_OK;
-  if (any_failed(failed, comm, &err)) goto cleanup;
+  if (any_failed(rank == 0 && move_into_place(partial.name, args.output, &err) != CHR_OK, comm,
+                 &err))
+    goto cleanup;
+  partial.name[0] = '\0';
   double seconds = chr_mpi_seconds() - start;
   if (rank == 0)
     printf("chromatica synth: wrote %lld images (seed %" PRIu64 ") to %s with %d rank%s in %.3f s\n",
            args.images, args.seed, args.output, size, size == 1 ? "" : "s", seconds);
   exit_code = 0;
 cleanup:
-  if (writer != NULL) {
-    chr_error ignored;
-    chr_dataset_writer_close(&writer, &ignored);
-  }
+  chr_partial_release(&partial);
+  chr_dataset_writer_abandon(&writer);
+  chr_partial_discard(&partial, rank == 0);
   if (dxpl >= 0) H5Pclose(dxpl);
   if (fapl >= 0) H5Pclose(fapl);
   buffers_free(&buf);
+  if (stopped) exit_code = CHR_EXIT_STOPPED;
   /* Every failure path was agreed by all ranks, so rank 0 holds the one message to print. */
-  if (exit_code != 0 && rank == 0)
-    fprintf(stderr, "chromatica synth: %s: %s\n", args.output, err.message);
+  if (stopped && rank == 0)
+    fprintf(stderr, "chromatica synth: stopped by %s; %s was not written (its old content, if "
+                    "any, is intact)\n", chr_stop_name(stopped), args.output);
+  else if (exit_code != 0 && rank == 0)
+    fprintf(stderr, "chromatica synth: %s\n", err.message);
   return exit_code;
 }

@@ -7,6 +7,7 @@
 
 #include "chromatica/mpi_collect.h"
 #include "chromatica/mpi_search.h"
+#include "chromatica/paths.h"
 #include "chromatica/textfile.h"
 
 int chr_session_take_option(int argc, char **argv, int *i, chr_session_args *a) {
@@ -56,7 +57,11 @@ double chr_peak_rss_mb(void) {
 /* Rank 0: the output path, the batch, the dataset's ids, paths and palettes. */
 static chr_status root_read_inputs(const chr_session_args *a, chr_session *s, chr_error *err) {
   chr_error inner;
-  chr_status st = chr_path_check_writable(a->out, &inner);
+  /* An output that is one of the inputs however spelled would destroy it: refused first. */
+  chr_status st = chr_path_check_distinct("--out", a->out, "--dataset", a->dataset, err);
+  if (st == CHR_OK) st = chr_path_check_distinct("--out", a->out, "--queries", a->queries, err);
+  if (st != CHR_OK) return st;
+  st = chr_path_check_writable(a->out, &inner);
   if (st != CHR_OK) return chr_error_set(err, st, "--out %s", inner.message);
   st = chr_batch_load(a->queries, &s->batch, err);
   if (st != CHR_OK) return st;

@@ -28,7 +28,9 @@ static cJSON *summary_json(const chr_build_summary *s) {
   cJSON *ignored = ok ? cJSON_AddObjectToObject(root, "ignored") : NULL;
   ok = ignored != NULL && add_num(ignored, "symbolic_links", (double)s->ignored_links) &&
        add_num(ignored, "hidden", (double)s->ignored_hidden) &&
-       add_num(ignored, "other", (double)s->ignored_other);
+       add_num(ignored, "other", (double)s->ignored_other) &&
+       add_num(ignored, "duplicates", (double)s->ignored_duplicates);
+  if (ok && s->error != NULL) ok = cJSON_AddStringToObject(root, "error", s->error) != NULL;
   cJSON *timings = ok ? cJSON_AddObjectToObject(root, "timings_ms") : NULL;
   ok = timings != NULL && add_num(timings, "list", s->list_ms) &&
        add_num(timings, "build", s->build_ms) && add_num(timings, "total", s->total_ms) &&

@@ -3,8 +3,10 @@
  * contiguous datasets, so row blocks map to plain byte ranges for MPI-IO; a growing writer
  * (size unknown until the end, as in `chromatica build`) makes chunked datasets with unlimited
  * rows and extends them. No MPI calls here. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "chromatica/dataset.h"
 #include "chromatica/grid.h"
@@ -15,6 +17,7 @@
 #define GROW_CHUNK_ROWS_SMALL 1024 /* strings and palettes */
 
 struct chr_dataset_writer {
+  char *path;
   hid_t file;
   hid_t histograms, ids, paths, palettes, palette_weights;
   hid_t id_type, path_type;
@@ -112,6 +115,10 @@ chr_status chr_dataset_writer_create(const char *path, hid_t fapl, int64_t n, in
     st = chr_error_set(err, CHR_ENOMEM, "dataset writer: out of memory");
     goto cleanup;
   }
+  if ((w->path = strdup(path)) == NULL) {
+    st = chr_error_set(err, CHR_ENOMEM, "dataset writer: out of memory");
+    goto cleanup;
+  }
   w->file = w->histograms = w->ids = w->paths = w->palettes = w->palette_weights =
       H5I_INVALID_HID;
   w->id_type = w->path_type = H5I_INVALID_HID;
@@ -120,7 +127,8 @@ chr_status chr_dataset_writer_create(const char *path, hid_t fapl, int64_t n, in
   w->path_len = path_len;
   w->growing = n == 0;
   if ((w->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
-    st = chr_error_set(err, CHR_EIO, "cannot create the file (expected a writable path)");
+    st = chr_error_set(err, CHR_EIO,
+                       "'%s': cannot be created as an HDF5 file (expected a writable path)", path);
     goto cleanup;
   }
   if ((st = write_root_attributes(w->file, err)) != CHR_OK) goto cleanup;
@@ -151,10 +159,7 @@ chr_status chr_dataset_writer_create(const char *path, hid_t fapl, int64_t n, in
   *out = w;
   w = NULL;
 cleanup:
-  if (w != NULL) {
-    chr_error ignored;
-    chr_dataset_writer_close(&w, &ignored);
-  }
+  if (w != NULL) chr_dataset_writer_abandon(&w);
   chr_h5_quiet_end(&quiet);
   return st;
 }
@@ -310,11 +315,28 @@ chr_status chr_dataset_writer_close(chr_dataset_writer **p, chr_error *err) {
     if (objects[i] >= 0 && H5Dclose(objects[i]) < 0) failed = 1;
   if (w->id_type >= 0 && H5Tclose(w->id_type) < 0) failed = 1;
   if (w->path_type >= 0 && H5Tclose(w->path_type) < 0) failed = 1;
-  if (w->file >= 0 && (H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0 || H5Fclose(w->file) < 0))
-    failed = 1;
+  /* A failed H5Fclose frees the file but leaves its identifier, which HDF5 closes again
+   * inside MPI_Finalize and crashes (1.10): the file is closed once whatever the flush says,
+   * and a file that will not be kept is truncated first (see abandon). */
+  if (w->file >= 0) {
+    if (H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0) failed = 1;
+    if (H5Fclose(w->file) < 0) failed = 1;
+  }
+  free(w->path);
   free(w);
   *p = NULL;
   chr_h5_quiet_end(&quiet);
   if (failed) return chr_error_set(err, CHR_EIO, "dataset writer: flushing or closing failed");
   return CHR_OK;
+}
+
+void chr_dataset_writer_abandon(chr_dataset_writer **p) {
+  if (p == NULL || *p == NULL) return;
+  /* Emptying the file gives back the space its rows took, so that on a full disk the metadata
+   * HDF5 still writes while closing fits and the close succeeds (see close). Every rank may
+   * do it: the result is the same. */
+  chr_error ignored;
+  if ((*p)->path != NULL && (*p)->file >= 0 && truncate((*p)->path, 0) != 0)
+    chr_error_set(&ignored, CHR_EIO, "cannot be emptied"); /* the close still runs */
+  chr_dataset_writer_close(p, &ignored);
 }

@@ -12,6 +12,8 @@ typedef struct {
   chr_image_file_list *list;
   int64_t capacity;
   int recursive;
+  int input;                /* the input being walked */
+  const struct stat *found; /* identity of the entry being added, NULL for a problem */
 } walker;
 
 static char *join(const char *a, const char *b) {
@@ -38,7 +40,10 @@ static chr_status add_entry(walker *w, char *path, char *name, const char *probl
     list->files = files;
     w->capacity = grown;
   }
-  list->files[list->count++] = (chr_image_file){path, name, problem_copy};
+  const struct stat *id = w->found;
+  list->files[list->count++] = (chr_image_file){
+      path, name, problem_copy, id ? (unsigned long long)id->st_dev : 0,
+      id ? (unsigned long long)id->st_ino : 0, w->input};
   return CHR_OK;
 nomem:
   free(path);
@@ -64,7 +69,12 @@ static chr_status visit(walker *w, const char *dir, const char *prefix, const ch
     snprintf(problem, sizeof problem, "cannot be examined (%s)", strerror(errno));
     return add_entry(w, path, name, problem, err);
   }
-  if (S_ISREG(info.st_mode)) return add_entry(w, path, name, NULL, err);
+  if (S_ISREG(info.st_mode)) {
+    w->found = &info;
+    st = add_entry(w, path, name, NULL, err);
+    w->found = NULL;
+    return st;
+  }
   if (S_ISLNK(info.st_mode))
     w->list->ignored_links++;
   else if (S_ISDIR(info.st_mode) && w->recursive)
@@ -99,6 +109,36 @@ static const char *base_name(const char *path, char *buf, size_t size) {
   return buf;
 }
 
+static int by_identity(const void *a, const void *b) {
+  const chr_image_file *x = a, *y = b;
+  if (x->dev != y->dev) return x->dev < y->dev ? -1 : 1;
+  if (x->ino != y->ino) return x->ino < y->ino ? -1 : 1;
+  if (x->input != y->input) return x->input < y->input ? -1 : 1;
+  return strcmp(x->name, y->name);
+}
+
+/* Keeps one entry per file reached through several inputs: the first input's (hard links
+ * inside one input stay two files). Reorders the list; the caller sorts it by name. */
+static void drop_duplicates(chr_image_file_list *list) {
+  if (list->count < 2) return;
+  qsort(list->files, (size_t)list->count, sizeof *list->files, by_identity);
+  int64_t kept = 0;
+  for (int64_t i = 0; i < list->count; ++i) {
+    chr_image_file *f = &list->files[i];
+    const chr_image_file *prev = kept > 0 ? &list->files[kept - 1] : NULL;
+    if (prev && f->ino != 0 && f->dev == prev->dev && f->ino == prev->ino &&
+        f->input != prev->input) {
+      free(f->path);
+      free(f->name);
+      free(f->problem);
+      list->ignored_duplicates++;
+      continue;
+    }
+    list->files[kept++] = *f;
+  }
+  list->count = kept;
+}
+
 static int by_name(const void *a, const void *b) {
   return strcmp(((const chr_image_file *)a)->name, ((const chr_image_file *)b)->name);
 }
@@ -111,7 +151,12 @@ static chr_status add_input(walker *w, const char *input, int several, chr_error
   char base[1024];
   base_name(input, base, sizeof base);
   if (S_ISDIR(info.st_mode)) return walk_dir(w, input, several ? base : "", err);
-  if (S_ISREG(info.st_mode)) return add_entry(w, strdup(input), strdup(base), NULL, err);
+  if (S_ISREG(info.st_mode)) {
+    w->found = &info;
+    chr_status st = add_entry(w, strdup(input), strdup(base), NULL, err);
+    w->found = NULL;
+    return st;
+  }
   return chr_error_set(err, CHR_EINVAL, "input '%s': neither a directory nor a regular file",
                        input);
 }
@@ -119,10 +164,13 @@ static chr_status add_input(walker *w, const char *input, int several, chr_error
 chr_status chr_image_files_find(char *const *inputs, int n_inputs, int recursive,
                                 chr_image_file_list *out, chr_error *err) {
   memset(out, 0, sizeof *out);
-  walker w = {out, 0, recursive};
+  walker w = {out, 0, recursive, 0, NULL};
   chr_status st = CHR_OK;
-  for (int i = 0; st == CHR_OK && i < n_inputs; ++i)
+  for (int i = 0; st == CHR_OK && i < n_inputs; ++i) {
+    w.input = i;
     st = add_input(&w, inputs[i], n_inputs > 1, err);
+  }
+  if (st == CHR_OK) drop_duplicates(out);
   if (st == CHR_OK && out->count > 0)
     qsort(out->files, (size_t)out->count, sizeof *out->files, by_name);
   for (int64_t i = 1; st == CHR_OK && i < out->count; ++i)

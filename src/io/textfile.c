@@ -1,8 +1,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "chromatica/textfile.h"
 
+#include "chromatica/paths.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,14 +27,20 @@ static void dir_of(const char *path, char *out, size_t size) {
 
 chr_status chr_text_write_atomic(const char *path, const char *text, const char *what,
                                  chr_error *err) {
-  char tmp[TMP_PATH_MAX];
-  int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  if (n < 0 || (size_t)n >= sizeof tmp)
-    return chr_error_set(err, CHR_EIO, "%s %s: path too long", what, path);
-  FILE *f = fopen(tmp, "w");
-  if (f == NULL)
-    return chr_error_set(err, CHR_EIO, "%s %s: cannot create '%s' (%s)", what, path, tmp,
-                         strerror(errno));
+  char tmp[TMP_PATH_MAX], suffix[32];
+  chr_error inner;
+  int fd = -1;
+  snprintf(suffix, sizeof suffix, ".tmp.%ld", (long)getpid());
+  if (chr_temp_create(path, suffix, 0, tmp, sizeof tmp, &fd, &inner) != CHR_OK)
+    return chr_error_set(err, CHR_EIO, "%s %s: %s", what, path, inner.message);
+  FILE *f = fdopen(fd, "w");
+  if (f == NULL) {
+    int saved = errno;
+    close(fd);
+    remove(tmp);
+    return chr_error_set(err, CHR_EIO, "%s %s: cannot be written (%s)", what, path,
+                         strerror(saved));
+  }
   size_t len = strlen(text);
   int failed = fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF || fflush(f) != 0 ||
                fsync(fileno(f)) != 0;
@@ -72,13 +81,24 @@ chr_status chr_path_check_writable(const char *path, chr_error *err) {
                          path, kind_of(info.st_mode));
   char dir[TMP_PATH_MAX], tmp[TMP_PATH_MAX];
   dir_of(path, dir, sizeof dir);
-  int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  if (n < 0 || (size_t)n >= sizeof tmp)
-    return chr_error_set(err, CHR_EIO, "%s: path too long", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
-  if (fd < 0)
-    return chr_error_set(err, CHR_EIO, "%s: directory '%s' cannot be written (%s)", path, dir,
-                         strerror(errno));
+  const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+  if (strlen(base) > NAME_MAX)
+    return chr_error_set(err, CHR_EINVAL,
+                         "%s: file name of %zu bytes too long (expected at most %d)", path,
+                         strlen(base), NAME_MAX);
+  /* The probe goes through chr_temp_create, so a name too long for a suffix is probed under
+   * the short name the real write will use, and only a failure to create blames the
+   * directory. */
+  chr_error inner;
+  char suffix[32];
+  int fd = -1;
+  snprintf(suffix, sizeof suffix, ".tmp.%ld", (long)getpid());
+  if (chr_temp_create(path, suffix, 0, tmp, sizeof tmp, &fd, &inner) != CHR_OK) {
+    if (access(dir, W_OK) != 0)
+      return chr_error_set(err, CHR_EIO, "%s: directory '%s' cannot be written (%s)", path, dir,
+                           strerror(errno));
+    return chr_error_set(err, CHR_EIO, "%s: %s", path, inner.message);
+  }
   close(fd);
   unlink(tmp);
   return CHR_OK;
