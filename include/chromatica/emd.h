@@ -17,4 +17,11 @@
 chr_status chr_emd(const chr_qhist *q, const uint16_t *bins, const float *mass, int n,
                    double *distance, chr_error *err);
 
+/* chr_emd, and when dual is not NULL it receives the query side's optimal dual potentials
+ * u[0 .. q->count) (u_i + v_j <= C_ij with equality on the plan's cells). Any u gives a lower
+ * bound on the EMD of every other image (chr_emd_dual_bound_init in bounds.h), exact for this
+ * one. */
+chr_status chr_emd_dual(const chr_qhist *q, const uint16_t *bins, const float *mass, int n,
+                        double *distance, double *dual, chr_error *err);
+
 #endif

@@ -3,15 +3,30 @@
 #include <math.h>
 #include <omp.h>
 #include <stddef.h>
+#include <stdlib.h>
+
+/* qsort has no context argument: the row being sorted travels in a thread-local pointer. */
+static _Thread_local const double *sort_row;
+
+static int by_cost_compare(const void *pa, const void *pb) {
+  uint16_t a = *(const uint16_t *)pa, b = *(const uint16_t *)pb;
+  if (sort_row[a] != sort_row[b]) return sort_row[a] < sort_row[b] ? -1 : 1;
+  return (a > b) - (a < b);
+}
 
 void chr_emd_bounds_init(const chr_qhist *q, chr_emd_bounds *b) {
   b->q = *q;
+  for (int i = 0; i < q->count; ++i)
+    for (int t = 0; t < CHR_BINS; ++t) b->cost[i][t] = chr_grid_cost(q->bin[i], t);
+  for (int i = 0; i < q->count; ++i) {
+    for (int t = 0; t < CHR_BINS; ++t) b->by_cost[i][t] = (uint16_t)t;
+    sort_row = b->cost[i];
+    qsort(b->by_cost[i], CHR_BINS, sizeof b->by_cost[i][0], by_cost_compare);
+  }
   for (int t = 0; t < CHR_BINS; ++t) {
     double best = INFINITY;
-    for (int i = 0; i < q->count; ++i) {
-      double c = chr_grid_cost(q->bin[i], t);
-      if (c < best) best = c;
-    }
+    for (int i = 0; i < q->count; ++i)
+      if (b->cost[i][t] < best) best = b->cost[i][t];
     b->nearest[t] = best;
   }
   chr_lab mean = {0.0, 0.0, 0.0};
@@ -57,7 +72,7 @@ double chr_emd_bound_relaxed(const chr_emd_bounds *b, const uint16_t *bins, cons
   for (int i = 0; i < b->q.count; ++i) {
     double best = INFINITY;
     for (int j = 0; j < n; ++j) {
-      double c = chr_grid_cost(b->q.bin[i], bins[j]);
+      double c = b->cost[i][bins[j]];
       if (c < best) best = c;
     }
     query_side += b->q.mass[i] * best;
@@ -66,11 +81,100 @@ double chr_emd_bound_relaxed(const chr_emd_bounds *b, const uint16_t *bins, cons
   return query_side > image_side ? query_side : image_side;
 }
 
+/* The cheapest way to place `need` units on n bins of the given costs and capacities (filled
+ * in order of cost): a three-way quickselect on cost that keeps only the part where the filling
+ * stops, so O(n) expected instead of a sort. Permutes cost and cap. */
+/* From this many image bins on, walking the grid beats selecting among the image's bins. */
+#define CHR_ICT_WALK_MIN 96
+
+static double fill_cheapest(double *cost, double *cap, int n, double need) {
+  double sum = 0.0;
+  int lo = 0, hi = n;
+  while (need > 0.0 && lo < hi) {
+    double pivot = cost[lo + (hi - lo) / 2];
+    int lt = lo, gt = hi, i = lo; /* [lo,lt) < pivot, [lt,i) == pivot, [gt,hi) > pivot */
+    while (i < gt) {
+      if (cost[i] < pivot) {
+        double c = cost[i], m = cap[i];
+        cost[i] = cost[lt], cap[i] = cap[lt], cost[lt] = c, cap[lt] = m;
+        lt++, i++;
+      } else if (cost[i] > pivot) {
+        gt--;
+        double c = cost[i], m = cap[i];
+        cost[i] = cost[gt], cap[i] = cap[gt], cost[gt] = c, cap[gt] = m;
+      } else {
+        i++;
+      }
+    }
+    double less_mass = 0.0, less_cost = 0.0, equal_mass = 0.0;
+    for (int j = lo; j < lt; ++j) less_mass += cap[j], less_cost += cap[j] * cost[j];
+    if (less_mass >= need) {
+      hi = lt; /* the filling stops among the cheaper bins */
+      continue;
+    }
+    sum += less_cost, need -= less_mass;
+    for (int j = lt; j < gt; ++j) equal_mass += cap[j];
+    double moved = equal_mass < need ? equal_mass : need;
+    sum += moved * pivot, need -= moved;
+    lo = gt;
+  }
+  return sum;
+}
+
+double chr_emd_bound_ict_query(const chr_emd_bounds *b, const uint16_t *bins, const float *mass,
+                               int n) {
+  if (n <= 0 || n > CHR_BINS) return 0.0;
+  double total = support_total(mass, n), sum = 0.0;
+  double cost[CHR_BINS], cap[CHR_BINS];
+  if (n >= CHR_ICT_WALK_MIN) {
+    /* A wide support: each query bin walks the grid nearest-first and soon meets enough mass. */
+    double dense[CHR_BINS] = {0.0};
+    for (int j = 0; j < n; ++j) dense[bins[j]] = (double)mass[j] / total;
+    for (int i = 0; i < b->q.count; ++i) {
+      double need = b->q.mass[i];
+      for (int r = 0; r < CHR_BINS && need > 0.0; ++r) {
+        int t = b->by_cost[i][r];
+        double moved = dense[t] < need ? dense[t] : need;
+        sum += moved * b->cost[i][t], need -= moved;
+      }
+    }
+    return sum;
+  }
+  for (int i = 0; i < b->q.count; ++i) {
+    for (int j = 0; j < n; ++j) cost[j] = b->cost[i][bins[j]], cap[j] = (double)mass[j] / total;
+    sum += fill_cheapest(cost, cap, n, b->q.mass[i]);
+  }
+  return sum;
+}
+
 double chr_emd_bound_best(const chr_emd_bounds *b, const uint16_t *bins, const float *mass,
                           int n) {
-  double relaxed = chr_emd_bound_relaxed(b, bins, mass, n);
+  /* The ICT query side is never below the relaxed query side, so only the dot half remains. */
+  double relaxed = chr_emd_bound_dot(b, bins, mass, n);
   double centroid = chr_emd_bound_centroid(b, bins, mass, n);
-  return relaxed > centroid ? relaxed : centroid;
+  double ict = chr_emd_bound_ict_query(b, bins, mass, n);
+  double best = relaxed > centroid ? relaxed : centroid;
+  return ict > best ? ict : best;
+}
+
+void chr_emd_dual_bound_init(const chr_emd_bounds *b, const double *u, chr_emd_dual_bound *d) {
+  const chr_qhist *q = &b->q;
+  double offset = 0.0;
+  for (int i = 0; i < q->count; ++i) offset += q->mass[i] * u[i];
+  d->offset = offset;
+  for (int t = 0; t < CHR_BINS; ++t) d->g[t] = INFINITY;
+  for (int i = 0; i < q->count; ++i)
+    for (int t = 0; t < CHR_BINS; ++t) {
+      double c = b->cost[i][t] - u[i];
+      if (c < d->g[t]) d->g[t] = c;
+    }
+}
+
+double chr_emd_bound_dual(const chr_emd_dual_bound *d, const uint16_t *bins, const float *mass,
+                          int n) {
+  double total = support_total(mass, n), sum = 0.0;
+  for (int j = 0; j < n; ++j) sum += ((double)mass[j] / total) * d->g[bins[j]];
+  return d->offset + sum;
 }
 
 void chr_emd_bound_rows(const chr_emd_bounds *b, const chr_index *idx, double *out) {

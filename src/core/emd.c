@@ -160,6 +160,11 @@ static int price(const simplex *s, double threshold, int check_basic) {
 
 chr_status chr_emd(const chr_qhist *q, const uint16_t *bins, const float *mass, int n,
                    double *distance, chr_error *err) {
+  return chr_emd_dual(q, bins, mass, n, distance, NULL, err);
+}
+
+chr_status chr_emd_dual(const chr_qhist *q, const uint16_t *bins, const float *mass, int n,
+                        double *distance, double *dual, chr_error *err) {
   chr_status st = CHR_OK;
   void *buf = NULL;
   if (q == NULL || bins == NULL || mass == NULL || distance == NULL)
@@ -221,6 +226,8 @@ chr_status chr_emd(const chr_qhist *q, const uint16_t *bins, const float *mass, 
   double d = 0.0;
   for (int k = 0; k < nb; ++k) d += bx[k] * c[(size_t)s.bi[k] * n + s.bj[k]];
   *distance = d;
+  /* The last tree's row potentials: optimal duals of the query side (row 0 pinned at 0). */
+  if (dual != NULL) memcpy(dual, pot, (size_t)m * sizeof *dual);
 cleanup:
   free(buf);
   return st;

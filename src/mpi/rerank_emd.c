@@ -15,6 +15,7 @@ typedef struct {
   double bound;
   int64_t row;
   double ann;
+  int tight; /* 1 once bound includes chr_emd_bound_best (scope "all" starts with the dot) */
 } pool_entry;
 
 enum { SOLVED = 0, PRUNED = 1, FAILED = 2 };
@@ -24,11 +25,13 @@ typedef struct {
   int job, status;
   int64_t row;
   double distance, ann;
+  double dual[CHR_QUERY_MAX_BINS]; /* the solve's optimal query-side duals (SOLVED only) */
 } round_result;
 
 typedef struct {
   chr_emd_bounds bounds;
   pool_entry *pool; /* this shard's part of the pool, sorted by (bound, row) */
+  pool_entry *scratch; /* room for merging the pool after its front is tightened */
   int64_t n_pool, head, pool_total, solved;
   chr_match *best; /* the best k solved so far in the whole group, identical on every shard */
   int n_best, k, round, done;
@@ -67,9 +70,10 @@ static chr_status build_pool(const chr_index *idx, const chr_emd_job *job, job_s
       n += job->merged[j].row >= first && job->merged[j].row < first + rows;
   }
   s->pool = malloc((size_t)(n > 0 ? n : 1) * sizeof *s->pool);
+  s->scratch = malloc((size_t)(n > 0 ? n : 1) * sizeof *s->scratch);
   s->best = malloc((size_t)s->k * sizeof *s->best);
   double *bounds = o->rerank_scope == CHR_SCOPE_ALL ? malloc((size_t)(n > 0 ? n : 1) * sizeof *bounds) : NULL;
-  if (s->pool == NULL || s->best == NULL || (o->rerank_scope == CHR_SCOPE_ALL && bounds == NULL)) {
+  if (s->pool == NULL || s->scratch == NULL || s->best == NULL || (o->rerank_scope == CHR_SCOPE_ALL && bounds == NULL)) {
     free(bounds);
     return chr_error_set(err, CHR_ENOMEM, "emd rerank: cannot hold a pool of %lld images",
                          (long long)n);
@@ -77,13 +81,13 @@ static chr_status build_pool(const chr_index *idx, const chr_emd_job *job, job_s
   s->n_pool = n;
   if (o->rerank_scope == CHR_SCOPE_ALL) {
     chr_emd_bound_rows(&s->bounds, idx, bounds);
-    for (int64_t r = 0; r < rows; ++r) s->pool[r] = (pool_entry){bounds[r], first + r, NAN};
+    for (int64_t r = 0; r < rows; ++r) s->pool[r] = (pool_entry){bounds[r], first + r, NAN, 0};
     free(bounds);
   } else {
     int64_t at = 0;
     for (int j = 0; j < job->n_merged; ++j)
       if (job->merged[j].row >= first && job->merged[j].row < first + rows)
-        s->pool[at++] = (pool_entry){0.0, job->merged[j].row, job->merged[j].score};
+        s->pool[at++] = (pool_entry){0.0, job->merged[j].row, job->merged[j].score, 1};
 #pragma omp parallel for schedule(dynamic, 8) if (!omp_in_parallel() && n > 8)
     for (int64_t e = 0; e < n; ++e) {
       const uint16_t *bins = NULL;
@@ -94,6 +98,41 @@ static chr_status build_pool(const chr_index *idx, const chr_emd_job *job, job_s
   }
   qsort(s->pool, (size_t)n, sizeof *s->pool, entry_compare);
   return CHR_OK;
+}
+
+/* Lazy tightening (scope "all"): until the next round's worth of entries all carry the best
+ * bound, those that carry only the dot bound get it, and the pool is merged back into order.
+ * An entry left loose has a dot bound at least the round-th tight bound, so its own tight bound
+ * is too: the shard's next round is the one it would be with every bound tight, and the rounds
+ * stay independent of the layout while the tight bound is computed for a few entries only. */
+static void tighten_front(const chr_index *idx, job_state *s) {
+  int64_t first = chr_index_first_row(idx), width = s->round;
+  for (;; width *= 2) {
+    int64_t end = s->head + s->round < s->n_pool ? s->head + s->round : s->n_pool, loose = 0;
+    for (int64_t e = s->head; e < end; ++e) loose += !s->pool[e].tight;
+    if (loose == 0) return;
+    if (getenv("CHR_DEBUG_TIGHT")) fprintf(stderr, "tighten width %lld\n", (long long)width);
+    /* Tighten twice as far each pass: few merges however deep the loose entries reach. */
+    end = s->head + width < s->n_pool ? s->head + width : s->n_pool;
+#pragma omp parallel for schedule(dynamic, 1) if (!omp_in_parallel() && loose > 1)
+    for (int64_t e = s->head; e < end; ++e) {
+      pool_entry *p = &s->pool[e];
+      if (p->tight) continue;
+      const uint16_t *bins = NULL;
+      const float *mass = NULL;
+      int m = chr_index_support(idx, p->row - first, &bins, &mass);
+      double best = chr_emd_bound_best(&s->bounds, bins, mass, m);
+      if (best > p->bound) p->bound = best;
+      p->tight = 1;
+    }
+    qsort(s->pool + s->head, (size_t)(end - s->head), sizeof *s->pool, entry_compare);
+    int64_t a = s->head, b = end, out = 0;
+    while (a < end || b < s->n_pool)
+      s->scratch[out++] = b >= s->n_pool || (a < end && entry_compare(&s->pool[a], &s->pool[b]) <= 0)
+                              ? s->pool[a++]
+                              : s->pool[b++];
+    memcpy(s->pool + s->head, s->scratch, (size_t)out * sizeof *s->pool);
+  }
 }
 
 /* How many of this shard's next entries it offers to the round: up to the round size, and
@@ -109,22 +148,23 @@ static int offer(const chr_emd_job *job, const job_state *s) {
 /* Solves one pool entry owned by this shard. */
 static round_result solve(const chr_index *idx, const chr_emd_job *job, const job_state *s,
                           const pool_entry *e, int job_index, double t, char *error) {
-  round_result r = {job_index, SOLVED, e->row, INFINITY, e->ann};
+  round_result r = {job_index, SOLVED, e->row, INFINITY, e->ann, {0.0}};
   int64_t local = e->row - chr_index_first_row(idx);
   const uint16_t *bins = NULL;
   const float *mass = NULL;
   int m = chr_index_support(idx, local, &bins, &mass);
   const chr_qhist *q = &job->query->hist;
   if (job->query->options.rerank_scope == CHR_SCOPE_ALL) {
-    /* The pool was ordered by the cheap dot bound; a tighter bound may still spare the EMD. */
-    if (isfinite(t) && chr_emd_bound_prunes(chr_emd_bound_best(&s->bounds, bins, mass, m), t)) {
+    /* An entry offered loose (pruning off) may still be spared by the tight bound. */
+    if (!e->tight && isfinite(t) &&
+        chr_emd_bound_prunes(chr_emd_bound_best(&s->bounds, bins, mass, m), t)) {
       r.status = PRUNED;
       return r;
     }
     r.ann = chr_scan_score(idx, q, local);
   }
   chr_error e_err;
-  if (chr_emd(q, bins, mass, m, &r.distance, &e_err) != CHR_OK) {
+  if (chr_emd_dual(q, bins, mass, m, &r.distance, r.dual, &e_err) != CHR_OK) {
     r.status = FAILED;
     snprintf(error, CHR_ERROR_MESSAGE_MAX, "%s", e_err.message);
   }
@@ -284,11 +324,81 @@ static chr_status apply_results(chr_emd_job *jobs, job_state *s, const round_buf
   return CHR_OK;
 }
 
+/* The solved results of job j in this round, best-first by (distance, row), at most
+ * CHR_EMD_DUALS: whose duals tighten the rest of the pool. The order of all_results depends on
+ * the layout, the chosen set does not. */
+static int best_solved(const round_buffers *b, int received, int j, const round_result **out) {
+  int n = 0;
+  for (int i = 0; i < received; ++i) {
+    const round_result *r = &b->all_results[i];
+    if (r->job != j || r->status != SOLVED) continue;
+    chr_match m = {r->row, r->distance, r->ann};
+    int pos = n;
+    while (pos > 0) {
+      chr_match prev = {out[pos - 1]->row, out[pos - 1]->distance, out[pos - 1]->ann};
+      if (chr_match_compare(&m, &prev) >= 0) break;
+      pos--;
+    }
+    if (pos >= CHR_EMD_DUALS) continue;
+    if (n < CHR_EMD_DUALS) n++;
+    for (int t = n - 1; t > pos; --t) out[t] = out[t - 1];
+    out[pos] = r;
+  }
+  return n;
+}
+
+/* Raises the bounds of job j's remaining pool entries on this shard with the dual bounds of the
+ * round's best solves, drops the entries that can no longer enter (bound above the k-th best
+ * distance: they stay pruned, since that distance only falls), and re-sorts the rest by
+ * (bound, row). Every quantity is per row or shared, so the pool stays layout-independent. */
+static chr_status refine_pool(const chr_index *idx, const chr_emd_job *job, job_state *s,
+                              const round_result **best, int n_best, chr_error *err) {
+  double t = threshold(job, s);
+  if (!job->query->options.emd_prune || s->head >= s->n_pool || !isfinite(t)) return CHR_OK;
+  chr_emd_dual_bound *duals = malloc((size_t)n_best * sizeof *duals);
+  if (duals == NULL) return chr_error_set(err, CHR_ENOMEM, "emd rerank: out of memory");
+  for (int d = 0; d < n_best; ++d) chr_emd_dual_bound_init(&s->bounds, best[d]->dual, &duals[d]);
+  int64_t first = chr_index_first_row(idx), rest = s->n_pool - s->head;
+  pool_entry *pool = s->pool + s->head;
+#pragma omp parallel for schedule(dynamic, 64) if (!omp_in_parallel() && rest > 256)
+  for (int64_t e = 0; e < rest; ++e) {
+    if (chr_emd_bound_prunes(pool[e].bound, t)) continue;
+    const uint16_t *bins = NULL;
+    const float *mass = NULL;
+    int m = chr_index_support(idx, pool[e].row - first, &bins, &mass);
+    for (int d = 0; d < n_best; ++d) {
+      double bound = chr_emd_bound_dual(&duals[d], bins, mass, m);
+      if (bound > pool[e].bound) pool[e].bound = bound;
+    }
+  }
+  free(duals);
+  int64_t kept = 0;
+  for (int64_t e = 0; e < rest; ++e)
+    if (!chr_emd_bound_prunes(pool[e].bound, t)) pool[kept++] = pool[e];
+  qsort(pool, (size_t)kept, sizeof *pool, entry_compare);
+  s->n_pool = s->head + kept;
+  return CHR_OK;
+}
+
+/* After a round: every job still running tightens its pool with the round's duals. */
+static chr_status refine_pools(const chr_index *idx, chr_emd_job *jobs, job_state *s, int n,
+                               const round_buffers *b, int received, chr_error *err) {
+  const round_result *best[CHR_EMD_DUALS];
+  for (int j = 0; j < n; ++j) {
+    if (s[j].done) continue;
+    int n_best = best_solved(b, received, j, best);
+    if (n_best > 0 && refine_pool(idx, &jobs[j], &s[j], best, n_best, err) != CHR_OK)
+      return CHR_ENOMEM;
+  }
+  return CHR_OK;
+}
+
 static chr_status run_round(MPI_Comm gcomm, const chr_index *idx, chr_emd_job *jobs,
                             job_state *s, int n, round_buffers *b, chr_error *err) {
   int my_shard = 0, sent = 0, received = 0;
   MPI_Comm_rank(gcomm, &my_shard);
   for (int j = 0; j < n; ++j) {
+    if (!s[j].done && jobs[j].query->options.emd_prune) tighten_front(idx, &s[j]);
     b->counts[j] = s[j].done ? 0 : offer(&jobs[j], &s[j]);
     for (int c = 0; c < b->counts[j]; ++c) {
       const pool_entry *e = &s[j].pool[s[j].head + c];
@@ -309,7 +419,8 @@ static chr_status run_round(MPI_Comm gcomm, const chr_index *idx, chr_emd_job *j
   if (!allgather_items(gcomm, b->results, items, sizeof(round_result), b->all_results, b,
                        &received))
     return chr_error_set(err, CHR_EMPI, "emd rerank: exchanging a round's distances failed");
-  return apply_results(jobs, s, b, received, my_shard, err);
+  if (apply_results(jobs, s, b, received, my_shard, err) != CHR_OK) return CHR_ENOMEM;
+  return refine_pools(idx, jobs, s, n, b, received, err);
 }
 
 chr_status chr_mpi_emd_rerank(MPI_Comm gcomm, const chr_index *idx, chr_emd_job *jobs, int n,
@@ -356,6 +467,7 @@ chr_status chr_mpi_emd_rerank(MPI_Comm gcomm, const chr_index *idx, chr_emd_job 
 cleanup:
   for (int j = 0; s != NULL && j < n; ++j) {
     free(s[j].pool);
+    free(s[j].scratch);
     free(s[j].best);
     free(s[j].mine);
   }

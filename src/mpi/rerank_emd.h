@@ -4,7 +4,8 @@
  * in rounds, in the global order of (lower bound, row): each round takes the next
  * max(k, CHR_EMD_ROUND) entries of the whole pool whose bound does not already exceed the
  * current k-th best distance; their owners solve the EMD (for scope "all", after a tighter
- * bound check), and every shard learns the round's distances. The round size is a constant, so
+ * bound check), and every shard learns the round's distances and duals, which tighten the
+ * bounds of the entries left (CHR_EMD_DUALS). The round size is a constant, so
  * which candidates are evaluated, and hence the pruned count, never depends on the number of
  * ranks, shards or threads. A pruned candidate's distance is provably larger than the final
  * k-th best, so pruning never changes the answer. */
@@ -17,7 +18,12 @@
 #include "chromatica/scan.h"
 #include "chromatica/search.h"
 
-#define CHR_EMD_ROUND 32
+#define CHR_EMD_ROUND 16
+
+/* After each round, the optimal duals of the round's best CHR_EMD_DUALS solves raise the lower
+ * bounds of the rest of the pool (chr_emd_bound_dual): images like the ones just solved get
+ * bounds close to their distances, so most of the pool is pruned without being solved. */
+#define CHR_EMD_DUALS 8
 
 typedef struct {
   /* in */
