@@ -203,6 +203,19 @@ static chr_status option_apply(const cJSON *item, chr_search_options *o, chr_err
     return chr_error_set(err, CHR_EINVAL,
                          "rerank_scope %s: unknown scope (expected \"candidates\" or \"all\")", shown);
   }
+  if (strcmp(key, "candidates") == 0) {
+    /* The v2 name of the candidate stage; "bounds" is the EMD-bound stage over every image,
+     * the same search as rerank_scope "all". */
+    const char *m = cJSON_IsString(item) ? item->valuestring : "";
+    if (strcmp(m, "hellinger") == 0 || strcmp(m, "bounds") == 0) {
+      o->rerank_scope = m[0] == 'b' ? CHR_SCOPE_ALL : CHR_SCOPE_CANDIDATES;
+      return CHR_OK;
+    }
+    describe(item, shown, sizeof shown);
+    return chr_error_set(err, CHR_EINVAL,
+                         "candidates %s: unknown candidate stage (expected \"hellinger\" or \"bounds\")",
+                         shown);
+  }
   if (strcmp(key, "metric") == 0) {
     const char *m = cJSON_IsString(item) ? item->valuestring : "";
     if (strcmp(m, "sinkhorn") == 0 || strcmp(m, "emd") == 0) {
@@ -348,7 +361,8 @@ static void parse_query(chr_batch *b, const cJSON *query, int index,
   if (q->options.rerank_scope == CHR_SCOPE_ALL &&
       (q->options.metric != CHR_METRIC_EMD || q->options.fast_mode)) {
     chr_error_set(&err, CHR_EINVAL,
-                  "rerank_scope \"all\": needs metric \"emd\" without fast_mode (got %s%s)",
+                  "rerank_scope \"all\": needs metric \"emd\" without fast_mode (got %s%s; "
+                  "candidates \"bounds\" is the same stage)",
                   q->options.metric == CHR_METRIC_EMD ? "\"emd\"" : "\"sinkhorn\"",
                   q->options.fast_mode ? " with fast_mode" : "");
     goto done;
