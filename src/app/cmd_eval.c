@@ -81,7 +81,9 @@ static int parse_args(int argc, char **argv, int rank, eval_args *a) {
   return 0;
 }
 
-typedef enum { MODE_FAST, MODE_SINKHORN, MODE_EMD, MODE_TRUTH } mode_kind;
+/* MODE_POOL is no mode of the table: each query's Hellinger top-CHR_RESULTS_K_MAX, from which
+ * the pool recall of the Hellinger-stage modes is read. */
+typedef enum { MODE_FAST, MODE_SINKHORN, MODE_EMD, MODE_TRUTH, MODE_POOL } mode_kind;
 
 typedef struct {
   mode_kind kind;
@@ -91,7 +93,8 @@ typedef struct {
 
 /* The queries as this mode asks them: only the stage-2 choices change. */
 static void apply_mode(const mode_plan *m, chr_search_options *o) {
-  o->fast_mode = m->kind == MODE_FAST;
+  o->fast_mode = m->kind == MODE_FAST || m->kind == MODE_POOL;
+  if (m->kind == MODE_POOL) o->k = CHR_RESULTS_K_MAX;
   o->rerank_scope = m->kind == MODE_TRUTH ? CHR_SCOPE_ALL : CHR_SCOPE_CANDIDATES;
   o->emd_prune = 1;
   if (m->kind == MODE_SINKHORN) {
@@ -106,7 +109,13 @@ static void mode_name(const mode_plan *m, char *out, size_t size) {
   if (m->kind == MODE_FAST) snprintf(out, size, "fast (hellinger)");
   if (m->kind == MODE_SINKHORN) snprintf(out, size, "sinkhorn eps=%g", m->epsilon);
   if (m->kind == MODE_EMD) snprintf(out, size, "emd R=%d", m->rerank_k);
-  if (m->kind == MODE_TRUTH) snprintf(out, size, "emd all (truth)");
+  if (m->kind == MODE_TRUTH) snprintf(out, size, "bounds+emd exact (truth)");
+  if (m->kind == MODE_POOL) snprintf(out, size, "hellinger pools");
+}
+
+static chr_pool_kind pool_of(const mode_plan *m) {
+  if (m->kind == MODE_FAST) return CHR_POOL_TOPK;
+  return m->kind == MODE_TRUTH ? CHR_POOL_ALL : CHR_POOL_HELLINGER;
 }
 
 /* Answers the batch in one mode; rank 0 receives the results. Collective. */
@@ -174,13 +183,14 @@ int chr_cmd_eval(int argc, char **argv, MPI_Comm comm) {
   chr_error err;
   chr_error_clear(&err);
   chr_session s;
-  mode_plan plans[2 * EVAL_LIST_MAX + 2];
+  mode_plan plans[2 * EVAL_LIST_MAX + 3];
   int n_plans = 0;
   plans[n_plans++] = (mode_plan){MODE_TRUTH, 0.0, 0};
   plans[n_plans++] = (mode_plan){MODE_FAST, 0.0, 0};
   for (int i = 0; i < a.n_eps; ++i) plans[n_plans++] = (mode_plan){MODE_SINKHORN, a.eps[i], 0};
   for (int i = 0; i < a.n_rks; ++i) plans[n_plans++] = (mode_plan){MODE_EMD, 0.0, (int)a.rks[i]};
-  chr_eval_mode modes[2 * EVAL_LIST_MAX + 2];
+  plans[n_plans++] = (mode_plan){MODE_POOL, 0.0, 0};
+  chr_eval_mode modes[2 * EVAL_LIST_MAX + 3];
   chr_query_result *results = NULL;
   chr_batch_query *work = NULL;
   char first_invalid[CHR_ERROR_MESSAGE_MAX + 32];
@@ -199,6 +209,8 @@ int chr_cmd_eval(int argc, char **argv, MPI_Comm comm) {
   for (int m = 0; m < n_plans && st == CHR_OK; ++m) {
     mode_name(&plans[m], modes[m].name, sizeof modes[m].name);
     modes[m].results = results ? results + (size_t)m * (size_t)s.n : NULL;
+    modes[m].pool = pool_of(&plans[m]);
+    modes[m].pool_r = plans[m].kind == MODE_EMD ? plans[m].rerank_k : 0;
     st = run_mode(comm, &s, &plans[m], work, results ? results + (size_t)m * (size_t)s.n : NULL,
                   &modes[m].wall_ms, &err);
     if (st == CHR_OK && a.progress && rank == 0)
@@ -210,8 +222,8 @@ int chr_cmd_eval(int argc, char **argv, MPI_Comm comm) {
     printf("chromatica eval: %d queries (%d valid) on %lld images, %d ranks x %d threads "
            "(%d groups x %d shards)\n",
            s.n, valid, (long long)s.images, size, ctx.threads_per_rank, ctx.query_groups, ctx.shards);
-    st = chr_eval_report_write(a.session.out, &ctx, s.queries, s.n, modes + 1, n_plans - 1, &modes[0],
-                               stdout, &err);
+    st = chr_eval_report_write(a.session.out, &ctx, s.queries, s.n, modes + 1, n_plans - 2,
+                               &modes[0], modes[n_plans - 1].results, stdout, &err);
     if (st == CHR_OK) printf("eval report: %s\n", a.session.out);
   }
   st = chr_mpi_agree(comm, st, &err);

@@ -1,6 +1,7 @@
 #include "chromatica/eval_report.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,8 @@
 typedef struct {
   int queries;
   double recall_mean, recall_min;
+  int pool_known;                  /* 0: some query's pool is larger than the Hellinger list */
+  double pool_recall_mean, pool_recall_min;
   int perfect; /* queries with recall 1 */
   double ann_mean, ann_p95, rerank_mean, rerank_p95, total_mean, total_p95;
   double pruned_fraction, queries_per_second;
@@ -40,8 +43,25 @@ static double recall(const chr_query_result *got, const chr_query_result *truth)
   return (double)found / truth->count;
 }
 
+/* The share of the truth's top-k inside the mode's pool for query i, or -1 when the pool is
+ * larger than the Hellinger list holds. */
+static double pool_recall(const chr_eval_mode *m, const chr_batch_query *q,
+                          const chr_query_result *r, const chr_query_result *t,
+                          const chr_query_result *hellinger, int64_t images) {
+  if (m->pool == CHR_POOL_ALL) return 1.0;
+  if (m->pool == CHR_POOL_TOPK) return recall(r, t);
+  int64_t want = m->pool_r > 0 ? m->pool_r : q->options.rerank_k;
+  if (want < q->options.k) want = q->options.k;
+  if (want > images) want = images;
+  if (hellinger == NULL || !hellinger->ok || want > hellinger->count) return -1.0;
+  chr_query_result pool = *hellinger;
+  pool.count = (int)want;
+  return recall(&pool, t);
+}
+
 static int figures(const chr_batch_query *queries, int n, const chr_eval_mode *m,
-                   const chr_eval_mode *truth, mode_figures *f) {
+                   const chr_eval_mode *truth, const chr_query_result *hellinger, int64_t images,
+                   mode_figures *f) {
   double *ann = malloc((size_t)(n > 0 ? n : 1) * sizeof *ann);
   double *rerank = malloc((size_t)(n > 0 ? n : 1) * sizeof *rerank);
   double *total = malloc((size_t)(n > 0 ? n : 1) * sizeof *total);
@@ -53,7 +73,9 @@ static int figures(const chr_batch_query *queries, int n, const chr_eval_mode *m
   }
   memset(f, 0, sizeof *f);
   f->recall_min = 1.0;
-  double candidates = 0.0, pruned = 0.0, recall_sum = 0.0;
+  f->pool_known = 1;
+  f->pool_recall_min = 1.0;
+  double candidates = 0.0, pruned = 0.0, recall_sum = 0.0, pool_sum = 0.0;
   for (int i = 0; i < n; ++i) {
     const chr_query_result *r = &m->results[i], *t = &truth->results[i];
     if (!queries[i].ok || !r->ok || !t->ok) continue;
@@ -61,6 +83,10 @@ static int figures(const chr_batch_query *queries, int n, const chr_eval_mode *m
     recall_sum += rc;
     f->recall_min = rc < f->recall_min ? rc : f->recall_min;
     f->perfect += rc == 1.0;
+    double pc = pool_recall(m, &queries[i], r, t, hellinger ? &hellinger[i] : NULL, images);
+    if (pc < 0.0) f->pool_known = 0;
+    pool_sum += pc;
+    f->pool_recall_min = pc < f->pool_recall_min ? pc : f->pool_recall_min;
     ann[f->queries] = r->ann_ms;
     rerank[f->queries] = r->rerank_ms;
     total[f->queries] = r->total_ms;
@@ -71,6 +97,8 @@ static int figures(const chr_batch_query *queries, int n, const chr_eval_mode *m
   }
   f->recall_mean = f->queries ? recall_sum / f->queries : 0.0;
   if (f->queries == 0) f->recall_min = 0.0;
+  f->pool_recall_mean = f->queries ? pool_sum / f->queries : 0.0;
+  if (f->queries == 0) f->pool_recall_min = 0.0;
   mean_p95(ann, f->queries, &f->ann_mean, &f->ann_p95);
   mean_p95(rerank, f->queries, &f->rerank_mean, &f->rerank_p95);
   mean_p95(total, f->queries, &f->total_mean, &f->total_p95);
@@ -94,6 +122,10 @@ static cJSON *mode_json(const char *name, const mode_figures *f, double wall_ms)
            cJSON_AddNumberToObject(o, "recall_at_k_mean", f->recall_mean) &&
            cJSON_AddNumberToObject(o, "recall_at_k_min", f->recall_min) &&
            cJSON_AddNumberToObject(o, "queries_with_full_recall", f->perfect) &&
+           (f->pool_known ? cJSON_AddNumberToObject(o, "pool_recall_mean", f->pool_recall_mean) &&
+                                cJSON_AddNumberToObject(o, "pool_recall_min", f->pool_recall_min)
+                          : cJSON_AddNullToObject(o, "pool_recall_mean") &&
+                                cJSON_AddNullToObject(o, "pool_recall_min")) &&
            cJSON_AddNumberToObject(o, "pruned_fraction", f->pruned_fraction) &&
            cJSON_AddNumberToObject(o, "sinkhorn_unconverged_queries", f->unconverged) &&
            cJSON_AddNumberToObject(o, "wall_ms", wall_ms) &&
@@ -130,14 +162,17 @@ static int add_invalid_queries(cJSON *root, const chr_batch_query *queries, int 
 }
 
 static void table_row(FILE *out, const char *name, const mode_figures *f) {
-  fprintf(out, "%-24s %8.4f %8.4f %9.2f %9.2f %9.2f %9.2f %7.1f%% %8.1f\n", name, f->recall_mean,
-          f->recall_min, f->ann_mean, f->ann_p95, f->rerank_mean, f->rerank_p95,
-          100.0 * f->pruned_fraction, f->queries_per_second);
+  char pool[16] = "       -";
+  if (f->pool_known) snprintf(pool, sizeof pool, "%8.4f", f->pool_recall_mean);
+  fprintf(out, "%-24s %8.4f %8.4f %s %9.2f %9.2f %9.2f %9.2f %7.1f%% %8.1f\n", name,
+          f->recall_mean, f->recall_min, pool, f->ann_mean, f->ann_p95, f->rerank_mean,
+          f->rerank_p95, 100.0 * f->pruned_fraction, f->queries_per_second);
 }
 
 chr_status chr_eval_report_write(const char *path, const chr_eval_context *ctx,
                                  const chr_batch_query *queries, int n, const chr_eval_mode *modes,
-                                 int n_modes, const chr_eval_mode *truth, FILE *table,
+                                 int n_modes, const chr_eval_mode *truth,
+                                 const chr_query_result *hellinger, FILE *table,
                                  chr_error *err) {
   cJSON *root = cJSON_CreateObject();
   cJSON *list = root ? cJSON_AddArrayToObject(root, "modes") : NULL;
@@ -148,15 +183,15 @@ chr_status chr_eval_report_write(const char *path, const chr_eval_context *ctx,
            cJSON_AddNumberToObject(root, "threads_per_rank", ctx->threads_per_rank) &&
            cJSON_AddNumberToObject(root, "query_groups", ctx->query_groups) &&
            cJSON_AddNumberToObject(root, "shards", ctx->shards) &&
-           cJSON_AddStringToObject(root, "truth", "exact EMD over every image (rerank_scope all)");
+           cJSON_AddStringToObject(root, "truth", "exact EMD over every image (candidates bounds)");
   ok = ok && add_invalid_queries(root, queries, n);
   if (table != NULL)
-    fprintf(table, "%-24s %8s %8s %9s %9s %9s %9s %8s %8s\n", "mode", "recall", "min", "ann ms",
-            "ann p95", "rerank", "rr p95", "pruned", "q/s");
+    fprintf(table, "%-24s %8s %8s %8s %9s %9s %9s %9s %8s %8s\n", "mode", "recall", "min",
+            "pool", "ann ms", "ann p95", "rerank", "rr p95", "pruned", "q/s");
   for (int m = -1; ok && m < n_modes; ++m) {
     const chr_eval_mode *mode = m < 0 ? truth : &modes[m];
     mode_figures f;
-    ok = figures(queries, n, mode, truth, &f);
+    ok = figures(queries, n, mode, truth, hellinger, ctx->images, &f);
     cJSON *o = ok ? mode_json(mode->name, &f, mode->wall_ms) : NULL;
     ok = o != NULL && cJSON_AddItemToArray(list, o);
     if (ok && table != NULL) table_row(table, mode->name, &f);

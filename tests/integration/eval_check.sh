@@ -64,14 +64,19 @@ rc=0
 import json, sys
 work, golden, write = sys.argv[1], sys.argv[2], sys.argv[3] == "--write-golden"
 STABLE = ("mode", "queries", "recall_at_k_mean", "recall_at_k_min", "queries_with_full_recall",
-          "pruned_fraction", "sinkhorn_unconverged_queries")
+          "pool_recall_mean", "pool_recall_min", "pruned_fraction",
+          "sinkhorn_unconverged_queries")
 def stable(path):
     return [{k: m[k] for k in STABLE} for m in json.load(open(path))["modes"]]
 runs = {n: stable(f"{work}/{n}.json") for n in ("e1", "e2", "e3")}
 failures = [f"{n} differs from e1" for n in ("e2", "e3") if runs[n] != runs["e1"]]
 modes = {m["mode"]: m for m in runs["e1"]}
-if modes["emd all (truth)"]["recall_at_k_mean"] != 1.0:
+if modes["bounds+emd exact (truth)"]["recall_at_k_mean"] != 1.0:
     failures.append("the truth does not recall itself")
+for r in (25, 50, 100, 200):  # an exact rerank finds exactly what its Hellinger pool holds
+    m = modes[f"emd R={r}"]
+    if m["pool_recall_mean"] != m["recall_at_k_mean"]:
+        failures.append(f"emd R={r}: pool recall {m['pool_recall_mean']} != recall {m['recall_at_k_mean']}")
 if modes["emd R=400"]["recall_at_k_min"] != 1.0:  # R >= 400 images: the whole dataset
     failures.append("emd within a top-R holding every image is not exact")
 emd = [modes[f"emd R={r}"]["recall_at_k_mean"] for r in (25, 50, 100, 200, 400)]
