@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # stress_error_teardown: the whole-run failures of `chromatica search` (a batch whose root is an
 # array, a batch that is not JSON, a dataset that does not exist, --shards that does not divide
-# the ranks) run ROUNDS times each at 2 and 4 ranks (--oversubscribe) while one `yes` per core
-# keeps the CPUs busy, so ranks reach the error, the agreement and MPI_Finalize at scattered
+# the ranks) run ROUNDS times each alone (no mpirun, a singleton, as the bad-input corpus runs
+# them) and at 2 and 4 ranks (--oversubscribe) while one `yes` per core keeps the CPUs busy, so ranks reach the error, the agreement and MPI_Finalize at scattered
 # moments. Every run must exit 1 with the case's message and no crash text (a signal, a
 # segmentation fault, an abort or a sanitizer report). Not in the quick suite (ctest label
 # `stress`, excluded by tests/run-all.sh); run it with `ctest -L stress`.
-# usage: error_teardown_stress.sh CHROMATICA WORKDIR [ROUNDS]
+# usage: error_teardown_stress.sh CHROMATICA WORKDIR [ROUNDS [RANK_COUNTS]]   (default 50 "1 2 4")
 set -uo pipefail
 bin="$1"
 work="$2"
 rounds="${3:-50}"
+rank_counts="${4:-1 2 4}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 data="$here/../../data/fixtures/small.h5"
 corpus="$here/../bad_input/batches"
@@ -38,8 +39,9 @@ failures=0
 run_case() { # NAME RANKS EXPECTED_STDERR ARGS...
   local name="$1" ranks="$2" expect="$3"
   shift 3
-  local code=0
-  timeout 120 mpirun -np "$ranks" --oversubscribe "$bin" search --out "$work/report.json" "$@" \
+  local code=0 launcher=(mpirun -np "$ranks" --oversubscribe)
+  [ "$ranks" -eq 1 ] && launcher=()
+  timeout 120 "${launcher[@]}" "$bin" search --out "$work/report.json" "$@" \
     >"$work/out.txt" 2>"$work/err.txt" || code=$?
   runs=$((runs + 1))
   if [ "$code" -ne 1 ] || ! grep -qF -- "$expect" "$work/err.txt" ||
@@ -52,7 +54,7 @@ run_case() { # NAME RANKS EXPECTED_STDERR ARGS...
 }
 
 start=$(date +%s)
-for ranks in 2 4; do
+for ranks in $rank_counts; do
   for _ in $(seq 1 "$rounds"); do
     run_case root-array "$ranks" "batch: not a JSON object" \
       --dataset "$data" --queries "$corpus/root_array.json"
@@ -64,6 +66,6 @@ for ranks in 2 4; do
       --dataset "$data" --queries "$work/good.json" --shards 3
   done
 done
-echo "stress_error_teardown: $runs runs ($rounds x 4 cases x 2 rank counts, $(nproc) busy" \
+echo "stress_error_teardown: $runs runs ($rounds x 4 cases at $rank_counts ranks, $(nproc) busy" \
      "cores) in $(($(date +%s) - start)) s, $failures failed"
 [ "$failures" -eq 0 ]
