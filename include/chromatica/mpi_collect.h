@@ -11,6 +11,17 @@
 #include "chromatica/error.h"
 #include "chromatica/results.h"
 
+/* CHR_OK when rc is MPI_SUCCESS; otherwise CHR_EMPI with "<what> failed: <MPI_Error_string>",
+ * what being printf-formatted (e.g. "MPI_Bcast of 3 integers from rank 0 failed: MPI_ERR_COUNT:
+ * invalid count argument"). Local. */
+chr_status chr_mpi_check(int rc, chr_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* *out = a duplicate of parent whose errors come back as return codes (MPI_ERRORS_RETURN), so
+ * every check of an MPI return code below can run; the caller frees it with MPI_Comm_free
+ * before MPI_Finalize. MPI_COMM_NULL on failure. Collective on parent. */
+chr_status chr_mpi_duplicate(MPI_Comm parent, MPI_Comm *out, chr_error *err);
+
 /* This rank's number in comm and comm's size. Local. */
 chr_status chr_mpi_place(MPI_Comm comm, int *rank, int *size, chr_error *err);
 
@@ -18,7 +29,9 @@ chr_status chr_mpi_place(MPI_Comm comm, int *rank, int *size, chr_error *err);
 double chr_mpi_seconds(void);
 
 /* Agrees on failure at a phase boundary: every rank passes its own status; all return the
- * status of the lowest failing rank, and err then holds that rank's message. */
+ * status of the lowest failing rank, and err then holds that rank's message. If the agreement's
+ * own collectives fail, no rank can know where the others stand: it prints why and calls
+ * MPI_Abort (exit code 1), rather than leave ranks waiting. */
 chr_status chr_mpi_agree(MPI_Comm comm, chr_status local, chr_error *err);
 
 /* *out = the largest `local` over all ranks. */

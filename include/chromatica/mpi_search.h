@@ -20,9 +20,12 @@ chr_status chr_mpi_bcast_queries(MPI_Comm comm, chr_batch_query **queries, int *
  * times are measured against a common clock started at a barrier. *queries_answered receives
  * this rank's group's count. With progress set, each group leader reports on stderr, at most once
  * a second and when done, how many of its queries are answered. Collective on comm. */
-/* stop (may be NULL) is read between waves: once it is non-zero on any rank of a group, that
- * group answers no further queries (its ranks agree with an all-reduce), the answers so far are
- * still gathered, and *stopped (may be NULL) is set on every rank. Unanswered queries have
+/* stop (may be NULL; a signal number, 0 while none came) is read between waves: once it is
+ * non-zero on any rank of a group, that group answers no further queries (its ranks agree with
+ * an all-reduce) and its leader sends a stop notice to every other group's leader, so each other
+ * group stops at its own next wave boundary (groups never wait for one another). The answers so
+ * far are still gathered, and *stopped (may be NULL) receives, on every rank, the largest signal
+ * number that stopped a group (0: the search ran to the end). Unanswered queries have
  * answered == 0 in results. */
 chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *layout, const chr_index *idx,
                           const chr_batch_query *queries, int n, int max_concurrent, int progress,

@@ -153,9 +153,9 @@ int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
                       &stop_signal, results, &mine.queries, &stopped, &err);
   if (st != CHR_OK) goto cleanup;
   if (stopped) {
-    /* Every rank learnt of the stop; rank 0's own signal may differ from the one that came. */
+    /* Every rank learnt of the stop and of the signal, even those no signal reached. */
     run.incomplete = 1;
-    run.stopped_by = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+    run.stopped_by = stopped == SIGINT ? "SIGINT" : "SIGTERM";
     if (rank == 0)
       fprintf(stderr, "chromatica search: stopped by %s; %d queries were not answered\n",
               run.stopped_by, mark_unanswered(&in, results, run.stopped_by));

@@ -1,5 +1,6 @@
-/* The one `chromatica` executable: initialises MPI, hands the world communicator to the
- * subcommand, and finalises. Only here is MPI_COMM_WORLD named. */
+/* The one `chromatica` executable: initialises MPI, hands a duplicate of the world communicator
+ * (errors returned, not fatal) to the subcommand, and finalises. Only here is MPI_COMM_WORLD
+ * named. */
 #include <mpi.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,22 +39,27 @@ int main(int argc, char **argv) {
     fprintf(stderr, "chromatica: MPI_Init_thread failed\n");
     return 1;
   }
-  int rank = 0;
+  /* The subcommands get a duplicate with MPI_ERRORS_RETURN: an MPI error then comes back as a
+   * return code that every caller checks and the ranks agree on, instead of killing the job. */
+  MPI_Comm comm = MPI_COMM_NULL;
+  chr_error err;
+  int rank = 0, exit_code = 2;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  int exit_code = 2;
   const chr_command *chosen = NULL;
   for (size_t i = 0; argc >= 2 && i < sizeof commands / sizeof commands[0]; ++i)
     if (strcmp(argv[1], commands[i].name) == 0) chosen = &commands[i];
   if (provided < MPI_THREAD_FUNNELED) {
     if (rank == 0) fprintf(stderr, "chromatica: the MPI library lacks MPI_THREAD_FUNNELED\n");
     exit_code = 1;
+  } else if (chr_mpi_duplicate(MPI_COMM_WORLD, &comm, &err) != CHR_OK) {
+    fprintf(stderr, "chromatica: %s\n", err.message);
+    exit_code = 1;
   } else if (chosen != NULL) {
-    chr_error err;
-    if (chr_mpi_agree(MPI_COMM_WORLD, chr_environment_check(&err), &err) != CHR_OK) {
+    if (chr_mpi_agree(comm, chr_environment_check(&err), &err) != CHR_OK) {
       if (rank == 0) fprintf(stderr, "chromatica %s: %s\n", chosen->name, err.message);
       exit_code = 1;
     } else {
-      exit_code = chosen->run(argc - 1, argv + 1, MPI_COMM_WORLD);
+      exit_code = chosen->run(argc - 1, argv + 1, comm);
     }
   } else if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
     if (rank == 0) print_usage(stdout);
@@ -62,6 +68,7 @@ int main(int argc, char **argv) {
     if (argc >= 2) fprintf(stderr, "chromatica: unknown command '%s'\n\n", argv[1]);
     print_usage(stderr);
   }
+  if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
   MPI_Finalize();
   return exit_code;
 }

@@ -92,13 +92,16 @@ chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_sessio
   if (st != CHR_OK) return st;
   s->read_ms = (chr_mpi_seconds() - t_start) * 1e3;
   int64_t shared[2] = {s->images, rank == 0 ? chr_batch_max_concurrent(s->batch) : 0};
-  st = chr_mpi_bcast_int64s(comm, shared, 2, err);
+  st = chr_mpi_agree(comm, chr_mpi_bcast_int64s(comm, shared, 2, err), err);
   if (st != CHR_OK) return st;
   s->images = shared[0];
   s->max_concurrent = (int)shared[1];
-  s->rank_memory = chr_layout_rank_memory(comm, a->memory ? strtod(a->memory, NULL) : 0.0);
-  int shards = a->shards ? (int)strtol(a->shards, NULL, 10)
-                         : chr_layout_default_shards(comm, s->images, s->rank_memory);
+  st = chr_layout_rank_memory(comm, a->memory ? strtod(a->memory, NULL) : 0.0, &s->rank_memory,
+                              err);
+  int shards = a->shards ? (int)strtol(a->shards, NULL, 10) : 0;
+  if (st == CHR_OK && a->shards == NULL)
+    st = chr_layout_default_shards(comm, s->images, s->rank_memory, &shards, err);
+  if (st != CHR_OK) return st;
   st = chr_mpi_agree(comm, chr_layout_create(comm, shards, s->images, &s->layout, err), err);
   if (st == CHR_OK) st = chr_layout_check_memory(comm, &s->layout, s->rank_memory, err);
   if (st != CHR_OK) return st;
@@ -118,7 +121,7 @@ chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_sessio
   st = chr_mpi_bcast_queries(comm, &s->queries, &s->n, err);
   /* Distribution ends when the slowest rank has its shard and the queries, so the search phase
    * that follows starts on every rank at once and holds no waiting for loads. */
-  if (st == CHR_OK) st = chr_mpi_barrier(comm, err);
+  if (st == CHR_OK) st = chr_mpi_agree(comm, chr_mpi_barrier(comm, err), err);
   s->read_ms += s->mine.read_ms;
   s->distribute_ms = (chr_mpi_seconds() - t_load) * 1e3 - s->mine.read_ms;
   return st;

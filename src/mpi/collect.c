@@ -1,16 +1,49 @@
 #include "chromatica/mpi_collect.h"
 
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+chr_status chr_mpi_check(int rc, chr_error *err, const char *fmt, ...) {
+  if (rc == MPI_SUCCESS) return CHR_OK;
+  char what[CHR_ERROR_MESSAGE_MAX / 2], text[MPI_MAX_ERROR_STRING] = "";
+  int length = 0;
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(what, sizeof what, fmt, args);
+  va_end(args);
+  if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS)
+    snprintf(text, sizeof text, "MPI error code %d", rc);
+  return chr_error_set(err, CHR_EMPI, "%s failed: %.200s", what, text);
+}
+
+chr_status chr_mpi_duplicate(MPI_Comm parent, MPI_Comm *out, chr_error *err) {
+  *out = MPI_COMM_NULL;
+  chr_status st = chr_mpi_check(MPI_Comm_dup(parent, out), err, "MPI_Comm_dup");
+  if (st == CHR_OK)
+    st = chr_mpi_check(MPI_Comm_set_errhandler(*out, MPI_ERRORS_RETURN), err,
+                       "MPI_Comm_set_errhandler (MPI_ERRORS_RETURN)");
+  if (st != CHR_OK && *out != MPI_COMM_NULL) MPI_Comm_free(out);
+  return st;
+}
+
+/* When the agreement itself fails, no rank can know where the others stand, and a rank that
+ * returned would leave the rest waiting in their next collective: the one place to abort. */
+static void agreement_lost(MPI_Comm comm, const chr_error *why) {
+  fprintf(stderr, "chromatica: ranks can no longer agree (%s); aborting the job\n", why->message);
+  MPI_Abort(comm, 1);
+}
+
 chr_status chr_mpi_agree(MPI_Comm comm, chr_status local, chr_error *err) {
   int rank = 0, size = 1, first_failing = 0;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
+  chr_error mpi_err;
+  if (chr_mpi_place(comm, &rank, &size, &mpi_err) != CHR_OK) agreement_lost(comm, &mpi_err);
   int candidate = local != CHR_OK ? rank : size;
-  if (MPI_Allreduce(&candidate, &first_failing, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
-    return chr_error_set(err, CHR_EMPI, "MPI_Allreduce failed while ranks agreed on status");
+  if (chr_mpi_check(MPI_Allreduce(&candidate, &first_failing, 1, MPI_INT, MPI_MIN, comm), &mpi_err,
+                    "MPI_Allreduce while ranks agreed on status") != CHR_OK)
+    agreement_lost(comm, &mpi_err);
   if (first_failing == size) return CHR_OK;
   /* The code travels with its message, so both come from the same rank. */
   struct {
@@ -21,56 +54,52 @@ chr_status chr_mpi_agree(MPI_Comm comm, chr_status local, chr_error *err) {
     verdict.code = (int)local;
     memcpy(verdict.message, err->message, sizeof verdict.message);
   }
-  if (MPI_Bcast(&verdict, (int)sizeof verdict, MPI_BYTE, first_failing, comm) != MPI_SUCCESS)
-    return chr_error_set(err, CHR_EMPI, "MPI_Bcast failed while ranks agreed on status");
+  if (chr_mpi_check(MPI_Bcast(&verdict, (int)sizeof verdict, MPI_BYTE, first_failing, comm),
+                    &mpi_err, "MPI_Bcast while ranks agreed on status") != CHR_OK)
+    agreement_lost(comm, &mpi_err);
   verdict.message[sizeof verdict.message - 1] = '\0';
   return chr_error_set(err, (chr_status)verdict.code, "%s", verdict.message);
 }
 
 chr_status chr_mpi_max_int64(MPI_Comm comm, int64_t local, int64_t *out, chr_error *err) {
-  if (MPI_Allreduce(&local, out, 1, MPI_INT64_T, MPI_MAX, comm) != MPI_SUCCESS)
-    return chr_error_set(err, CHR_EMPI, "MPI_Allreduce (max) failed");
-  return CHR_OK;
+  return chr_mpi_check(MPI_Allreduce(&local, out, 1, MPI_INT64_T, MPI_MAX, comm), err,
+                       "MPI_Allreduce (max)");
 }
 
 chr_status chr_mpi_bcast_int64s(MPI_Comm comm, int64_t *values, int n, chr_error *err) {
-  if (MPI_Bcast(values, n, MPI_INT64_T, 0, comm) != MPI_SUCCESS)
-    return chr_error_set(err, CHR_EMPI, "MPI_Bcast of %d integers from rank 0 failed", n);
-  return CHR_OK;
+  return chr_mpi_check(MPI_Bcast(values, n, MPI_INT64_T, 0, comm), err,
+                       "MPI_Bcast of %d integers from rank 0", n);
 }
 
 chr_status chr_mpi_gather_rank_stats(MPI_Comm comm, const chr_rank_stats *mine,
                                      chr_rank_stats *all, chr_error *err) {
   int rc = MPI_Gather(mine, (int)sizeof *mine, MPI_BYTE, all, (int)sizeof *mine, MPI_BYTE, 0, comm);
-  chr_status st = rc == MPI_SUCCESS ? CHR_OK
-                                    : chr_error_set(err, CHR_EMPI, "MPI_Gather of per-rank figures failed");
-  return chr_mpi_agree(comm, st, err);
+  return chr_mpi_agree(comm, chr_mpi_check(rc, err, "MPI_Gather of per-rank figures"), err);
 }
 
 chr_status chr_mpi_place(MPI_Comm comm, int *rank, int *size, chr_error *err) {
-  if (MPI_Comm_rank(comm, rank) != MPI_SUCCESS || MPI_Comm_size(comm, size) != MPI_SUCCESS)
-    return chr_error_set(err, CHR_EMPI, "MPI_Comm_rank/MPI_Comm_size failed");
-  return CHR_OK;
+  chr_status st = chr_mpi_check(MPI_Comm_rank(comm, rank), err, "MPI_Comm_rank");
+  return st == CHR_OK ? chr_mpi_check(MPI_Comm_size(comm, size), err, "MPI_Comm_size") : st;
 }
 
 double chr_mpi_seconds(void) { return MPI_Wtime(); }
 
 chr_status chr_mpi_barrier(MPI_Comm comm, chr_error *err) {
-  if (MPI_Barrier(comm) != MPI_SUCCESS) return chr_error_set(err, CHR_EMPI, "MPI_Barrier failed");
-  return CHR_OK;
+  return chr_mpi_check(MPI_Barrier(comm), err, "MPI_Barrier");
 }
 
 chr_status chr_mpi_bcast_bytes(MPI_Comm comm, char **data, int64_t *size, chr_error *err) {
-  int rank = 0;
-  MPI_Comm_rank(comm, &rank);
+  int rank = 0, ranks = 1;
+  chr_status st = chr_mpi_place(comm, &rank, &ranks, err);
+  if (st != CHR_OK) return st;
   int64_t n = rank == 0 ? *size : 0;
-  chr_status st = rank == 0 && (n < 0 || n > INT_MAX)
+  st = rank == 0 && (n < 0 || n > INT_MAX)
                       ? chr_error_set(err, CHR_EINVAL, "broadcast of %lld bytes (limit %d)",
                                       (long long)n, INT_MAX)
                       : CHR_OK;
   if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) return st;
-  if (MPI_Bcast(&n, 1, MPI_INT64_T, 0, comm) != MPI_SUCCESS)
-    return chr_error_set(err, CHR_EMPI, "MPI_Bcast of a buffer size failed");
+  st = chr_mpi_check(MPI_Bcast(&n, 1, MPI_INT64_T, 0, comm), err, "MPI_Bcast of a buffer size");
+  if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) return st;
   char *buf = rank == 0 ? *data : malloc(n > 0 ? (size_t)n : 1);
   st = buf == NULL ? chr_error_set(err, CHR_ENOMEM, "out of memory for a %lld-byte broadcast",
                                    (long long)n)
@@ -79,9 +108,11 @@ chr_status chr_mpi_bcast_bytes(MPI_Comm comm, char **data, int64_t *size, chr_er
     if (rank != 0) free(buf);
     return st;
   }
-  if (MPI_Bcast(buf, (int)n, MPI_BYTE, 0, comm) != MPI_SUCCESS) {
+  st = chr_mpi_check(MPI_Bcast(buf, (int)n, MPI_BYTE, 0, comm), err, "MPI_Bcast of %lld bytes",
+                     (long long)n);
+  if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) {
     if (rank != 0) free(buf);
-    return chr_error_set(err, CHR_EMPI, "MPI_Bcast of %lld bytes failed", (long long)n);
+    return st;
   }
   if (rank != 0) {
     *data = buf;
@@ -91,18 +122,17 @@ chr_status chr_mpi_bcast_bytes(MPI_Comm comm, char **data, int64_t *size, chr_er
 }
 
 chr_status chr_mpi_allgather_int64(MPI_Comm comm, int64_t local, int64_t *all, chr_error *err) {
-  if (MPI_Allgather(&local, 1, MPI_INT64_T, all, 1, MPI_INT64_T, comm) != MPI_SUCCESS)
-    return chr_error_set(err, CHR_EMPI, "MPI_Allgather of one integer per rank failed");
-  return CHR_OK;
+  return chr_mpi_check(MPI_Allgather(&local, 1, MPI_INT64_T, all, 1, MPI_INT64_T, comm), err,
+                       "MPI_Allgather of one integer per rank");
 }
 
 chr_status chr_mpi_gather_bytes(MPI_Comm comm, const char *mine, int64_t size, char **all,
                                 int64_t *all_size, chr_error *err) {
   int rank = 0, ranks = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &ranks);
   *all = NULL;
   *all_size = 0;
+  chr_status placed = chr_mpi_place(comm, &rank, &ranks, err);
+  if (placed != CHR_OK) return placed;
   int64_t *sizes = malloc((size_t)ranks * sizeof *sizes);
   int *counts = malloc((size_t)ranks * sizeof *counts), *displs = malloc((size_t)ranks * sizeof *displs);
   chr_status st = sizes && counts && displs ? CHR_OK
@@ -126,9 +156,8 @@ chr_status chr_mpi_gather_bytes(MPI_Comm comm, const char *mine, int64_t size, c
     free(buf);
     goto cleanup;
   }
-  st = MPI_Gatherv(mine, (int)size, MPI_BYTE, buf, counts, displs, MPI_BYTE, 0, comm) == MPI_SUCCESS
-           ? CHR_OK
-           : chr_error_set(err, CHR_EMPI, "MPI_Gatherv of %lld bytes failed", (long long)total);
+  st = chr_mpi_check(MPI_Gatherv(mine, (int)size, MPI_BYTE, buf, counts, displs, MPI_BYTE, 0, comm),
+                     err, "MPI_Gatherv of %lld bytes", (long long)total);
   if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) {
     free(buf);
     goto cleanup;

@@ -71,33 +71,37 @@ static double node_budget_bytes(void) {
   return budget;
 }
 
-double chr_layout_rank_memory(MPI_Comm comm, double override_mb) {
-  int rank = 0, node_ranks = 1;
-  MPI_Comm_rank(comm, &rank);
+chr_status chr_layout_rank_memory(MPI_Comm comm, double override_mb, double *bytes,
+                                  chr_error *err) {
+  int rank = 0, size = 1, node_ranks = 1;
   MPI_Comm node = MPI_COMM_NULL;
-  if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
-    MPI_Comm_size(node, &node_ranks);
-    MPI_Comm_free(&node);
-  }
-  if (override_mb > 0) return override_mb * 1048576.0;
-  return node_budget_bytes() / node_ranks;
+  chr_status st = chr_mpi_place(comm, &rank, &size, err);
+  if (st == CHR_OK)
+    st = chr_mpi_check(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node),
+                       err, "MPI_Comm_split_type (ranks sharing a node)");
+  if (st == CHR_OK) st = chr_mpi_check(MPI_Comm_size(node, &node_ranks), err, "MPI_Comm_size");
+  if (node != MPI_COMM_NULL) (void)MPI_Comm_free(&node); /* only its size was needed */
+  *bytes = override_mb > 0 ? override_mb * 1048576.0 : node_budget_bytes() / node_ranks;
+  return chr_mpi_agree(comm, st, err);
 }
 
 double chr_layout_shard_bytes(int64_t rows) {
   return (double)rows * CHR_BINS * (2.0 + 6.0) + (double)CHUNK_ROWS * CHR_BINS * 4.0;
 }
 
-int chr_layout_default_shards(MPI_Comm comm, int64_t images, double rank_bytes) {
-  int size = 1;
-  MPI_Comm_size(comm, &size);
+chr_status chr_layout_default_shards(MPI_Comm comm, int64_t images, double rank_bytes,
+                                    int *shards, chr_error *err) {
+  int rank = 0, size = 1;
+  chr_status st = chr_mpi_place(comm, &rank, &size, err);
+  if (st != CHR_OK) return st;
   /* Rank 0 decides for everyone, so nodes of different sizes cannot disagree. */
-  int shards = size;
+  *shards = size;
   for (int s = size; s >= 1; --s)
     if (size % s == 0 && s <= images &&
         chr_layout_shard_bytes((images + s - 1) / s) <= 0.5 * rank_bytes)
-      shards = s;
-  if (MPI_Bcast(&shards, 1, MPI_INT, 0, comm) != MPI_SUCCESS) return size;
-  return shards;
+      *shards = s;
+  st = chr_mpi_check(MPI_Bcast(shards, 1, MPI_INT, 0, comm), err, "MPI_Bcast of the shard count");
+  return chr_mpi_agree(comm, st, err);
 }
 
 chr_status chr_layout_check_memory(MPI_Comm comm, const chr_layout *L, double rank_bytes,
@@ -106,8 +110,9 @@ chr_status chr_layout_check_memory(MPI_Comm comm, const chr_layout *L, double ra
   chr_status st = CHR_OK;
   if (need > rank_bytes) {
     char host[256] = "?";
-    int rank = 0;
-    MPI_Comm_rank(comm, &rank);
+    int rank = -1, size = 0;
+    chr_error ignored; /* a rank number is only part of the message */
+    chr_mpi_place(comm, &rank, &size, &ignored);
     gethostname(host, sizeof host - 1);
     st = chr_error_set(err, CHR_ENOMEM,
                        "shard %d of %d (%lld images) needs up to %.0f MB, but rank %d on %s may "
@@ -122,10 +127,10 @@ chr_status chr_layout_check_memory(MPI_Comm comm, const chr_layout *L, double ra
 chr_status chr_layout_create(MPI_Comm comm, int shards, int64_t images, chr_layout *out,
                              chr_error *err) {
   int rank = 0, size = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
   memset(out, 0, sizeof *out);
   out->group_comm = MPI_COMM_NULL;
+  chr_status placed = chr_mpi_place(comm, &rank, &size, err);
+  if (placed != CHR_OK) return placed;
   if (shards < 1 || size % shards != 0 || shards > images)
     return chr_error_set(err, CHR_EINVAL,
                          "--shards %d: invalid for %d ranks and %lld images (expected a divisor "
@@ -139,13 +144,16 @@ chr_status chr_layout_create(MPI_Comm comm, int shards, int64_t images, chr_layo
   out->images = images;
   out->first_row = images * out->shard / shards;
   out->rows = images * (out->shard + 1) / shards - out->first_row;
-  if (MPI_Comm_split(comm, out->group, out->shard, &out->group_comm) != MPI_SUCCESS)
-    return chr_error_set(err, CHR_EMPI, "MPI_Comm_split into query groups failed");
-  return CHR_OK;
+  chr_status st = chr_mpi_check(MPI_Comm_split(comm, out->group, out->shard, &out->group_comm),
+                                err, "MPI_Comm_split into query groups");
+  /* The group communicator inherits comm's error handler (MPI_ERRORS_RETURN). */
+  if (st != CHR_OK) out->group_comm = MPI_COMM_NULL;
+  return st;
 }
 
 void chr_layout_free(chr_layout *layout) {
-  if (layout->group_comm != MPI_COMM_NULL) MPI_Comm_free(&layout->group_comm);
+  /* Nothing is left to do if freeing fails; MPI_Finalize reclaims it. */
+  if (layout->group_comm != MPI_COMM_NULL) (void)MPI_Comm_free(&layout->group_comm);
 }
 
 /* Tells every rank of shards [shard, S) that has not received all its rows to stop waiting
@@ -155,8 +163,9 @@ static void scatter_abort(MPI_Comm comm, const chr_layout *L, int shard, const i
   for (int s = shard; s < L->shards; ++s)
     for (int g = 0; g < L->groups; ++g) {
       int dest = g * L->shards + s;
+      /* Best effort: a rank this send cannot reach fails its own receive. */
       if (dest != 0 && !(s == shard && finished != NULL && finished[g]))
-        MPI_Send(&header, 1, MPI_INT64_T, dest, TAG_HEADER, comm);
+        (void)MPI_Send(&header, 1, MPI_INT64_T, dest, TAG_HEADER, comm);
     }
 }
 
@@ -180,10 +189,12 @@ static chr_status scatter_send(MPI_Comm comm, const chr_layout *L, chr_dataset *
         int dest = g * L->shards + s;
         if (dest == 0) {
           st = chr_index_append(own, buf, count, err);
-        } else if (MPI_Send(&count, 1, MPI_INT64_T, dest, TAG_HEADER, comm) != MPI_SUCCESS ||
-                   MPI_Send(buf, (int)(count * CHR_BINS), MPI_FLOAT, dest, TAG_ROWS, comm) !=
-                       MPI_SUCCESS) {
-          st = chr_error_set(err, CHR_EMPI, "MPI_Send of rows to rank %d failed", dest);
+        } else {
+          st = chr_mpi_check(MPI_Send(&count, 1, MPI_INT64_T, dest, TAG_HEADER, comm), err,
+                             "MPI_Send of a row header to rank %d", dest);
+          if (st == CHR_OK)
+            st = chr_mpi_check(MPI_Send(buf, (int)(count * CHR_BINS), MPI_FLOAT, dest, TAG_ROWS, comm),
+                               err, "MPI_Send of rows to rank %d", dest);
         }
         finished[g] = st == CHR_OK && c + count == end;
       }
@@ -200,13 +211,15 @@ static chr_status scatter_receive(MPI_Comm comm, const chr_layout *L, float *buf
   int64_t received = 0;
   while (received < L->rows) {
     int64_t header = 0;
-    if (MPI_Recv(&header, 1, MPI_INT64_T, 0, TAG_HEADER, comm, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-      return chr_error_set(err, CHR_EMPI, "MPI_Recv of a row header from rank 0 failed");
+    chr_status st = chr_mpi_check(MPI_Recv(&header, 1, MPI_INT64_T, 0, TAG_HEADER, comm,
+                                           MPI_STATUS_IGNORE),
+                                  err, "MPI_Recv of a row header from rank 0");
+    if (st != CHR_OK) return st;
     if (header < 0) return chr_error_set(err, CHR_EIO, "rank 0 stopped sending rows");
-    if (MPI_Recv(buf, (int)(header * CHR_BINS), MPI_FLOAT, 0, TAG_ROWS, comm, MPI_STATUS_IGNORE) !=
-        MPI_SUCCESS)
-      return chr_error_set(err, CHR_EMPI, "MPI_Recv of rows from rank 0 failed");
-    chr_status st = chr_index_append(own, buf, header, err);
+    st = chr_mpi_check(MPI_Recv(buf, (int)(header * CHR_BINS), MPI_FLOAT, 0, TAG_ROWS, comm,
+                                MPI_STATUS_IGNORE),
+                       err, "MPI_Recv of rows from rank 0");
+    if (st == CHR_OK) st = chr_index_append(own, buf, header, err);
     if (st != CHR_OK) return st;
     received += header;
   }
@@ -265,15 +278,16 @@ cleanup:
 chr_status chr_shard_load(MPI_Comm comm, const chr_layout *layout, chr_io_mode mode,
                           const char *path, chr_dataset *ds, chr_index **out, double *read_ms,
                           double *distribute_ms, int *independent_io, chr_error *err) {
-  int rank = 0;
-  MPI_Comm_rank(comm, &rank);
+  int rank = 0, size = 1;
   *out = NULL;
   *read_ms = *distribute_ms = 0.0;
   *independent_io = 0;
   chr_index *idx = NULL;
   float *buf = malloc((size_t)CHUNK_ROWS * CHR_BINS * sizeof *buf);
-  chr_status st = buf == NULL ? chr_error_set(err, CHR_ENOMEM, "cannot hold a chunk of %d rows", CHUNK_ROWS)
-                              : chr_index_create(layout->rows, layout->first_row, &idx, err);
+  chr_status st = chr_mpi_place(comm, &rank, &size, err);
+  if (st == CHR_OK)
+    st = buf == NULL ? chr_error_set(err, CHR_ENOMEM, "cannot hold a chunk of %d rows", CHUNK_ROWS)
+                     : chr_index_create(layout->rows, layout->first_row, &idx, err);
   st = chr_mpi_agree(comm, st, err);
   if (st != CHR_OK) goto cleanup;
   double t0 = MPI_Wtime();
@@ -289,7 +303,10 @@ chr_status chr_shard_load(MPI_Comm comm, const chr_layout *layout, chr_io_mode m
   }
   st = chr_mpi_agree(comm, st, err);
   int any_independent = 0;
-  MPI_Allreduce(independent_io, &any_independent, 1, MPI_INT, MPI_MAX, comm);
+  chr_status reduced = chr_mpi_check(MPI_Allreduce(independent_io, &any_independent, 1, MPI_INT,
+                                                   MPI_MAX, comm),
+                                     err, "MPI_Allreduce of the independent-I/O flags");
+  if (st == CHR_OK) st = chr_mpi_agree(comm, reduced, err);
   *independent_io = any_independent;
 cleanup:
   free(buf);

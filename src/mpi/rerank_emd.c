@@ -248,10 +248,12 @@ static int buffers_alloc(round_buffers *b, int shards, const job_state *s, int n
          b->all_results && b->errors;
 }
 
-/* Allgathers `count` items of `size` bytes from every shard; byte counts come from counts. */
+/* Allgathers `count` items of `size` bytes from every shard; byte counts come from counts.
+ * Returns the MPI code of the first call that failed, or MPI_SUCCESS. */
 static int allgather_items(MPI_Comm gcomm, const void *send, int count, size_t size, void *recv,
                            round_buffers *b, int *received) {
-  if (MPI_Allgather(&count, 1, MPI_INT, b->bytes, 1, MPI_INT, gcomm) != MPI_SUCCESS) return 0;
+  int rc = MPI_Allgather(&count, 1, MPI_INT, b->bytes, 1, MPI_INT, gcomm);
+  if (rc != MPI_SUCCESS) return rc;
   int at = 0;
   for (int s = 0; s < b->shards; ++s) {
     int items = b->bytes[s];
@@ -261,7 +263,7 @@ static int allgather_items(MPI_Comm gcomm, const void *send, int count, size_t s
   }
   *received = at;
   return MPI_Allgatherv(send, count * (int)size, MPI_BYTE, recv, b->bytes, b->displs, MPI_BYTE,
-                        gcomm) == MPI_SUCCESS;
+                        gcomm);
 }
 
 /* Picks every job's round batch from the shards' offers and lists the entries this shard
@@ -395,8 +397,9 @@ static chr_status refine_pools(const chr_index *idx, chr_emd_job *jobs, job_stat
 
 static chr_status run_round(MPI_Comm gcomm, const chr_index *idx, chr_emd_job *jobs,
                             job_state *s, int n, round_buffers *b, chr_error *err) {
-  int my_shard = 0, sent = 0, received = 0;
-  MPI_Comm_rank(gcomm, &my_shard);
+  int my_shard = 0, shards = 1, sent = 0, received = 0;
+  chr_status st = chr_mpi_place(gcomm, &my_shard, &shards, err);
+  if (st != CHR_OK) return st;
   for (int j = 0; j < n; ++j) {
     if (!s[j].done && jobs[j].query->options.emd_prune) tighten_front(idx, &s[j]);
     b->counts[j] = s[j].done ? 0 : offer(&jobs[j], &s[j]);
@@ -405,9 +408,11 @@ static chr_status run_round(MPI_Comm gcomm, const chr_index *idx, chr_emd_job *j
       b->offers[sent++] = (chr_hit){e->bound, e->row};
     }
   }
-  if (MPI_Allgather(b->counts, n, MPI_INT, b->all_counts, n, MPI_INT, gcomm) != MPI_SUCCESS ||
-      !allgather_items(gcomm, b->offers, sent, sizeof(chr_hit), b->all_offers, b, &received))
-    return chr_error_set(err, CHR_EMPI, "emd rerank: exchanging a round's offers failed");
+  int rc = MPI_Allgather(b->counts, n, MPI_INT, b->all_counts, n, MPI_INT, gcomm);
+  if (rc == MPI_SUCCESS)
+    rc = allgather_items(gcomm, b->offers, sent, sizeof(chr_hit), b->all_offers, b, &received);
+  if (rc != MPI_SUCCESS)
+    return chr_mpi_check(rc, err, "emd rerank: exchanging a round's offers");
   int items = pick_batches(idx, jobs, s, n, b);
 #pragma omp parallel for schedule(dynamic, 1) if (!omp_in_parallel() && items > 1)
   for (int i = 0; i < items; ++i) {
@@ -416,21 +421,22 @@ static chr_status run_round(MPI_Comm gcomm, const chr_index *idx, chr_emd_job *j
     b->results[i] = solve(idx, &jobs[j], &s[j], &s[j].pool[b->item_entry[i]], j,
                           b->thresholds[j], b->errors[i]);
   }
-  if (!allgather_items(gcomm, b->results, items, sizeof(round_result), b->all_results, b,
-                       &received))
-    return chr_error_set(err, CHR_EMPI, "emd rerank: exchanging a round's distances failed");
+  rc = allgather_items(gcomm, b->results, items, sizeof(round_result), b->all_results, b, &received);
+  if (rc != MPI_SUCCESS)
+    return chr_mpi_check(rc, err, "emd rerank: exchanging a round's distances");
   if (apply_results(jobs, s, b, received, my_shard, err) != CHR_OK) return CHR_ENOMEM;
   return refine_pools(idx, jobs, s, n, b, received, err);
 }
 
 chr_status chr_mpi_emd_rerank(MPI_Comm gcomm, const chr_index *idx, chr_emd_job *jobs, int n,
                               chr_error *err) {
-  int shards = 1;
-  MPI_Comm_size(gcomm, &shards);
+  int shard = 0, shards = 1;
   job_state *s = calloc((size_t)(n > 0 ? n : 1), sizeof *s);
   int64_t *sizes = malloc((size_t)(n > 0 ? n : 1) * sizeof *sizes);
   round_buffers b = {0};
-  chr_status st = s && sizes ? CHR_OK : chr_error_set(err, CHR_ENOMEM, "emd rerank: out of memory");
+  chr_status st = chr_mpi_place(gcomm, &shard, &shards, err);
+  if (st == CHR_OK && (s == NULL || sizes == NULL))
+    st = chr_error_set(err, CHR_ENOMEM, "emd rerank: out of memory");
   for (int j = 0; j < n && st == CHR_OK; ++j) {
     double t = omp_get_wtime();
     jobs[j].failed = 0;
@@ -443,8 +449,8 @@ chr_status chr_mpi_emd_rerank(MPI_Comm gcomm, const chr_index *idx, chr_emd_job 
   if (st == CHR_OK && !buffers_alloc(&b, shards, s, n))
     st = chr_error_set(err, CHR_ENOMEM, "emd rerank: out of memory for round buffers");
   if ((st = chr_mpi_agree(gcomm, st, err)) != CHR_OK) goto cleanup;
-  if (MPI_Allreduce(MPI_IN_PLACE, sizes, n, MPI_INT64_T, MPI_SUM, gcomm) != MPI_SUCCESS)
-    st = chr_error_set(err, CHR_EMPI, "emd rerank: summing pool sizes failed");
+  st = chr_mpi_check(MPI_Allreduce(MPI_IN_PLACE, sizes, n, MPI_INT64_T, MPI_SUM, gcomm), err,
+                     "emd rerank: summing pool sizes");
   if ((st = chr_mpi_agree(gcomm, st, err)) != CHR_OK) goto cleanup;
   double start = omp_get_wtime();
   for (int j = 0; j < n; ++j) s[j].pool_total = sizes[j];

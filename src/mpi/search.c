@@ -9,6 +9,9 @@
 #include "chromatica/search.h"
 #include "rerank_emd.h"
 
+/* The tag of a stop notice between group leaders; the layout's row transfers use 101 and 102. */
+enum { TAG_STOP = 201 };
+
 /* One query of a wave as one rank of the group sees it. */
 typedef struct {
   const chr_batch_query *query;
@@ -26,23 +29,28 @@ typedef struct {
 } wave_query;
 
 chr_status chr_mpi_bcast_queries(MPI_Comm comm, chr_batch_query **queries, int *n, chr_error *err) {
-  int rank = 0;
-  MPI_Comm_rank(comm, &rank);
-  if (MPI_Bcast(n, 1, MPI_INT, 0, comm) != MPI_SUCCESS)
-    return chr_error_set(err, CHR_EMPI, "MPI_Bcast of the query count failed");
-  chr_status st = CHR_OK;
+  int rank = 0, size = 1;
+  chr_status st = chr_mpi_place(comm, &rank, &size, err);
+  if (st == CHR_OK)
+    st = chr_mpi_check(MPI_Bcast(n, 1, MPI_INT, 0, comm), err, "MPI_Bcast of the query count");
+  if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) return st;
   if (rank != 0) {
     *queries = malloc((size_t)*n * sizeof **queries);
     if (*queries == NULL) st = chr_error_set(err, CHR_ENOMEM, "cannot hold %d queries", *n);
   }
   st = chr_mpi_agree(comm, st, err);
   if (st != CHR_OK) return st;
-  MPI_Datatype one_query;
-  MPI_Type_contiguous((int)sizeof **queries, MPI_BYTE, &one_query);
-  MPI_Type_commit(&one_query);
-  int rc = MPI_Bcast(*queries, *n, one_query, 0, comm);
-  MPI_Type_free(&one_query);
-  return rc == MPI_SUCCESS ? CHR_OK : chr_error_set(err, CHR_EMPI, "MPI_Bcast of the queries failed");
+  MPI_Datatype one_query = MPI_DATATYPE_NULL;
+  st = chr_mpi_check(MPI_Type_contiguous((int)sizeof **queries, MPI_BYTE, &one_query), err,
+                     "MPI_Type_contiguous (one query)");
+  if (st == CHR_OK) st = chr_mpi_check(MPI_Type_commit(&one_query), err, "MPI_Type_commit");
+  if ((st = chr_mpi_agree(comm, st, err)) == CHR_OK)
+    st = chr_mpi_agree(comm,
+                       chr_mpi_check(MPI_Bcast(*queries, *n, one_query, 0, comm), err,
+                                     "MPI_Bcast of %d queries", *n),
+                       err);
+  if (one_query != MPI_DATATYPE_NULL) (void)MPI_Type_free(&one_query); /* nothing to undo */
+  return st;
 }
 
 /* The heaviest bins of a support, heaviest first, ties by lower bin; -1 fills unused slots. */
@@ -106,8 +114,9 @@ static void stage1_wave(const chr_index *idx, wave_query *wq, int W) {
 /* Allgathers every shard's partial lists and merges them, in shard order, per query. Every
  * allocation is agreed on before the collective that needs it, so no rank leaves early. */
 static chr_status merge_partials(MPI_Comm gcomm, wave_query *wq, int W, chr_error *err) {
-  int shards = 1;
-  MPI_Comm_size(gcomm, &shards);
+  int grank = 0, shards = 1;
+  chr_status placed = chr_mpi_place(gcomm, &grank, &shards, err);
+  if (placed != CHR_OK) return placed;
   int my_counts[CHR_MAX_CONCURRENT_MAX];
   int mine = 0, total = 0, longest = 0;
   for (int i = 0; i < W; ++i) {
@@ -126,8 +135,8 @@ static chr_status merge_partials(MPI_Comm gcomm, wave_query *wq, int W, chr_erro
   if (st != CHR_OK) goto cleanup;
   for (int i = 0, at = 0; i < W; ++i)
     for (int j = 0; j < wq[i].n_partial; ++j) send[at++] = wq[i].partial[j];
-  if (MPI_Allgather(my_counts, W, MPI_INT, counts, W, MPI_INT, gcomm) != MPI_SUCCESS)
-    st = chr_error_set(err, CHR_EMPI, "MPI_Allgather of stage-1 list sizes failed");
+  st = chr_mpi_check(MPI_Allgather(my_counts, W, MPI_INT, counts, W, MPI_INT, gcomm), err,
+                     "MPI_Allgather of stage-1 list sizes");
   st = chr_mpi_agree(gcomm, st, err);
   if (st != CHR_OK) goto cleanup;
   for (int s = 0; s < shards; ++s) {
@@ -141,9 +150,9 @@ static chr_status merge_partials(MPI_Comm gcomm, wave_query *wq, int W, chr_erro
   if (all == NULL) st = chr_error_set(err, CHR_ENOMEM, "cannot hold %d stage-1 hits", total);
   st = chr_mpi_agree(gcomm, st, err);
   if (st != CHR_OK) goto cleanup;
-  if (MPI_Allgatherv(send, mine * (int)sizeof(chr_hit), MPI_BYTE, all, bytes, displs, MPI_BYTE,
-                     gcomm) != MPI_SUCCESS)
-    st = chr_error_set(err, CHR_EMPI, "MPI_Allgatherv of stage-1 lists failed");
+  st = chr_mpi_check(MPI_Allgatherv(send, mine * (int)sizeof(chr_hit), MPI_BYTE, all, bytes,
+                                    displs, MPI_BYTE, gcomm),
+                     err, "MPI_Allgatherv of stage-1 lists");
   st = chr_mpi_agree(gcomm, st, err);
   if (st != CHR_OK) goto cleanup;
   for (int i = 0; i < W; ++i) wq[i].n_merged = 0;
@@ -256,9 +265,8 @@ static chr_status finish_on_leader(MPI_Comm gcomm, wave_query *wq, int W, const 
                                    int group, double start_s, double t0, chr_query_result *out,
                                    chr_error *err) {
   int grank = 0, shards = 1;
-  MPI_Comm_rank(gcomm, &grank);
-  MPI_Comm_size(gcomm, &shards);
-  chr_status st = CHR_OK;
+  chr_status st = chr_mpi_place(gcomm, &grank, &shards, err);
+  if (st != CHR_OK) return st;
   size_t per_rank = (size_t)W * sizeof(wave_query);
   wave_query *all = grank == 0 ? malloc(per_rank * (size_t)shards) : NULL;
   chr_result_hit *pool = grank == 0 ? malloc((size_t)shards * CHR_RESULTS_K_MAX * sizeof *pool) : NULL;
@@ -266,8 +274,8 @@ static chr_status finish_on_leader(MPI_Comm gcomm, wave_query *wq, int W, const 
   st = chr_mpi_agree(gcomm, ok ? CHR_OK : chr_error_set(err, CHR_ENOMEM, "cannot gather a wave"), err);
   if (st != CHR_OK) goto cleanup;
   /* The records travel whole; their pointers are meaningless on the leader and never read. */
-  if (MPI_Gather(wq, (int)per_rank, MPI_BYTE, all, (int)per_rank, MPI_BYTE, 0, gcomm) != MPI_SUCCESS)
-    st = chr_error_set(err, CHR_EMPI, "MPI_Gather of reranked lists failed");
+  st = chr_mpi_check(MPI_Gather(wq, (int)per_rank, MPI_BYTE, all, (int)per_rank, MPI_BYTE, 0, gcomm),
+                     err, "MPI_Gather of reranked lists");
   st = chr_mpi_agree(gcomm, st, err);
   if (st != CHR_OK || grank != 0) goto cleanup;
   for (int i = 0; i < W; ++i) {
@@ -374,21 +382,93 @@ static int group_share(const int *source, int n, int groups, int g, int max_conc
   return count;
 }
 
-/* 1 when any rank of the group has been asked to stop (or the all-reduce failed). */
-static int group_stops(MPI_Comm gcomm, const volatile sig_atomic_t *stop) {
-  int local = stop != NULL && *stop != 0, any = 1;
-  if (MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, gcomm) != MPI_SUCCESS) return 1;
-  return any;
+/* How a stop spreads without making groups wait for one another: at each of its wave
+ * boundaries a group all-reduces (MAX) its ranks' signal numbers, its leader adding the value of
+ * any stop notice another group's leader has sent it (probed, not received). A group that stops
+ * sends one notice to every other leader; after the search the ranks allgather who stopped and
+ * each leader receives exactly the notices sent to it, so none is left unmatched. */
+typedef struct {
+  int value;              /* the signal that stopped this group (0: it did not stop) */
+  int sent;               /* its leader sent a notice to every other leader */
+  MPI_Request *requests;  /* groups entries: the notices in flight */
+  int n_requests;
+} stop_state;
+
+/* *stop_out = the largest signal number any rank of the group, or any notice to its leader,
+ * carries (0: go on). Collective on the group communicator. */
+static chr_status group_stops(MPI_Comm comm, const chr_layout *L, const volatile sig_atomic_t *stop,
+                              int *stop_out, chr_error *err) {
+  int local = stop != NULL ? (int)*stop : 0, noticed = 0;
+  MPI_Status status;
+  chr_status st = L->shard == 0 ? chr_mpi_check(MPI_Iprobe(MPI_ANY_SOURCE, TAG_STOP, comm, &noticed,
+                                                           &status),
+                                                err, "MPI_Iprobe for a stop notice")
+                                : CHR_OK;
+  int value = 0;
+  if (st == CHR_OK && noticed &&
+      (st = chr_mpi_check(MPI_Get_count(&status, MPI_INT, &value), err, "MPI_Get_count")) == CHR_OK)
+    local = value > local ? value : local; /* the message stays queued for stop_drain */
+  if ((st = chr_mpi_agree(L->group_comm, st, err)) != CHR_OK) return st;
+  *stop_out = 0;
+  return chr_mpi_agree(L->group_comm,
+                       chr_mpi_check(MPI_Allreduce(&local, stop_out, 1, MPI_INT, MPI_MAX,
+                                                   L->group_comm),
+                                     err, "MPI_Allreduce of the stop flags"),
+                       err);
+}
+
+/* The leader of a group that has just stopped tells every other group's leader. Local. */
+static chr_status stop_notify(MPI_Comm comm, const chr_layout *L, stop_state *s, chr_error *err) {
+  chr_status st = CHR_OK;
+  for (int g = 0; L->shard == 0 && g < L->groups && st == CHR_OK; ++g) {
+    if (g == L->group) continue;
+    st = chr_mpi_check(MPI_Isend(&s->value, 1, MPI_INT, g * L->shards, TAG_STOP, comm,
+                                 &s->requests[s->n_requests]),
+                       err, "MPI_Isend of a stop notice to rank %d", g * L->shards);
+    if (st == CHR_OK) s->n_requests++;
+  }
+  /* A notice that did not go out is never waited for; its receiver's drain skips this leader. */
+  s->sent = L->shard == 0 && st == CHR_OK && L->groups > 1;
+  return st;
+}
+
+/* After the search: every rank learns the largest stop value of any group (*any), leaders
+ * receive the notices sent to them and complete their own. Collective on comm. */
+static chr_status stop_drain(MPI_Comm comm, const chr_layout *L, stop_state *s, int *any,
+                             chr_error *err) {
+  int *all = malloc((size_t)L->ranks * 2 * sizeof *all);
+  int mine[2] = {s->value, s->sent};
+  *any = 0;
+  chr_status st = all ? CHR_OK : chr_error_set(err, CHR_ENOMEM, "cannot hold %d stop flags", L->ranks);
+  if ((st = chr_mpi_agree(comm, st, err)) == CHR_OK)
+    st = chr_mpi_agree(comm,
+                       chr_mpi_check(MPI_Allgather(mine, 2, MPI_INT, all, 2, MPI_INT, comm), err,
+                                     "MPI_Allgather of the stop flags"),
+                       err);
+  chr_status agreed = st; /* the same on every rank */
+  for (int r = 0; agreed == CHR_OK && r < L->ranks; ++r) *any = all[2 * r] > *any ? all[2 * r] : *any;
+  for (int g = 0; agreed == CHR_OK && L->shard == 0 && g < L->groups && st == CHR_OK; ++g) {
+    int leader = g * L->shards, ignored = 0;
+    if (g == L->group || !all[2 * leader + 1]) continue;
+    st = chr_mpi_check(MPI_Recv(&ignored, 1, MPI_INT, leader, TAG_STOP, comm, MPI_STATUS_IGNORE),
+                       err, "MPI_Recv of the stop notice from rank %d", leader);
+  }
+  /* A notice is 4 bytes, sent eagerly: its request completes even if nobody received it. */
+  chr_status waited = chr_mpi_check(MPI_Waitall(s->n_requests, s->requests, MPI_STATUSES_IGNORE),
+                                    err, "MPI_Waitall for the stop notices");
+  s->n_requests = 0;
+  if (agreed == CHR_OK) st = chr_mpi_agree(comm, st != CHR_OK ? st : waited, err);
+  free(all);
+  return st;
 }
 
 chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *idx,
                           const chr_batch_query *queries, int n, int max_concurrent, int progress,
                           const volatile sig_atomic_t *stop, chr_query_result *results,
                           int *queries_answered, int *stopped, chr_error *err) {
-  int rank = 0, size = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
-  int quota = 0;
+  int rank = 0, size = 1, quota = 0;
+  stop_state halt = {0};
+  halt.requests = malloc((size_t)L->groups * sizeof *halt.requests);
   int *indices = malloc((size_t)(n > 0 ? n : 1) * sizeof *indices);
   wave_query *wq = calloc(CHR_MAX_CONCURRENT_MAX, sizeof *wq);
   chr_query_result *mine = NULL, *gathered = NULL;
@@ -405,23 +485,25 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
   }
   int leader = L->shard == 0;
   mine = leader ? malloc((size_t)(count > 0 ? count : 1) * sizeof *mine) : NULL;
-  chr_status st = indices && source && wq && (!leader || mine) ? CHR_OK : CHR_ENOMEM;
+  chr_status st = indices && source && wq && halt.requests && (!leader || mine) ? CHR_OK : CHR_ENOMEM;
   for (int i = 0; i < CHR_MAX_CONCURRENT_MAX && st == CHR_OK && wq; ++i) {
     wq[i].partial = malloc((size_t)(want_max > 0 ? want_max : 1) * sizeof(chr_hit));
     wq[i].merged = malloc((size_t)(want_max > 0 ? want_max : 1) * sizeof(chr_hit));
     if (wq[i].partial == NULL || wq[i].merged == NULL) st = CHR_ENOMEM;
   }
   if (st != CHR_OK) chr_error_set(err, st, "cannot hold the search state of %d queries", count);
+  if (st == CHR_OK) st = chr_mpi_place(comm, &rank, &size, err);
   st = chr_mpi_agree(comm, st, err);
   *queries_answered = 0;
+  if (st == CHR_OK) st = chr_mpi_agree(comm, chr_mpi_barrier(comm, err), err);
   if (st != CHR_OK) goto cleanup;
-  MPI_Barrier(comm);
   double t0 = MPI_Wtime(); /* the common clock: every rank leaves the barrier together */
   double last_report = t0;
-  int answered = 0, group_stopped = 0;
+  int answered = 0;
   for (int first = 0; first < count && st == CHR_OK; first += quota) {
-    if (group_stops(L->group_comm, stop)) {
-      group_stopped = 1;
+    if ((st = group_stops(comm, L, stop, &halt.value, err)) != CHR_OK) break;
+    if (halt.value != 0) {
+      st = stop_notify(comm, L, &halt, err);
       break;
     }
     int W = count - first < quota ? count - first : quota;
@@ -443,21 +525,22 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
       last_report = MPI_Wtime();
     }
   }
+  /* Drained first, so no notice is left in flight whatever the outcome. */
+  int any_stopped = 0;
+  chr_status drained = stop_drain(comm, L, &halt, &any_stopped, err);
   st = chr_mpi_agree(comm, st, err);
+  if (st == CHR_OK) st = drained;
   if (st != CHR_OK) goto cleanup;
   *queries_answered = answered;
-  int any_stopped = group_stopped;
-  if (MPI_Allreduce(&group_stopped, &any_stopped, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS)
-    st = chr_error_set(err, CHR_EMPI, "MPI_Allreduce of the stop flags failed");
   if (stopped != NULL) *stopped = any_stopped;
-  if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) goto cleanup;
 
   /* Leaders send their answers to rank 0, which files them by batch position. */
-  MPI_Datatype one_result;
-  MPI_Type_contiguous((int)sizeof(chr_query_result), MPI_BYTE, &one_result);
-  MPI_Type_commit(&one_result);
+  MPI_Datatype one_result = MPI_DATATYPE_NULL;
+  st = chr_mpi_check(MPI_Type_contiguous((int)sizeof(chr_query_result), MPI_BYTE, &one_result), err,
+                     "MPI_Type_contiguous (one result)");
+  if (st == CHR_OK) st = chr_mpi_check(MPI_Type_commit(&one_result), err, "MPI_Type_commit");
   int send_count = leader ? answered : 0, total = 0;
-  if (rank == 0) {
+  if (rank == 0 && st == CHR_OK) {
     counts = malloc((size_t)size * sizeof *counts);
     displs = malloc((size_t)size * sizeof *displs);
     gathered = malloc((size_t)(n > 0 ? n : 1) * sizeof *gathered); /* at most one per query */
@@ -465,21 +548,21 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
       st = chr_error_set(err, CHR_ENOMEM, "cannot hold the answers of %d queries", n);
   }
   st = chr_mpi_agree(comm, st, err);
-  if (st != CHR_OK) {
-    MPI_Type_free(&one_result);
-    goto cleanup;
-  }
-  int rc = MPI_Gather(&send_count, 1, MPI_INT, counts, 1, MPI_INT, 0, comm);
-  if (rank == 0 && rc == MPI_SUCCESS)
-    for (int r = 0; r < size; ++r) {
-      displs[r] = total;
-      total += counts[r];
-    }
-  if (rc == MPI_SUCCESS)
-    rc = MPI_Gatherv(mine, send_count, one_result, gathered, counts, displs, one_result, 0, comm);
-  MPI_Type_free(&one_result);
-  if (rc != MPI_SUCCESS) st = chr_error_set(err, CHR_EMPI, "MPI_Gatherv of query results failed");
+  if (st == CHR_OK)
+    st = chr_mpi_check(MPI_Gather(&send_count, 1, MPI_INT, counts, 1, MPI_INT, 0, comm), err,
+                       "MPI_Gather of answer counts");
   st = chr_mpi_agree(comm, st, err);
+  for (int r = 0; rank == 0 && st == CHR_OK && r < size; ++r) {
+    displs[r] = total;
+    total += counts[r];
+  }
+  if (st == CHR_OK)
+    st = chr_mpi_agree(comm,
+                       chr_mpi_check(MPI_Gatherv(mine, send_count, one_result, gathered, counts,
+                                                 displs, one_result, 0, comm),
+                                     err, "MPI_Gatherv of query results"),
+                       err);
+  if (one_result != MPI_DATATYPE_NULL) (void)MPI_Type_free(&one_result); /* nothing to undo */
   for (int i = 0; rank == 0 && st == CHR_OK && i < total; ++i)
     results[gathered[i].query_index] = gathered[i];
   for (int i = 0; rank == 0 && st == CHR_OK && i < n; ++i) {
@@ -505,5 +588,6 @@ cleanup:
   free(gathered);
   free(counts);
   free(displs);
+  free(halt.requests);
   return st;
 }
