@@ -47,8 +47,9 @@ double chr_emd_bound_relaxed(const chr_emd_bounds *b, const uint16_t *bins, cons
 double chr_emd_bound_ict_query(const chr_emd_bounds *b, const uint16_t *bins, const float *mass,
                                int n);
 
-/* max(centroid, relaxed, ICT query side): the tightest bound here, for a candidate about to be
- * evaluated. */
+/* max(centroid, dot, ICT query side): the tightest bound here, for a candidate about to be
+ * evaluated. It is never below the relaxed bound in exact arithmetic, since the ICT query side
+ * dominates the relaxed query side (in floating point it may be an ulp below). */
 double chr_emd_bound_best(const chr_emd_bounds *b, const uint16_t *bins, const float *mass,
                           int n);
 

@@ -361,8 +361,8 @@ static void parse_query(chr_batch *b, const cJSON *query, int index,
   if (q->options.rerank_scope == CHR_SCOPE_ALL &&
       (q->options.metric != CHR_METRIC_EMD || q->options.fast_mode)) {
     chr_error_set(&err, CHR_EINVAL,
-                  "rerank_scope \"all\": needs metric \"emd\" without fast_mode (got %s%s; "
-                  "candidates \"bounds\" is the same stage)",
+                  "rerank_scope \"all\": needs metric \"emd\" without fast_mode (got %s%s); "
+                  "candidates \"bounds\" is the same stage",
                   q->options.metric == CHR_METRIC_EMD ? "\"emd\"" : "\"sinkhorn\"",
                   q->options.fast_mode ? " with fast_mode" : "");
     goto done;

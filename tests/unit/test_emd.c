@@ -1,5 +1,6 @@
 /* Exact EMD on supports (spec section 5, metric "emd") against an obvious successive-shortest-
- * path min-cost flow with Bellman-Ford, plus bounds from Sinkhorn and a timing printout. */
+ * path min-cost flow with Bellman-Ford, plus bounds from Sinkhorn and a timing printout; the
+ * optimal duals of chr_emd_dual close the duality gap. */
 // clang-format off
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +21,6 @@
 #include "test_random.h"
 
 #define N CHR_BINS
-
 
 /* n distinct ascending bins. */
 static void random_bins(int *out, int n, uint64_t *state) {
@@ -213,6 +213,54 @@ static void test_realistic_sizes(void **state) {
          0.5 * (times[99] + times[100]), times[0], times[199]);
 }
 
+/* The dual objective of u: sum_i a_i u_i + sum_j b_j min_i (C_ij - u_i), from the definition. */
+static double dual_objective(const chr_qhist *q, const double *u, const uint16_t *bins,
+                             const float *mass, int n) {
+  double total = 0.0, sum = 0.0;
+  for (int j = 0; j < n; ++j) total += (double)mass[j];
+  for (int i = 0; i < q->count; ++i) sum += q->mass[i] * u[i];
+  for (int j = 0; j < n; ++j) {
+    double v = INFINITY;
+    for (int i = 0; i < q->count; ++i) v = fmin(v, chr_grid_cost(q->bin[i], bins[j]) - u[i]);
+    sum += (double)mass[j] / total * v;
+  }
+  return sum;
+}
+
+/* chr_emd_dual: chr_emd's distance bits, and duals whose objective (strong duality) is the
+ * min-cost-flow reference's cost on small problems and the distance on realistic ones. */
+static void test_dual(void **state) {
+  (void)state;
+  uint64_t s = 2718;
+  uint16_t bins[300];
+  float mass[300];
+  double u[CHR_QUERY_MAX_BINS], worst = 0.0;
+  chr_qhist q;
+  chr_error err;
+  for (int t = 0; t < 90; ++t) {
+    int small = t < 60;
+    int m = small ? 1 + (int)(next(&s) % 10) : 40, n = small ? 1 + (int)(next(&s) % 30) : 300;
+    random_query(&q, m, &s);
+    random_image(bins, mass, n, &s);
+    double d = -1.0, dd = -1.0;
+    for (int i = 0; i < m; ++i) u[i] = NAN;
+    assert_int_equal(chr_emd(&q, bins, mass, n, &d, &err), CHR_OK);
+    assert_int_equal(chr_emd_dual(&q, bins, mass, n, &dd, u, &err), CHR_OK);
+    assert_memory_equal(&d, &dd, sizeof d);
+    assert_int_equal(chr_emd_dual(&q, bins, mass, n, &dd, NULL, &err), CHR_OK);
+    assert_memory_equal(&d, &dd, sizeof d);
+    for (int i = 0; i < m; ++i) assert_true(isfinite(u[i]));
+    double r = small ? reference_emd(&q, bins, mass, n) : d,
+           obj = dual_objective(&q, u, bins, mass, n);
+    double rel = fabs(obj - r) / fmax(r, 1e-300);
+    worst = fmax(worst, rel);
+    if (!(rel <= 1e-9))
+      fail_msg("pair %d (%d x %d): dual objective %.17g, %s %.17g", t, m, n, obj,
+               small ? "reference" : "emd", r);
+  }
+  printf("emd duals: max |dual objective - primal|/primal %.3g over 90 pairs\n", worst);
+}
+
 static void test_invalid(void **state) {
   (void)state;
   chr_error err;
@@ -223,6 +271,9 @@ static void test_invalid(void **state) {
   double d = 0.0;
   assert_int_equal(chr_emd(&q, &b, &m, 0, &d, &err), CHR_EINVAL);
   assert_non_null(strstr(err.message, "emd"));
+  double u = 0.0;
+  assert_int_equal(chr_emd_dual(&q, &b, &zero, 1, &d, &u, &err), CHR_EINVAL);
+  assert_int_equal(chr_emd_dual(NULL, &b, &m, 1, &d, &u, &err), CHR_EINVAL);
   assert_int_equal(chr_emd(&q, &b, &m, -3, &d, &err), CHR_EINVAL);
   assert_int_equal(chr_emd(&q, &b, &zero, 1, &d, &err), CHR_EINVAL);
   assert_int_equal(chr_emd(&q, &bad, &m, 1, &d, &err), CHR_EINVAL);
@@ -232,9 +283,8 @@ static void test_invalid(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_against_reference),
-      cmocka_unit_test(test_trivial),
-      cmocka_unit_test(test_realistic_sizes),
+      cmocka_unit_test(test_against_reference), cmocka_unit_test(test_trivial),
+      cmocka_unit_test(test_realistic_sizes),   cmocka_unit_test(test_dual),
       cmocka_unit_test(test_invalid),
   };
   const char *path = getenv("CHR_EMD_DUMP");
