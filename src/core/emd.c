@@ -4,10 +4,12 @@
  *   - initial basis by the column-minimum rule, crossing out exactly one line per assigned
  *     cell, so it always holds m + n - 1 cells forming a spanning tree of the bipartite
  *     row/column graph; degenerate (zero-flow) basic cells are kept;
- *   - each iteration rebuilds the tree, derives the MODI potentials u_i + v_j = C_ij on it,
- *     enters the non-basic cell with the most negative reduced cost (lowest index on ties),
- *     and pivots along the tree path closing the cycle (ratio test on the minus cells, lowest
- *     cell index leaves on ties).
+ *   - the tree is built once with its MODI potentials u_i + v_j = C_ij; each iteration enters
+ *     the non-basic cell with the most negative reduced cost (lowest index on ties), pivots
+ *     along the tree path closing the cycle (ratio test on the minus cells, lowest cell index
+ *     leaves on ties), and rehangs only the subtree the leaving cell cut off, recomputing its
+ *     parents, depths and potentials (each from its parent, so bit for bit what a rebuild
+ *     from the root would give).
  * Everything is sequential and ordered by index, so results are bit-identical run to run. */
 #include "chromatica/emd.h"
 
@@ -31,6 +33,9 @@ typedef struct {
   unsigned char *basic;
   int *off, *cur, *adj, *queue, *parent, *pslot, *depth, *path;
   double *pot; /* u_i at node i, v_j at node m + j */
+  /* The tree's slots at each node, kept across pivots: row i's at slots + i n (at most n),
+   * column j's at slots + m n + j m (at most m); degree[v] of them are used. */
+  int *slots, *degree;
 } simplex;
 
 /* Column-minimum start: each image bin in turn takes mass from its cheapest query bins that
@@ -88,6 +93,52 @@ static int build_tree(simplex *s) {
   return tail;
 }
 
+static int *slots_of(simplex *s, int v) {
+  return v < s->m ? s->slots + (size_t)v * s->n : s->slots + (size_t)s->m * s->n + (size_t)(v - s->m) * s->m;
+}
+
+static void slots_init(simplex *s) {
+  memset(s->degree, 0, (size_t)(s->m + s->n) * sizeof *s->degree);
+  for (int k = 0; k < s->nb; ++k) {
+    int r = s->bi[k], c = s->m + s->bj[k];
+    slots_of(s, r)[s->degree[r]++] = k;
+    slots_of(s, c)[s->degree[c]++] = k;
+  }
+}
+
+static void slot_remove(simplex *s, int v, int k) {
+  int *list = slots_of(s, v);
+  for (int e = 0; e < s->degree[v]; ++e)
+    if (list[e] == k) {
+      list[e] = list[--s->degree[v]];
+      return;
+    }
+}
+
+/* After a pivot the subtree cut off by the leaving slot hangs from the entering slot k, at node
+ * top below node above: its parents, depths and potentials are set again, each potential from
+ * its parent's along the one tree path from the root, so they equal what build_tree would
+ * compute from scratch, bit for bit. O(size of the subtree). */
+static void rehang(simplex *s, int top, int above, int k) {
+  const int m = s->m;
+  s->parent[top] = above, s->pslot[top] = k, s->depth[top] = s->depth[above] + 1;
+  s->pot[top] = s->c[(size_t)s->bi[k] * s->n + s->bj[k]] - s->pot[above];
+  int head = 0, tail = 0;
+  s->queue[tail++] = top;
+  while (head < tail) {
+    int v = s->queue[head++];
+    const int *list = slots_of(s, v);
+    for (int e = 0; e < s->degree[v]; ++e) {
+      int slot = list[e];
+      if (slot == s->pslot[v]) continue;
+      int w = v < m ? m + s->bj[slot] : s->bi[slot];
+      s->parent[w] = v, s->pslot[w] = slot, s->depth[w] = s->depth[v] + 1;
+      s->pot[w] = s->c[(size_t)s->bi[slot] * s->n + s->bj[slot]] - s->pot[v];
+      s->queue[tail++] = w;
+    }
+  }
+}
+
 /* Enters cell (ei, ej): walks the tree path from column ej to row ei (signs -, +, -, ...). */
 static void pivot(simplex *s, int ei, int ej) {
   const int m = s->m, nn = s->m + s->n;
@@ -99,19 +150,27 @@ static void pivot(simplex *s, int ei, int ej) {
     up_b[nbp++] = s->pslot[x], x = s->parent[x];
     up_a[na++] = s->pslot[y], y = s->parent[y];
   }
+  const int column_side = nbp; /* up_b[0 .. column_side) lie on column ej's way up */
   for (int t = na - 1; t >= 0; --t) up_b[nbp++] = up_a[t];
-  int leave = -1;
+  int leave = -1, leave_at = -1;
   double theta = 0.0;
   for (int t = 0; t < nbp; t += 2) {
     int k = up_b[t];
     if (leave < 0 || s->bx[k] < theta ||
         (s->bx[k] == theta && s->bi[k] * s->n + s->bj[k] < s->bi[leave] * s->n + s->bj[leave]))
-      leave = k, theta = s->bx[k];
+      leave = k, theta = s->bx[k], leave_at = t;
   }
   for (int t = 0; t < nbp; ++t) s->bx[up_b[t]] += (t % 2 == 0) ? -theta : theta;
   s->basic[(size_t)s->bi[leave] * s->n + s->bj[leave]] = 0;
+  slot_remove(s, s->bi[leave], leave);
+  slot_remove(s, m + s->bj[leave], leave);
   s->bi[leave] = ei, s->bj[leave] = ej, s->bx[leave] = theta;
   s->basic[(size_t)ei * s->n + ej] = 1;
+  slots_of(s, ei)[s->degree[ei]++] = leave;
+  slots_of(s, m + ej)[s->degree[m + ej]++] = leave;
+  /* The leaving slot cut off the subtree holding the entering end on its side of the cycle. */
+  if (leave_at < column_side) rehang(s, m + ej, ei, leave);
+  else rehang(s, ei, m + ej, leave);
 }
 
 /* The non-basic cell with the most negative reduced cost below threshold (lowest index on
@@ -167,6 +226,7 @@ chr_status chr_emd_dual(const chr_qhist *q, const uint16_t *bins, const float *m
                         double *distance, double *dual, chr_error *err) {
   chr_status st = CHR_OK;
   void *buf = NULL;
+  int *tree_slots = NULL;
   if (q == NULL || bins == NULL || mass == NULL || distance == NULL)
     return chr_error_set(err, CHR_EINVAL, "emd: NULL argument; expected q, bins, mass, distance");
   double total = 0.0;
@@ -178,7 +238,8 @@ chr_status chr_emd_dual(const chr_qhist *q, const uint16_t *bins, const float *m
   const size_t ndbl = mn + (size_t)nb + (size_t)nn + (size_t)nn;
   const size_t nint = 2 * (size_t)nb + (size_t)(nn + 1) + 2 * (size_t)nb + 7 * (size_t)nn;
   buf = malloc(ndbl * sizeof(double) + nint * sizeof(int) + mn + (size_t)nn);
-  if (buf == NULL) {
+  tree_slots = malloc((2 * mn + (size_t)nn) * sizeof *tree_slots);
+  if (buf == NULL || tree_slots == NULL) {
     st = chr_error_set(err, CHR_ENOMEM, "emd: out of memory for a %d x %d problem", m, n);
     goto cleanup;
   }
@@ -190,6 +251,7 @@ chr_status chr_emd_dual(const chr_qhist *q, const uint16_t *bins, const float *m
   s.pslot = s.parent + nn, s.depth = s.pslot + nn, s.path = s.depth + nn;
   unsigned char *flags = (unsigned char *)(s.path + 2 * nn);
   s.basic = flags;
+  s.slots = tree_slots, s.degree = tree_slots + 2 * mn;
   memset(flags, 0, mn + (size_t)nn);
 
   double cmax = 0.0;
@@ -207,8 +269,10 @@ chr_status chr_emd_dual(const chr_qhist *q, const uint16_t *bins, const float *m
   const double tol = CHR_EMD_TOL * cmax;
   const long max_iter = 100L * nn + 10000L;
   int optimal = 0;
-  for (long it = 0; it < max_iter; ++it) {
-    if (build_tree(&s) != nn) break;
+  /* The start is a spanning tree; pivots keep it one and rehang only what moves. */
+  long it = build_tree(&s) == nn ? 0 : max_iter;
+  if (it == 0) slots_init(&s);
+  for (; it < max_iter; ++it) {
     int enter = price(&s, -tol, 0);
     if (enter >= 0 && s.basic[enter]) enter = price(&s, -tol, 1);
     if (enter < 0) {
@@ -230,5 +294,6 @@ chr_status chr_emd_dual(const chr_qhist *q, const uint16_t *bins, const float *m
   if (dual != NULL) memcpy(dual, pot, (size_t)m * sizeof *dual);
 cleanup:
   free(buf);
+  free(tree_slots);
   return st;
 }
