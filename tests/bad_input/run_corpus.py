@@ -19,7 +19,7 @@ Generated inputs (HDF5 variants of data/fixtures/small.h5, huge and deeply neste
 special files) are made once per run under WORKDIR/generated. Cases marked "known_bad" describe
 the behaviour the tool should have; they are skipped unless --include-known-bad is given (then
 they are expected to fail until the tool is fixed; --known-bad-only runs just those). --only TEXT
-runs the cases whose name contains TEXT; --jobs N runs N cases at once (default: CPUs, at most 4).
+runs the cases whose name contains TEXT (or one of several TEXTs, comma-separated); --jobs N runs N cases at once (default: CPUs, at most 4).
 CHR_CORPUS_TIMEOUT_SCALE multiplies every timeout (for sanitizer builds).
 
 Placeholders: {bin} the executable, {work} WORKDIR, {case} the case's own empty directory (also
@@ -527,7 +527,7 @@ def main(argv):
 
     selected, skipped_lines = [], {}
     for index, case in enumerate(cases):
-        if only is not None and only not in case["name"]:
+        if only is not None and not any(text in case["name"] for text in only.split(",")):
             continue
         if known_bad_only and not case.get("known_bad"):
             continue

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The sanitizer build: configures and builds the project with ASan + UBSan into its own folder
-# (${CHR_BUILD_DIR:-build}-sanitize) and runs the unit tests and the MPI determinism test there.
+# (${CHR_BUILD_DIR:-build}-sanitize) and runs the unit tests, the MPI determinism test and part of the bad-input corpus there.
 # Open MPI's own leaks are suppressed (tests/sanitize/lsan.supp); leaks, memory errors and
 # undefined behaviour in Chromatica's code fail the run. Called by tests/run-all.sh.
 set -euo pipefail
@@ -23,3 +23,9 @@ cd "$build"
 echo "sanitize: unit and MPI tests under ASan + UBSan ($build)"
 ctest --output-on-failure -L unit
 ctest --output-on-failure -R "mpi_determinism"
+# The bad-input corpus's newer areas (outputs that are inputs and temporary files, dataset strings
+# that are not UTF-8, Sinkhorn numbers) under the sanitizers too; the whole corpus takes about an
+# hour this way (every case starts MPI under ASan), so the older cases run in the plain build only.
+echo "sanitize: bad-input corpus (outputs, strings, numbers) under ASan + UBSan"
+CHR_CORPUS_TIMEOUT_SCALE=4 /usr/bin/python3 "$root/tests/bad_input/run_corpus.py" \
+  "$build/chromatica" "$build/tests/bad_input_work" --only outputs/,strings/,numbers/
