@@ -159,6 +159,13 @@ double chr_emd_bound_ict_query(const chr_emd_bounds *b, const uint16_t *bins, co
   return sum;
 }
 
+double chr_emd_bound_pool(const chr_emd_bounds *b, const uint16_t *bins, const float *mass,
+                          int n) {
+  double dot = chr_emd_bound_dot(b, bins, mass, n);
+  double centroid = chr_emd_bound_centroid(b, bins, mass, n);
+  return dot > centroid ? dot : centroid;
+}
+
 double chr_emd_bound_best(const chr_emd_bounds *b, const uint16_t *bins, const float *mass,
                           int n) {
   /* The ICT query side is never below the relaxed query side, so only the dot half remains. */
@@ -196,7 +203,7 @@ void chr_emd_bound_rows(const chr_emd_bounds *b, const chr_index *idx, double *o
     const uint16_t *bins = NULL;
     const float *mass = NULL;
     int n = chr_index_support(idx, r, &bins, &mass);
-    out[r] = chr_emd_bound_dot(b, bins, mass, n);
+    out[r] = chr_emd_bound_pool(b, bins, mass, n);
   }
 }
 

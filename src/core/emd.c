@@ -16,6 +16,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "chromatica/grid.h"
 #include "support.h"
@@ -173,6 +176,34 @@ static void pivot(simplex *s, int ei, int ej) {
   else rehang(s, ei, m + ej, leave);
 }
 
+/* min_j (row[j] - ui - v[j]): the row's least reduced cost. Minima over independent chains, in
+ * SSE2 lanes where the machine has them (x86-64 always does); min is exact, so neither the
+ * order nor the lanes can change the result, and only the winning row is rescanned for its
+ * lowest column. Reduced costs are never NaN, so the lanes' min is the scalar one. */
+static double row_min(const double *row, const double *v, double ui, int n) {
+  double best = INFINITY;
+  int j = 0;
+#if defined(__SSE2__)
+  const __m128d u = _mm_set1_pd(ui);
+  __m128d m0 = _mm_set1_pd(INFINITY), m1 = m0, m2 = m0, m3 = m0;
+  for (; j + 8 <= n; j += 8) {
+    m0 = _mm_min_pd(m0, _mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(row + j), u), _mm_loadu_pd(v + j)));
+    m1 = _mm_min_pd(m1, _mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(row + j + 2), u), _mm_loadu_pd(v + j + 2)));
+    m2 = _mm_min_pd(m2, _mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(row + j + 4), u), _mm_loadu_pd(v + j + 4)));
+    m3 = _mm_min_pd(m3, _mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(row + j + 6), u), _mm_loadu_pd(v + j + 6)));
+  }
+  __m128d m = _mm_min_pd(_mm_min_pd(m0, m1), _mm_min_pd(m2, m3));
+  double lanes[2];
+  _mm_storeu_pd(lanes, m);
+  best = lanes[0] < lanes[1] ? lanes[0] : lanes[1];
+#endif
+  for (; j < n; ++j) {
+    double r = row[j] - ui - v[j];
+    best = r < best ? r : best;
+  }
+  return best;
+}
+
 /* The non-basic cell with the most negative reduced cost below threshold (lowest index on
  * ties), or -1. A basic cell's reduced cost is 0 up to rounding far below the threshold, so
  * the fast pass skips the basis check; check_basic = 1 redoes the scan with it, should rounding
@@ -192,22 +223,7 @@ static int price(const simplex *s, double threshold, int check_basic) {
       }
       continue;
     }
-    /* Row minima over four independent chains (min is exact, so their order cannot change
-     * the result); only the winning row is rescanned for its lowest column. */
-    double m0 = INFINITY, m1 = INFINITY, m2 = INFINITY, m3 = INFINITY;
-    int j = 0;
-    for (; j + 4 <= n; j += 4) {
-      double r0 = row[j] - ui - v[j], r1 = row[j + 1] - ui - v[j + 1];
-      double r2 = row[j + 2] - ui - v[j + 2], r3 = row[j + 3] - ui - v[j + 3];
-      m0 = r0 < m0 ? r0 : m0, m1 = r1 < m1 ? r1 : m1;
-      m2 = r2 < m2 ? r2 : m2, m3 = r3 < m3 ? r3 : m3;
-    }
-    for (; j < n; ++j) {
-      double r = row[j] - ui - v[j];
-      m0 = r < m0 ? r : m0;
-    }
-    m0 = m1 < m0 ? m1 : m0, m2 = m3 < m2 ? m3 : m2;
-    double rmin = m2 < m0 ? m2 : m0;
+    double rmin = row_min(row, v, ui, n);
     if (rmin < best) best = rmin, best_row = i;
   }
   if (check_basic || best_row < 0) return enter;

@@ -15,7 +15,6 @@ typedef struct {
   double bound;
   int64_t row;
   double ann;
-  int tight; /* 1 once bound includes chr_emd_bound_best (scope "all" starts with the dot) */
 } pool_entry;
 
 enum { SOLVED = 0, PRUNED = 1, FAILED = 2 };
@@ -31,7 +30,6 @@ typedef struct {
 typedef struct {
   chr_emd_bounds bounds;
   pool_entry *pool; /* this shard's part of the pool, sorted by (bound, row) */
-  pool_entry *scratch; /* room for merging the pool after its front is tightened */
   int64_t n_pool, head, pool_total, solved;
   chr_match *best; /* the best k solved so far in the whole group, identical on every shard */
   int n_best, k, round, done;
@@ -70,10 +68,9 @@ static chr_status build_pool(const chr_index *idx, const chr_emd_job *job, job_s
       n += job->merged[j].row >= first && job->merged[j].row < first + rows;
   }
   s->pool = malloc((size_t)(n > 0 ? n : 1) * sizeof *s->pool);
-  s->scratch = malloc((size_t)(n > 0 ? n : 1) * sizeof *s->scratch);
   s->best = malloc((size_t)s->k * sizeof *s->best);
   double *bounds = o->rerank_scope == CHR_SCOPE_ALL ? malloc((size_t)(n > 0 ? n : 1) * sizeof *bounds) : NULL;
-  if (s->pool == NULL || s->scratch == NULL || s->best == NULL || (o->rerank_scope == CHR_SCOPE_ALL && bounds == NULL)) {
+  if (s->pool == NULL || s->best == NULL || (o->rerank_scope == CHR_SCOPE_ALL && bounds == NULL)) {
     free(bounds);
     return chr_error_set(err, CHR_ENOMEM, "emd rerank: cannot hold a pool of %lld images",
                          (long long)n);
@@ -81,58 +78,23 @@ static chr_status build_pool(const chr_index *idx, const chr_emd_job *job, job_s
   s->n_pool = n;
   if (o->rerank_scope == CHR_SCOPE_ALL) {
     chr_emd_bound_rows(&s->bounds, idx, bounds);
-    for (int64_t r = 0; r < rows; ++r) s->pool[r] = (pool_entry){bounds[r], first + r, NAN, 0};
+    for (int64_t r = 0; r < rows; ++r) s->pool[r] = (pool_entry){bounds[r], first + r, NAN};
     free(bounds);
   } else {
     int64_t at = 0;
     for (int j = 0; j < job->n_merged; ++j)
       if (job->merged[j].row >= first && job->merged[j].row < first + rows)
-        s->pool[at++] = (pool_entry){0.0, job->merged[j].row, job->merged[j].score, 1};
+        s->pool[at++] = (pool_entry){0.0, job->merged[j].row, job->merged[j].score};
 #pragma omp parallel for schedule(dynamic, 8) if (!omp_in_parallel() && n > 8)
     for (int64_t e = 0; e < n; ++e) {
       const uint16_t *bins = NULL;
       const float *mass = NULL;
       int m = chr_index_support(idx, s->pool[e].row - first, &bins, &mass);
-      s->pool[e].bound = chr_emd_bound_best(&s->bounds, bins, mass, m);
+      s->pool[e].bound = chr_emd_bound_pool(&s->bounds, bins, mass, m);
     }
   }
   qsort(s->pool, (size_t)n, sizeof *s->pool, entry_compare);
   return CHR_OK;
-}
-
-/* Lazy tightening (scope "all"): until the next round's worth of entries all carry the best
- * bound, those that carry only the dot bound get it, and the pool is merged back into order.
- * An entry left loose has a dot bound at least the round-th tight bound, so its own tight bound
- * is too: the shard's next round is the one it would be with every bound tight, and the rounds
- * stay independent of the layout while the tight bound is computed for a few entries only. */
-static void tighten_front(const chr_index *idx, job_state *s) {
-  int64_t first = chr_index_first_row(idx), width = s->round;
-  for (;; width *= 2) {
-    int64_t end = s->head + s->round < s->n_pool ? s->head + s->round : s->n_pool, loose = 0;
-    for (int64_t e = s->head; e < end; ++e) loose += !s->pool[e].tight;
-    if (loose == 0) return;
-    if (getenv("CHR_DEBUG_TIGHT")) fprintf(stderr, "tighten width %lld\n", (long long)width);
-    /* Tighten twice as far each pass: few merges however deep the loose entries reach. */
-    end = s->head + width < s->n_pool ? s->head + width : s->n_pool;
-#pragma omp parallel for schedule(dynamic, 1) if (!omp_in_parallel() && loose > 1)
-    for (int64_t e = s->head; e < end; ++e) {
-      pool_entry *p = &s->pool[e];
-      if (p->tight) continue;
-      const uint16_t *bins = NULL;
-      const float *mass = NULL;
-      int m = chr_index_support(idx, p->row - first, &bins, &mass);
-      double best = chr_emd_bound_best(&s->bounds, bins, mass, m);
-      if (best > p->bound) p->bound = best;
-      p->tight = 1;
-    }
-    qsort(s->pool + s->head, (size_t)(end - s->head), sizeof *s->pool, entry_compare);
-    int64_t a = s->head, b = end, out = 0;
-    while (a < end || b < s->n_pool)
-      s->scratch[out++] = b >= s->n_pool || (a < end && entry_compare(&s->pool[a], &s->pool[b]) <= 0)
-                              ? s->pool[a++]
-                              : s->pool[b++];
-    memcpy(s->pool + s->head, s->scratch, (size_t)out * sizeof *s->pool);
-  }
 }
 
 /* How many of this shard's next entries it offers to the round: up to the round size, and
@@ -154,15 +116,12 @@ static round_result solve(const chr_index *idx, const chr_emd_job *job, const jo
   const float *mass = NULL;
   int m = chr_index_support(idx, local, &bins, &mass);
   const chr_qhist *q = &job->query->hist;
-  if (job->query->options.rerank_scope == CHR_SCOPE_ALL) {
-    /* An entry offered loose (pruning off) may still be spared by the tight bound. */
-    if (!e->tight && isfinite(t) &&
-        chr_emd_bound_prunes(chr_emd_bound_best(&s->bounds, bins, mass, m), t)) {
-      r.status = PRUNED;
-      return r;
-    }
-    r.ann = chr_scan_score(idx, q, local);
+  /* The ICT bound costs O(m n), too much to order the pool by, but far less than an EMD. */
+  if (isfinite(t) && chr_emd_bound_prunes(chr_emd_bound_ict_query(&s->bounds, bins, mass, m), t)) {
+    r.status = PRUNED;
+    return r;
   }
+  if (job->query->options.rerank_scope == CHR_SCOPE_ALL) r.ann = chr_scan_score(idx, q, local);
   chr_error e_err;
   if (chr_emd_dual(q, bins, mass, m, &r.distance, r.dual, &e_err) != CHR_OK) {
     r.status = FAILED;
@@ -401,7 +360,6 @@ static chr_status run_round(MPI_Comm gcomm, const chr_index *idx, chr_emd_job *j
   chr_status st = chr_mpi_place(gcomm, &my_shard, &shards, err);
   if (st != CHR_OK) return st;
   for (int j = 0; j < n; ++j) {
-    if (!s[j].done && jobs[j].query->options.emd_prune) tighten_front(idx, &s[j]);
     b->counts[j] = s[j].done ? 0 : offer(&jobs[j], &s[j]);
     for (int c = 0; c < b->counts[j]; ++c) {
       const pool_entry *e = &s[j].pool[s[j].head + c];
@@ -473,7 +431,6 @@ chr_status chr_mpi_emd_rerank(MPI_Comm gcomm, const chr_index *idx, chr_emd_job 
 cleanup:
   for (int j = 0; s != NULL && j < n; ++j) {
     free(s[j].pool);
-    free(s[j].scratch);
     free(s[j].best);
     free(s[j].mine);
   }
