@@ -13,8 +13,17 @@
 
 typedef enum { CHR_METRIC_SINKHORN = 0, CHR_METRIC_EMD = 1 } chr_metric;
 
-/* Which images the rerank ranks: the stage-1 top-R, or (metric emd only) every image. */
-typedef enum { CHR_SCOPE_CANDIDATES = 0, CHR_SCOPE_ALL = 1 } chr_rerank_scope;
+/* Which images the rerank ranks, i.e. the candidate stage: the stage-1 top-R (Hellinger, v1),
+ * or (metric emd only) every image through the EMD lower bounds ("bounds"); AUTO, the default,
+ * is resolved per query once the dataset's size is known (chr_search_options_resolve). */
+typedef enum { CHR_SCOPE_CANDIDATES = 0, CHR_SCOPE_ALL = 1, CHR_SCOPE_AUTO = 2 } chr_rerank_scope;
+
+/* Up to this many images, the default candidate stage of an exact-EMD query is "bounds" (the
+ * certified exact top-k over every image); above it, "hellinger". The bounds stage scores and
+ * orders every image per query (O(N) work and memory), which at a million images costs ten
+ * times the v1 search; up to here it costs at most about 2-3 times (README, "Answers on real
+ * images"). */
+#define CHR_BOUNDS_AUTO_MAX_IMAGES 100000
 
 /* Every per-query knob; batch `options` set them for all queries, a query may override any. */
 typedef struct {
@@ -31,9 +40,15 @@ typedef struct {
   int emd_prune; /* metric emd: skip candidates whose lower bound shows they cannot enter */
 } chr_search_options;
 
-/* The spec's defaults (k 10, rerank_k 200, sinkhorn, epsilon 0.05, tol 1e-6, 100 iterations,
- * sharpen 1, fast_mode off, batch_size 10), rerank scope "candidates", EMD pruning on. */
+/* The defaults (spec section 11): k 10, rerank_k 200, metric emd, candidate stage auto (see
+ * CHR_SCOPE_AUTO), epsilon 0.05, tol 1e-6, 100 iterations, sharpen 1, fast_mode off, batch_size
+ * 10, EMD pruning on. */
 chr_search_options chr_search_options_default(void);
+
+/* Resolves a CHR_SCOPE_AUTO candidate stage for a dataset of `images` images: "bounds"
+ * (CHR_SCOPE_ALL) for exact-EMD queries outside fast mode on at most CHR_BOUNDS_AUTO_MAX_IMAGES
+ * images, "hellinger" (CHR_SCOPE_CANDIDATES) otherwise. An explicit stage is kept. */
+void chr_search_options_resolve(chr_search_options *o, int64_t images);
 
 /* R = min(images, max(k, rerank_k)) for the whole dataset. */
 int chr_search_candidates(const chr_search_options *o, int64_t images);

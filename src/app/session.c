@@ -119,6 +119,9 @@ chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_sessio
     s->queries = (chr_batch_query *)chr_batch_query_at(s->batch, 0);
   }
   st = chr_mpi_bcast_queries(comm, &s->queries, &s->n, err);
+  /* Every rank resolves the default candidate stage the same way, from the dataset's size. */
+  for (int i = 0; st == CHR_OK && i < s->n; ++i)
+    chr_search_options_resolve(&s->queries[i].options, s->images);
   /* Distribution ends when the slowest rank has its shard and the queries, so the search phase
    * that follows starts on every rank at once and holds no waiting for loads. */
   if (st == CHR_OK) st = chr_mpi_agree(comm, chr_mpi_barrier(comm, err), err);

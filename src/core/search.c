@@ -9,16 +9,22 @@
 chr_search_options chr_search_options_default(void) {
   chr_search_options o = {.k = 10,
                           .rerank_k = 200,
-                          .metric = CHR_METRIC_SINKHORN,
+                          .metric = CHR_METRIC_EMD,
                           .sinkhorn_epsilon = 0.05,
                           .sinkhorn_tol = 1e-6,
                           .sinkhorn_max_iter = 100,
                           .sharpen = 1.0,
                           .fast_mode = 0,
                           .batch_size = 10,
-                          .rerank_scope = CHR_SCOPE_CANDIDATES,
+                          .rerank_scope = CHR_SCOPE_AUTO,
                           .emd_prune = 1};
   return o;
+}
+
+void chr_search_options_resolve(chr_search_options *o, int64_t images) {
+  if (o->rerank_scope != CHR_SCOPE_AUTO) return;
+  int bounds = o->metric == CHR_METRIC_EMD && !o->fast_mode && images <= CHR_BOUNDS_AUTO_MAX_IMAGES;
+  o->rerank_scope = bounds ? CHR_SCOPE_ALL : CHR_SCOPE_CANDIDATES;
 }
 
 int chr_search_candidates(const chr_search_options *o, int64_t images) {

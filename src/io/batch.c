@@ -207,13 +207,14 @@ static chr_status option_apply(const cJSON *item, chr_search_options *o, chr_err
     /* The v2 name of the candidate stage; "bounds" is the EMD-bound stage over every image,
      * the same search as rerank_scope "all". */
     const char *m = cJSON_IsString(item) ? item->valuestring : "";
-    if (strcmp(m, "hellinger") == 0 || strcmp(m, "bounds") == 0) {
-      o->rerank_scope = m[0] == 'b' ? CHR_SCOPE_ALL : CHR_SCOPE_CANDIDATES;
+    if (strcmp(m, "hellinger") == 0 || strcmp(m, "bounds") == 0 || strcmp(m, "auto") == 0) {
+      o->rerank_scope = m[0] == 'b' ? CHR_SCOPE_ALL : m[0] == 'a' ? CHR_SCOPE_AUTO : CHR_SCOPE_CANDIDATES;
       return CHR_OK;
     }
     describe(item, shown, sizeof shown);
     return chr_error_set(err, CHR_EINVAL,
-                         "candidates %s: unknown candidate stage (expected \"hellinger\" or \"bounds\")",
+                         "candidates %s: unknown candidate stage (expected \"auto\", \"hellinger\" "
+                         "or \"bounds\")",
                          shown);
   }
   if (strcmp(key, "metric") == 0) {

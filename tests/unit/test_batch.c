@@ -95,7 +95,9 @@ static void bad_queries_fail_alone(void **state) {
       {"{\"colors\": \"f00\", \"metric\": \"l2\"}", "metric \"l2\""},
       {"{\"colors\": \"f00\", \"sharpen\": 0.5}", "sharpen 0.5"},
       {"{\"colors\": \"f00\", \"rerank_scope\": \"some\"}", "rerank_scope \"some\""},
-      {"{\"colors\": \"f00\", \"rerank_scope\": \"all\"}", "needs metric \"emd\""},
+      {"{\"colors\": \"f00\", \"rerank_scope\": \"all\", \"metric\": \"sinkhorn\"}",
+       "needs metric \"emd\""},
+      {"{\"colors\": \"f00\", \"candidates\": \"exact\"}", "candidates \"exact\""},
       {"{\"colors\": \"f00\", \"rerank_scope\": \"all\", \"metric\": \"emd\", "
        "\"fast_mode\": true}", "with fast_mode"},
       {"{\"colors\": \"f00\", \"emd_prune\": \"no\"}", "emd_prune \"no\""},

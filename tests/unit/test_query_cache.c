@@ -20,7 +20,7 @@ static void identical_queries_reuse_the_first(void **state) {
   o_k.k = 11;
   o_bs.batch_size = 3; /* scheduling only: same key */
   o_eps.sinkhorn_epsilon = 0.02;
-  o_emd.metric = CHR_METRIC_EMD;
+  o_emd.metric = CHR_METRIC_SINKHORN; /* another metric than the default */
   chr_cache_query qs[8] = {{&a, &o}, {&a2, &o}, {&b, &o}, {NULL, &o},
                            {&a, &o_k}, {&a, &o_bs}, {&a, &o_eps}, {&a, &o_emd}};
   int source[8];

@@ -127,7 +127,8 @@ static void fake_results(chr_query_result r[3]) {
 }
 
 static const char *batch_text =
-    "{\"queries\": [{\"id\": \"a\", \"colors\": \"ea6a81,f6d727\", \"weights\": \"1,3\", \"k\": 2},"
+    "{\"queries\": [{\"id\": \"a\", \"colors\": \"ea6a81,f6d727\", \"weights\": \"1,3\", \"k\": 2,"
+    " \"metric\": \"sinkhorn\"},"
     "{\"id\": \"bad\", \"colors\": \"GG0000\"},"
     "{\"id\": \"c\", \"colors\": [\"#0000FF\"], \"fast_mode\": true, \"metric\": \"emd\", \"k\": "
     "1}]}";
