@@ -24,6 +24,7 @@ typedef struct {
   uint16_t by_cost[CHR_QUERY_MAX_BINS][CHR_BINS]; /* every bin, nearest to q.bin[i] first */
   double nearest[CHR_BINS]; /* d_q(t): distance from bin t to the query's nearest support bin */
   chr_lab centroid;         /* mass-weighted mean of the query's bin centres */
+  chr_lab centre[CHR_BINS]; /* chr_grid_bin_centre of every bin, looked up per image bin */
 } chr_emd_bounds;
 
 /* Tabulates the per-query parts of the bounds. */

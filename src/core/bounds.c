@@ -41,6 +41,7 @@ void chr_emd_bounds_init(const chr_qhist *q, chr_emd_bounds *b) {
       if (b->cost[i][t] < best) best = b->cost[i][t];
     b->nearest[t] = best;
   }
+  for (int t = 0; t < CHR_BINS; ++t) b->centre[t] = chr_grid_bin_centre(t);
   chr_lab mean = {0.0, 0.0, 0.0};
   for (int i = 0; i < q->count; ++i) {
     chr_lab c = chr_grid_bin_centre(q->bin[i]);
@@ -68,7 +69,7 @@ double chr_emd_bound_centroid(const chr_emd_bounds *b, const uint16_t *bins, con
   double total = support_total(mass, n);
   chr_lab mean = {0.0, 0.0, 0.0};
   for (int j = 0; j < n; ++j) {
-    chr_lab c = chr_grid_bin_centre(bins[j]);
+    chr_lab c = b->centre[bins[j]];
     double w = (double)mass[j] / total;
     mean.l += w * c.l;
     mean.a += w * c.a;

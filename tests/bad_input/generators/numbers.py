@@ -24,17 +24,21 @@ def generate(out):
     queries.append(query("eps-at-limit", ', "sinkhorn_epsilon": 0.0001, "sinkhorn_max_iter": 20'))
     queries.append(query("eps-at-max", ', "sinkhorn_epsilon": 10'))
     queries.append(GOOD)
-    write("epsilon_per_query.json", '{"queries": [%s]}\n' % ",\n ".join(queries))
+    # The epsilon only matters to Sinkhorn, which is no longer the default metric.
+    write("epsilon_per_query.json",
+          '{"queries": [%s], "options": {"metric": "sinkhorn"}}\n' % ",\n ".join(queries))
 
     for name, value in [("1e-310", "1e-310"), ("1e-30", "1e-30"), ("1e-6", "1e-6"),
                         ("below_limit", "0.0000999"), ("at_limit", "0.0001")]:
         write("epsilon_options_%s.json" % name,
-              '{"queries": [%s], "options": {"sinkhorn_epsilon": %s, "sinkhorn_max_iter": 20}}\n'
+              '{"queries": [%s], "options": {"metric": "sinkhorn", "sinkhorn_epsilon": %s, '
+              '"sinkhorn_max_iter": 20}}\n'
               % (GOOD, value))
 
     # Convergence in the report: tol 0 is never reached (every solve stops at max_iter); a
     # loose tol with room to iterate is; emd and fast mode carry no Sinkhorn fields.
-    write("convergence.json", '{"queries": [%s]}\n' % ",\n ".join([
+    write("convergence.json", '{"queries": [%s], "options": {"metric": "sinkhorn", '
+          '"candidates": "hellinger"}}\n' % ",\n ".join([
         query("never", ', "sinkhorn_tol": 0, "sinkhorn_max_iter": 3, "rerank_k": 50'),
         query("loose", ', "sinkhorn_tol": 1e-3, "sinkhorn_max_iter": 100000, "rerank_k": 50'),
         query("emd", ', "metric": "emd", "rerank_k": 50'),
