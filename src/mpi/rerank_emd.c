@@ -31,6 +31,7 @@ typedef struct {
   chr_emd_bounds bounds;
   pool_entry *pool; /* this shard's part of the pool, sorted by (bound, row) */
   int64_t n_pool, head, pool_total, solved;
+  int64_t sorted_end; /* pool[0, sorted_end) is in order and precedes everything after it */
   chr_match *best; /* the best k solved so far in the whole group, identical on every shard */
   int n_best, k, round, done;
   chr_match *mine; /* what this shard solved */
@@ -50,6 +51,32 @@ static int hit_compare(const void *a, const void *b) {
 static double threshold(const chr_emd_job *job, const job_state *s) {
   return job->query->options.emd_prune && s->n_best == s->k ? s->best[s->k - 1].distance
                                                              : INFINITY;
+}
+
+/* Rearranges pool[0, n) so that its first `front` entries are the smallest in (bound, row)
+ * order (quickselect with a three-way partition; rows are distinct, so the order is total and
+ * the chosen set does not depend on how the partition went). */
+static void select_front(pool_entry *pool, int64_t n, int64_t front) {
+  int64_t lo = 0, hi = n;
+  while (hi - lo > 1) {
+    pool_entry pivot = pool[lo + (hi - lo) / 2];
+    int64_t lt = lo, i = lo, gt = hi;
+    while (i < gt) {
+      int c = entry_compare(&pool[i], &pivot);
+      if (c < 0) {
+        pool_entry t = pool[i];
+        pool[i++] = pool[lt], pool[lt++] = t;
+      } else if (c > 0) {
+        pool_entry t = pool[i];
+        pool[i] = pool[--gt], pool[gt] = t;
+      } else {
+        i++;
+      }
+    }
+    if (front < lt) hi = lt;
+    else if (front > gt) lo = gt;
+    else return;
+  }
 }
 
 /* This shard's pool: its rows (scope "all", dot bound) or its stage-1 candidates (best bound). */
@@ -93,8 +120,25 @@ static chr_status build_pool(const chr_index *idx, const chr_emd_job *job, job_s
       s->pool[e].bound = chr_emd_bound_pool(&s->bounds, bins, mass, m);
     }
   }
-  qsort(s->pool, (size_t)n, sizeof *s->pool, entry_compare);
+  /* Scope "all" pools are large and most entries are dropped after the first round, so only
+   * the first round's worth is put in order now (select_front); the rest waits. */
+  if (o->rerank_scope == CHR_SCOPE_ALL && o->emd_prune && n > 4 * (int64_t)s->round) {
+    select_front(s->pool, n, s->round);
+    qsort(s->pool, (size_t)s->round, sizeof *s->pool, entry_compare);
+    s->sorted_end = s->round;
+  } else {
+    qsort(s->pool, (size_t)n, sizeof *s->pool, entry_compare);
+    s->sorted_end = n;
+  }
   return CHR_OK;
+}
+
+/* Puts the pool in full order once the next round would reach past the ordered front. */
+static void order_rest(job_state *s) {
+  if (s->head + s->round <= s->sorted_end || s->sorted_end >= s->n_pool) return;
+  qsort(s->pool + s->sorted_end, (size_t)(s->n_pool - s->sorted_end), sizeof *s->pool,
+        entry_compare);
+  s->sorted_end = s->n_pool;
 }
 
 /* How many of this shard's next entries it offers to the round: up to the round size, and
@@ -338,6 +382,7 @@ static chr_status refine_pool(const chr_index *idx, const chr_emd_job *job, job_
     if (!chr_emd_bound_prunes(pool[e].bound, t)) pool[kept++] = pool[e];
   qsort(pool, (size_t)kept, sizeof *pool, entry_compare);
   s->n_pool = s->head + kept;
+  s->sorted_end = s->n_pool;
   return CHR_OK;
 }
 
@@ -360,6 +405,7 @@ static chr_status run_round(MPI_Comm gcomm, const chr_index *idx, chr_emd_job *j
   chr_status st = chr_mpi_place(gcomm, &my_shard, &shards, err);
   if (st != CHR_OK) return st;
   for (int j = 0; j < n; ++j) {
+    if (!s[j].done) order_rest(&s[j]);
     b->counts[j] = s[j].done ? 0 : offer(&jobs[j], &s[j]);
     for (int c = 0; c < b->counts[j]; ++c) {
       const pool_entry *e = &s[j].pool[s[j].head + c];
