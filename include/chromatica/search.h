@@ -21,8 +21,8 @@ typedef enum { CHR_SCOPE_CANDIDATES = 0, CHR_SCOPE_ALL = 1, CHR_SCOPE_AUTO = 2 }
 /* Up to this many images, the default candidate stage of an exact-EMD query is "bounds" (the
  * certified exact top-k over every image); above it, "hellinger". The bounds stage bounds and
  * orders every image per query (O(N) work), so its cost over the v1 default grows with N:
- * measured 1.9-2.0x on the real collections of 3,786 and 6,892 images, 2.8x on 10,000
- * synthetic images, 4.5x on 25,000 and 14x on 100,000 (README, "Answers on real images"); the
+ * measured 1.7-1.8x on the real collections of 3,786 and 6,892 images, 2.8x on 10,000
+ * synthetic images, 4.3x on 25,000 and 7.2x on 100,000 (README, "Answers on real images"); the
  * contract allows 3x. */
 #define CHR_BOUNDS_AUTO_MAX_IMAGES 10000
 
