@@ -1,10 +1,11 @@
-/* The exact EMD rerank with lower-bound pruning across the shards of one query group (issue 5;
- * private to src/mpi). A query's pool is its stage-1 candidates (rerank_scope "candidates") or
- * every image (rerank_scope "all"), spread over the shards that own them. The pool is evaluated
- * in rounds, in the global order of (lower bound, row): each round takes the next
+/* The exact EMD rerank with lower-bound pruning across the shards of one query group (issues 5
+ * and 14; private to src/mpi). A query's pool is its stage-1 candidates (the hellinger stage) or
+ * every image (the bounds stage, rerank_scope "all"), spread over the shards that own them, each
+ * entry starting with the pool bound (max of centroid and dot). The pool is evaluated in
+ * rounds, in the global order of (lower bound, row): each round takes the next
  * max(k, CHR_EMD_ROUND) entries of the whole pool whose bound does not already exceed the
- * current k-th best distance; their owners solve the EMD (for scope "all", after a tighter
- * bound check), and every shard learns the round's distances and duals, which tighten the
+ * current k-th best distance; their owners solve the EMD unless the ICT bound already rules
+ * the entry out, and every shard learns the round's distances and duals, which tighten the
  * bounds of the entries left (CHR_EMD_DUALS). The round size is a constant, so
  * which candidates are evaluated, and hence the pruned count, never depends on the number of
  * ranks, shards or threads. A pruned candidate's distance is provably larger than the final
