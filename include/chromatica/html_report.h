@@ -24,8 +24,8 @@ typedef struct {
 
 typedef struct {
   int queries, failed_queries;
-  int thumbnails;   /* thumbnails embedded */
-  int placeholders; /* results whose image could not be read */
+  int thumbnails;                               /* thumbnails embedded */
+  int placeholders;                             /* results whose image could not be read */
   char first_unreadable[CHR_ERROR_MESSAGE_MAX]; /* the first of those reasons, or "" */
 } chr_html_stats;
 

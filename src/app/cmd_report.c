@@ -63,9 +63,9 @@ static int parse_args(int argc, char **argv, report_args *a) {
       a->images = v;
     } else if (strcmp(opt, "-o") == 0 || strcmp(opt, "--out") == 0) {
       a->out = v;
-    } else if (strcmp(opt, "--max-thumbnail-queries") == 0 ?
-                   !parse_count(v, 0, 1000000000, &a->max_queries) :
-                   !parse_count(v, CHR_THUMBNAIL_SIDE_MIN, CHR_THUMBNAIL_SIDE_MAX, &a->side)) {
+    } else if (strcmp(opt, "--max-thumbnail-queries") == 0
+                   ? !parse_count(v, 0, 1000000000, &a->max_queries)
+                   : !parse_count(v, CHR_THUMBNAIL_SIDE_MIN, CHR_THUMBNAIL_SIDE_MAX, &a->side)) {
       fprintf(stderr, "chromatica report: %s '%s' (expected a whole number %s)\n", opt, v,
               strcmp(opt, "--thumbnail-size") == 0 ? "from 8 to 512" : "from 0 to 1000000000");
       return 2;
@@ -83,9 +83,10 @@ static int parse_args(int argc, char **argv, report_args *a) {
 static chr_status check_paths(const report_args *a, chr_error *err) {
   struct stat info;
   if (a->images != NULL && (stat(a->images, &info) != 0 || !S_ISDIR(info.st_mode)))
-    return chr_error_set(err, CHR_EINVAL, "--images '%s': %s (expected the folder the dataset "
-                         "was built from)", a->images,
-                         errno == ENOENT ? "does not exist" : "not a directory");
+    return chr_error_set(err, CHR_EINVAL,
+                         "--images '%s': %s (expected the folder the dataset "
+                         "was built from)",
+                         a->images, errno == ENOENT ? "does not exist" : "not a directory");
   chr_status st = chr_path_check_distinct("-o", a->out, "REPORT", a->report, err);
   if (st == CHR_OK) st = chr_path_check_writable(a->out, err);
   return st;
@@ -107,8 +108,10 @@ static int run(const report_args *a) {
     fprintf(stderr, "chromatica report: %s\n", err.message);
   } else {
     if (stats.placeholders > 0)
-      fprintf(stderr, "chromatica report: warning: %d images could not be read and have a "
-              "placeholder (first: %s)\n", stats.placeholders, stats.first_unreadable);
+      fprintf(stderr,
+              "chromatica report: warning: %d images could not be read and have a "
+              "placeholder (first: %s)\n",
+              stats.placeholders, stats.first_unreadable);
     printf("chromatica report: wrote %s (%d queries, %d failed, %d thumbnails)\n", a->out,
            stats.queries, stats.failed_queries, stats.thumbnails);
   }

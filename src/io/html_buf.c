@@ -36,7 +36,9 @@ static void put_n(chr_html_buf *b, const char *s, size_t n) {
   b->data[b->len] = '\0';
 }
 
-void chr_html_put(chr_html_buf *b, const char *s) { put_n(b, s, strlen(s)); }
+void chr_html_put(chr_html_buf *b, const char *s) {
+  put_n(b, s, strlen(s));
+}
 
 void chr_html_printf(chr_html_buf *b, const char *fmt, ...) {
   char small[512];
@@ -72,11 +74,21 @@ void chr_html_text(chr_html_buf *b, const char *s) {
   for (const char *p = utf8; *p != '\0'; ++p) {
     unsigned char c = (unsigned char)*p;
     switch (c) {
-      case '&': chr_html_put(b, "&amp;"); break;
-      case '<': chr_html_put(b, "&lt;"); break;
-      case '>': chr_html_put(b, "&gt;"); break;
-      case '"': chr_html_put(b, "&quot;"); break;
-      case '\'': chr_html_put(b, "&#39;"); break;
+      case '&':
+        chr_html_put(b, "&amp;");
+        break;
+      case '<':
+        chr_html_put(b, "&lt;");
+        break;
+      case '>':
+        chr_html_put(b, "&gt;");
+        break;
+      case '"':
+        chr_html_put(b, "&quot;");
+        break;
+      case '\'':
+        chr_html_put(b, "&#39;");
+        break;
       default:
         /* HTML forbids most C0 controls and DEL in text; shown the way utf8.h shows bytes. */
         if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F)

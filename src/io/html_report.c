@@ -31,9 +31,11 @@ static const char style[] =
     ".result{width:150px;font-size:11px;border:1px solid #eee;padding:4px;overflow-wrap:anywhere}"
     ".thumb{width:100px;height:100px;display:flex;align-items:center;justify-content:center;"
     "background:repeating-conic-gradient(#eee 0 25%,#fff 0 50%) 0 0/16px 16px}"
-    ".ph{width:96px;height:96px;display:flex;align-items:center;justify-content:center;"
+    ".px{image-rendering:pixelated}.ph{width:96px;height:96px;display:flex;align-items:center;"
+    "justify-content:center;"
     "background:#ddd;color:#666;font-size:11px;text-align:center}"
-    ".chips span{display:inline-block;width:16px;height:16px;border:1px solid #888;margin-right:2px}"
+    ".chips span{display:inline-block;width:16px;height:16px;border:1px solid "
+    "#888;margin-right:2px}"
     ".note{color:#855;font-size:.85em}.rank{font-weight:bold}";
 
 chr_status chr_html_report_load(const char *path, cJSON **out, chr_error *err) {
@@ -65,16 +67,21 @@ chr_status chr_html_report_load(const char *path, cJSON **out, chr_error *err) {
   if (root == NULL) {
     long at = end != NULL && end >= text ? (long)(end - text) : -1;
     if (at < 0 && cJSON_GetErrorPtr() != NULL) at = (long)(cJSON_GetErrorPtr() - text);
-    st = chr_error_set(err, CHR_EFORMAT, "%s: not valid JSON (near byte %ld; expected a search "
-                       "report written by chromatica search)", path, at);
+    st = chr_error_set(err, CHR_EFORMAT,
+                       "%s: not valid JSON (near byte %ld; expected a search "
+                       "report written by chromatica search)",
+                       path, at);
     goto cleanup;
   }
   if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "results"))) {
     const char *found = !cJSON_IsObject(root) ? "a JSON value that is not an object"
-                        : cJSON_HasObjectItem(root, "modes") ? "an eval report (it has \"modes\")"
-                                                             : "an object without a \"results\" array";
-    st = chr_error_set(err, CHR_EFORMAT, "%s: not a search report: %s (expected an object with a "
-                       "\"results\" array of queries, as chromatica search writes)", path, found);
+                        : cJSON_HasObjectItem(root, "modes")
+                            ? "an eval report (it has \"modes\")"
+                            : "an object without a \"results\" array";
+    st = chr_error_set(err, CHR_EFORMAT,
+                       "%s: not a search report: %s (expected an object with a "
+                       "\"results\" array of queries, as chromatica search writes)",
+                       path, found);
     cJSON_Delete(root);
     goto cleanup;
   }
@@ -108,8 +115,8 @@ chr_status chr_html_report_check_output(const cJSON *report, const char *images_
   cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(report, "results")) {
     cJSON_ArrayForEach(hit, cJSON_GetObjectItemCaseSensitive(q, "results")) {
       char *path = image_path(images_root, hit);
-      chr_status st = path == NULL ? CHR_OK
-                                   : chr_path_check_distinct("-o", out_path, "image", path, err);
+      chr_status st =
+          path == NULL ? CHR_OK : chr_path_check_distinct("-o", out_path, "image", path, err);
       free(path);
       if (st != CHR_OK) return st;
     }
@@ -134,8 +141,7 @@ static void palette(chr_html_buf *b, const cJSON *query) {
     return;
   }
   double total = 0;
-  for (int i = 0; i < n; ++i)
-    total += chr_html_number(cJSON_GetArrayItem(weights, i), 1.0 / n);
+  for (int i = 0; i < n; ++i) total += chr_html_number(cJSON_GetArrayItem(weights, i), 1.0 / n);
   chr_html_put(b, "<div class=\"palette\">");
   for (int i = 0; i < n; ++i) {
     double w = chr_html_number(cJSON_GetArrayItem(weights, i), 1.0 / n);
@@ -149,8 +155,10 @@ static void palette(chr_html_buf *b, const cJSON *query) {
     }
     /* Dark text on light swatches: Rec. 601 luma as the cut. */
     const char *ink = 0.299 * c.r + 0.587 * c.g + 0.114 * c.b > 140 ? "#000" : "#fff";
-    chr_html_printf(b, "<div class=\"sw\" style=\"flex:%.4f 1 0;background:%s;color:%s\" "
-                       "title=\"%s weight %.4g\">%s %.2f</div>", share, hex, ink, hex, w, hex, w);
+    chr_html_printf(b,
+                    "<div class=\"sw\" style=\"flex:%.4f 1 0;background:%s;color:%s\" "
+                    "title=\"%s weight %.4g\">%s %.2f</div>",
+                    share, hex, ink, hex, w, hex, w);
   }
   chr_html_put(b, "</div>\n");
 }
@@ -161,18 +169,25 @@ static void thumbnail(chr_html_buf *b, const chr_html_options *o, const cJSON *h
   char *path = image_path(o->images_root, hit), *uri = NULL;
   int w = 0, h = 0;
   chr_error why;
-  chr_status st = path == NULL ? chr_error_set(&why, CHR_EINVAL, "the result names no image file")
-                               : chr_thumbnail_data_uri(path, o->thumbnail_side, &uri, &w, &h,
-                                                        &why);
+  chr_status st = path == NULL
+                      ? chr_error_set(&why, CHR_EINVAL, "the result names no image file")
+                      : chr_thumbnail_data_uri(path, o->thumbnail_side, &uri, &w, &h, &why);
   if (st == CHR_OK) {
-    chr_html_printf(b, "<div class=\"thumb\"><img src=\"%s\" width=\"%d\" height=\"%d\" alt=\"",
-                    uri, w, h);
+    /* Images smaller than a thumbnail are shown enlarged, pixels kept sharp, so that a 4 x 4
+     * icon is still seen; the embedded PNG keeps its own size. */
+    int longer = w > h ? w : h;
+    int dw = (int)((double)w * o->thumbnail_side / longer + 0.5);
+    int dh = (int)((double)h * o->thumbnail_side / longer + 0.5);
+    chr_html_printf(b, "<div class=\"thumb\"><img src=\"%s\" width=\"%d\" height=\"%d\"%s alt=\"",
+                    uri, dw > 0 ? dw : 1, dh > 0 ? dh : 1,
+                    longer < o->thumbnail_side ? " class=\"px\"" : "");
     chr_html_text(b, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(hit, "image_id")));
     chr_html_put(b, "\"></div>");
     stats->thumbnails++;
   } else {
-    chr_html_put(b, "<div class=\"thumb\"><div class=\"ph\">no thumbnail</div></div>"
-                    "<div class=\"note\">cannot read: ");
+    chr_html_put(b,
+                 "<div class=\"thumb\"><div class=\"ph\">no thumbnail</div></div>"
+                 "<div class=\"note\">cannot read: ");
     chr_html_text(b, why.message);
     chr_html_put(b, "</div>");
     if (stats->placeholders++ == 0)
@@ -247,17 +262,20 @@ static void query_article(chr_html_buf *b, const chr_html_options *o, const cJSO
   chr_html_put(b, "<ol class=\"results\">\n");
   const cJSON *hit;
   cJSON_ArrayForEach(hit, cJSON_GetObjectItemCaseSensitive(q, "results"))
-    hit_item(b, o, hit, with, stats);
+      hit_item(b, o, hit, with, stats);
   chr_html_put(b, "</ol></article>\n");
 }
 
 static void header(chr_html_buf *b, const cJSON *report, const chr_html_options *o) {
-  chr_html_put(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-                  "<meta name=\"generator\" content=\"chromatica report\">\n<title>"
-                  "Chromatica report: ");
+  chr_html_put(b,
+               "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+               "<meta name=\"generator\" content=\"chromatica report\">\n<title>"
+               "Chromatica report: ");
   chr_html_text(b, o->source);
-  chr_html_printf(b, "</title>\n<style>%s</style></head>\n<body>\n<h1>Chromatica search report"
-                     "</h1>\n<p class=\"meta\">", style);
+  chr_html_printf(b,
+                  "</title>\n<style>%s</style></head>\n<body>\n<h1>Chromatica search report"
+                  "</h1>\n<p class=\"meta\">",
+                  style);
   chr_html_text(b, o->source);
   chr_html_put(b, ": ");
   chr_html_value(b, cJSON_GetObjectItemCaseSensitive(report, "total_queries"));
@@ -281,15 +299,17 @@ chr_status chr_html_report_render(const cJSON *report, const chr_html_options *o
   chr_html_run_section(&b, report);
   chr_html_put(&b, "<section id=\"queries\">\n<h2>Queries</h2>\n");
   if (o->images_root == NULL)
-    chr_html_put(&b, "<p class=\"note\">No --images folder was given: results are listed "
-                     "without thumbnails.</p>\n");
+    chr_html_put(&b,
+                 "<p class=\"note\">No --images folder was given: results are listed "
+                 "without thumbnails.</p>\n");
   int index = 0;
   const cJSON *q;
   cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(report, "results")) {
     if (o->images_root != NULL && index == o->max_thumbnail_queries)
-      chr_html_printf(&b, "<p class=\"note\">Queries from %d on are listed without thumbnails "
-                          "(--max-thumbnail-queries %d).</p>\n", index + 1,
-                      o->max_thumbnail_queries);
+      chr_html_printf(&b,
+                      "<p class=\"note\">Queries from %d on are listed without thumbnails "
+                      "(--max-thumbnail-queries %d).</p>\n",
+                      index + 1, o->max_thumbnail_queries);
     query_article(&b, o, q, index++, stats);
   }
   chr_html_put(&b, "</section>\n</body></html>");

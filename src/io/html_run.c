@@ -54,8 +54,10 @@ static void phase_bars(chr_html_buf *b, const cJSON *timings) {
     double pct = longest > 0 && ms > 0 ? 100.0 * ms / longest : 0;
     chr_html_put(b, "<tr><th>");
     chr_html_text(b, t->string);
-    chr_html_printf(b, "</th><td class=\"barcell\"><div class=\"bar\" style=\"width:%.1f%%\">"
-                       "</div></td><td class=\"num\">", pct);
+    chr_html_printf(b,
+                    "</th><td class=\"barcell\"><div class=\"bar\" style=\"width:%.1f%%\">"
+                    "</div></td><td class=\"num\">",
+                    pct);
     chr_html_value(b, t);
     chr_html_put(b, cJSON_IsNumber(t) ? " ms</td></tr>\n" : "</td></tr>\n");
   }
@@ -94,24 +96,29 @@ static void histogram_svg(chr_html_buf *b, const double *t, int n) {
     count[k < HIST_BINS ? k : HIST_BINS - 1]++;
   }
   for (int k = 0; k < HIST_BINS; ++k) most = count[k] > most ? count[k] : most;
-  chr_html_printf(b, "<svg class=\"hist\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-                     "role=\"img\" aria-label=\"histogram of per-query times\">\n",
+  chr_html_printf(b,
+                  "<svg class=\"hist\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+                  "role=\"img\" aria-label=\"histogram of per-query times\">\n",
                   HIST_W, HIST_H + 20, HIST_W, HIST_H + 20);
   double bw = (double)HIST_W / HIST_BINS;
   for (int k = 0; k < HIST_BINS; ++k) {
     double h = most > 0 ? (double)(HIST_H - 14) * count[k] / most : 0;
-    chr_html_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                       "fill=\"#4a78b5\"><title>%.3g-%.3g ms: %d queries</title></rect>\n",
+    chr_html_printf(b,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                    "fill=\"#4a78b5\"><title>%.3g-%.3g ms: %d queries</title></rect>\n",
                     k * bw + 1, HIST_H - h, bw - 2, h, lo + k * width, lo + (k + 1) * width,
                     count[k]);
     if (count[k] > 0)
-      chr_html_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">"
-                         "%d</text>\n", k * bw + bw / 2, HIST_H - h - 2, count[k]);
+      chr_html_printf(b,
+                      "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">"
+                      "%d</text>\n",
+                      k * bw + bw / 2, HIST_H - h - 2, count[k]);
   }
   chr_html_printf(b, "<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#444\"/>\n", HIST_H,
                   HIST_W, HIST_H);
   chr_html_printf(b, "<text x=\"0\" y=\"%d\" font-size=\"11\">%.3g ms</text>\n", HIST_H + 14, lo);
-  chr_html_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">%.3g ms</text>\n",
+  chr_html_printf(b,
+                  "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">%.3g ms</text>\n",
                   HIST_W, HIST_H + 14, hi > lo ? hi : lo + width);
   chr_html_put(b, "</svg>\n");
 }

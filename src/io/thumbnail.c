@@ -61,8 +61,9 @@ chr_status chr_png_encode(const uint8_t *rgba, int width, int height, uint8_t **
   *png = NULL;
   *png_len = 0;
   if (width < 1 || height < 1 || width > (1 << 20) / 4 || height > (1 << 20))
-    return chr_error_set(err, CHR_EINVAL, "png: image size %d x %d (expected 1..262144 x 1..1048576)",
-                         width, height);
+    return chr_error_set(err, CHR_EINVAL,
+                         "png: image size %d x %d (expected 1..262144 x 1..1048576)", width,
+                         height);
   byte_sink sink = {NULL, 0, 0, 0};
   int ok = stbi_write_png_to_func(sink_write, &sink, width, height, 4, rgba, width * 4);
   if (!ok || sink.failed) {

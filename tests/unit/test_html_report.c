@@ -21,8 +21,7 @@
 static void test_base64_vectors(void **state) {
   (void)state;
   static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-  static const char *const out[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
-                                    "Zm9vYmFy"};
+  static const char *const out[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
   for (int i = 0; i < 7; ++i) {
     char *t = chr_base64_encode((const uint8_t *)in[i], strlen(in[i]));
     assert_non_null(t);
@@ -82,7 +81,8 @@ static const char hostile[] =
     "{\"total_queries\": 2, \"failed_queries\": 1, \"results\": ["
     "{\"query_id\": \"<script>alert('x')</script>\", \"success\": true,"
     " \"query\": {\"colors\": [\"#ff0000\", \"red;x:url(y)\"], \"weights\": [0.5, 0.5]},"
-    " \"results\": [{\"rank\": 1, \"image_id\": \"a\\\"b\\u00e9\\u0001\", \"file_path\": \"nope.png\","
+    " \"results\": [{\"rank\": 1, \"image_id\": \"a\\\"b\\u00e9\\u0001\", \"file_path\": "
+    "\"nope.png\","
     "  \"distance\": 1.5, \"confidence\": 0.25, \"dominant_colors\": [\"#00ff00\", \"x\"]}]},"
     "{\"query_id\": \"bad\", \"success\": false, \"error\": \"colors[0] '<b>' is not a colour\","
     " \"results\": []}],"
