@@ -82,11 +82,13 @@ static int parse_args(int argc, char **argv, report_args *a) {
 /* Everything that can be refused before reading an image: --images, -o against the inputs. */
 static chr_status check_paths(const report_args *a, chr_error *err) {
   struct stat info;
-  if (a->images != NULL && (stat(a->images, &info) != 0 || !S_ISDIR(info.st_mode)))
-    return chr_error_set(err, CHR_EINVAL,
-                         "--images '%s': %s (expected the folder the dataset "
-                         "was built from)",
-                         a->images, errno == ENOENT ? "does not exist" : "not a directory");
+  if (a->images != NULL) {
+    int found = stat(a->images, &info) == 0;
+    if (!found || !S_ISDIR(info.st_mode))
+      return chr_error_set(err, CHR_EINVAL,
+                           "--images '%s': %s (expected the folder the dataset was built from)",
+                           a->images, found ? "not a directory" : strerror(errno));
+  }
   chr_status st = chr_path_check_distinct("-o", a->out, "REPORT", a->report, err);
   if (st == CHR_OK) st = chr_path_check_writable(a->out, err);
   return st;
