@@ -33,4 +33,8 @@ int chr_cmd_search(int argc, char **argv, MPI_Comm comm);
  * pruning per mode. */
 int chr_cmd_eval(int argc, char **argv, MPI_Comm comm);
 
+/* `chromatica report REPORT.json [--images ROOT] -o PAGE.html [...]`: rank 0 renders the search
+ * report as one self-contained HTML page; other ranks return 0. */
+int chr_cmd_report(int argc, char **argv, MPI_Comm comm);
+
 #endif

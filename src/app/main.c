@@ -24,6 +24,7 @@ static const chr_command commands[] = {
     {"info", chr_cmd_info, "validate a dataset and print a summary"},
     {"search", chr_cmd_search, "answer a JSON batch of palette queries (MPI job)"},
     {"eval", chr_cmd_eval, "recall@k and latency of every search mode against exact EMD"},
+    {"report", chr_cmd_report, "render a search report as a self-contained HTML page"},
 };
 
 static void print_usage(FILE *out) {

@@ -1,0 +1,43 @@
+/* Pieces of the HTML report shared by its sections (html_report.c, html_run.c): a growing text
+ * buffer that remembers an allocation failure instead of reporting each one, and the one way
+ * outside text enters the page (made UTF-8, then HTML-escaped). Private to src/io. No MPI
+ * calls; not collective. */
+#ifndef CHR_IO_HTML_PARTS_H
+#define CHR_IO_HTML_PARTS_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+typedef struct {
+  char *data;
+  size_t len, cap;
+  int failed; /* an allocation failed: every later append is ignored */
+} chr_html_buf;
+
+/* Appends s as it is (markup written by this module, never outside text). */
+void chr_html_put(chr_html_buf *b, const char *s);
+
+/* Appends printf-formatted markup; arguments that are outside text must not be given here. */
+void chr_html_printf(chr_html_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Appends outside text s (any bytes; NULL appends nothing): bytes that are not UTF-8 as \xNN
+ * (utf8.h), control characters other than tab and newline as \xNN too, then & < > " ' as
+ * character references, so it is safe both in element content and in quoted attributes. */
+void chr_html_text(chr_html_buf *b, const char *s);
+
+/* A cJSON value as text for a table cell: integers without decimals, other numbers with 4
+ * significant digits, null and a missing value as an em dash, strings escaped, anything else
+ * "?". */
+void chr_html_value(chr_html_buf *b, const cJSON *v);
+
+/* 1 when s is a colour this page may put in a style attribute: exactly "#rrggbb" (hex). */
+int chr_html_is_colour(const char *s);
+
+/* The number held by v, or fallback when v is missing or not a finite number. */
+double chr_html_number(const cJSON *v, double fallback);
+
+/* The run section: ranks x threads, io mode, dataset, phase times, latency distribution with
+ * a histogram of per-query times, per-rank figures. report is the whole search report. */
+void chr_html_run_section(chr_html_buf *b, const cJSON *report);
+
+#endif
