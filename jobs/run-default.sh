@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, make the default dataset if absent (the
 # openclipart-png collection, about 6,900 public-domain PNGs, indexed with `chromatica build`),
-# run the example batch with mpirun on 2 ranks, and print where the report is.
+# run the example batch with mpirun on 2 ranks, print where the report is, and render it as an
+# HTML page next to it (chromatica report).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${CHR_BUILD_DIR:-$root/build}"
@@ -26,3 +27,10 @@ fi
 mpirun -np "$ranks" "${mpi_flags[@]}" "$build/chromatica" search --dataset "$dataset" \
   --queries "$batch" --out "$report" "$@"
 echo "run-default: the report is $report"
+# The page people can look at, next to the report (thumbnails only when the images' folder is
+# known: the default collection, or CHR_IMAGES).
+page="${report%.json}.html"
+image_args=()
+if [ -z "${CHR_DATASET:-}" ] || [ -n "${CHR_IMAGES:-}" ]; then image_args=(--images "$images"); fi
+"$build/chromatica" report "$report" "${image_args[@]}" -o "$page"
+echo "run-default: the page is $page"
