@@ -24,6 +24,7 @@
 #include "chromatica/paths.h"
 #include "chromatica/textfile.h"
 #include "partial.h"
+#include "args.h"
 
 #define EXIT_SKIPPED_STRICT 3
 
@@ -48,15 +49,6 @@ typedef struct {
   long long max_side, max_pixels, chunk_files;
   char log_buf[4096];
 } build_args;
-
-static int parse_count(const char *text, long long lo, long long hi, long long *out) {
-  char *end = NULL;
-  errno = 0;
-  long long v = strtoll(text, &end, 10);
-  if (end == text || *end != '\0' || errno != 0 || v < lo || v > hi) return 0;
-  *out = v;
-  return 1;
-}
 
 /* 0 parsed, 1 help, 2 usage error (reported by rank 0). a->inputs must hold argc entries. */
 static int parse_args(int argc, char **argv, int rank, build_args *a) {
@@ -89,7 +81,7 @@ static int parse_args(int argc, char **argv, int rank, build_args *a) {
     }
   }
   for (int k = 0; k < 3; ++k) {
-    if (numbers[k] == NULL || parse_count(numbers[k], limits[k][0], limits[k][1], targets[k]))
+    if (numbers[k] == NULL || chr_args_whole(numbers[k], limits[k][0], limits[k][1], targets[k]))
       continue;
     if (rank == 0)
       fprintf(stderr,

@@ -14,6 +14,7 @@
 #include "chromatica/lists.h"
 #include "chromatica/mpi_collect.h"
 #include "chromatica/query.h"
+#include "args.h"
 
 static const char usage[] =
     "usage: chromatica histogram --colors HEX[,HEX...] [--weights W[,W...]] [--sharpen G]\n"
@@ -101,14 +102,11 @@ static cJSON *histogram_json(const chr_rgb *rgb, const chr_lab *lab, const doubl
 static int parse_limit(const char *text, const char *name, long long lo, long long hi,
                        long long *out) {
   if (text == NULL) return 1;
-  char *end = NULL;
-  long long v = strtoll(text, &end, 10);
-  if (end == text || *end != '\0' || v < lo || v > hi) {
+  if (!chr_args_whole(text, lo, hi, out)) {
     fprintf(stderr, "chromatica histogram: %s '%s': invalid (expected a whole number from %lld to %lld)\n",
             name, text, lo, hi);
     return 0;
   }
-  *out = v;
   return 1;
 }
 

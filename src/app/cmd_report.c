@@ -12,6 +12,7 @@
 #include "chromatica/paths.h"
 #include "chromatica/textfile.h"
 #include "chromatica/thumbnail.h"
+#include "args.h"
 
 #define REPORT_MAX_THUMB_QUERIES_DEFAULT 50
 #define REPORT_THUMB_SIDE_DEFAULT 96
@@ -28,15 +29,6 @@ typedef struct {
   const char *report, *images, *out;
   long long max_queries, side;
 } report_args;
-
-static int parse_count(const char *text, long long lo, long long hi, long long *out) {
-  char *end = NULL;
-  errno = 0;
-  long long v = strtoll(text, &end, 10);
-  if (end == text || *end != '\0' || errno != 0 || v < lo || v > hi) return 0;
-  *out = v;
-  return 1;
-}
 
 /* 0 parsed, 1 help, 2 usage error (already reported). */
 static int parse_args(int argc, char **argv, report_args *a) {
@@ -64,8 +56,8 @@ static int parse_args(int argc, char **argv, report_args *a) {
     } else if (strcmp(opt, "-o") == 0 || strcmp(opt, "--out") == 0) {
       a->out = v;
     } else if (strcmp(opt, "--max-thumbnail-queries") == 0
-                   ? !parse_count(v, 0, 1000000000, &a->max_queries)
-                   : !parse_count(v, CHR_THUMBNAIL_SIDE_MIN, CHR_THUMBNAIL_SIDE_MAX, &a->side)) {
+                   ? !chr_args_whole(v, 0, 1000000000, &a->max_queries)
+                   : !chr_args_whole(v, CHR_THUMBNAIL_SIDE_MIN, CHR_THUMBNAIL_SIDE_MAX, &a->side)) {
       fprintf(stderr, "chromatica report: %s '%s' (expected a whole number %s)\n", opt, v,
               strcmp(opt, "--thumbnail-size") == 0 ? "from 8 to 512" : "from 0 to 1000000000");
       return 2;
