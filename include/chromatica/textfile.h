@@ -1,10 +1,22 @@
-/* Output files that never appear half written: an atomic text write (temporary file in the same
- * directory, fsync, rename) and a probe that an output path can be created, so a run can fail
- * before its work rather than after. No MPI calls; not collective. */
+/* Text files in and out: a whole input file read with its kind and size checked before it is
+ * opened; output files that never appear half written: an atomic text write (temporary file in
+ * the same directory, fsync, rename) and a probe that an output path can be created, so a run
+ * can fail before its work rather than after. No MPI calls; not collective. */
 #ifndef CHROMATICA_TEXTFILE_H
 #define CHROMATICA_TEXTFILE_H
 
+#include <stddef.h>
+
 #include "chromatica/error.h"
+
+/* Reads the whole regular file at path into *text (malloc'd, NUL-terminated; the caller frees
+ * it) and its length into *size. Checked before opening, since opening a pipe would block and a
+ * directory has no size: CHR_EINVAL "<path>: not a regular file (expected <expected>)" and
+ * "<path>: N bytes (expected at most max_bytes<per>)"; CHR_EIO "<path>: cannot open <what>
+ * (<strerror>)" or "cannot read <what> (...)". */
+chr_status chr_text_read(const char *path, long long max_bytes, const char *what,
+                         const char *expected, const char *per, char **text, size_t *size,
+                         chr_error *err);
 
 /* Writes text plus a newline to path atomically, through a temporary file made by
  * chr_temp_create ("<path>.tmp.<pid>", exclusive, never through a link). On failure the

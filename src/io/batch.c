@@ -1,14 +1,13 @@
 #include "chromatica/batch.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
-#include <sys/stat.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "chromatica/textfile.h"
 #include "chromatica/lists.h"
 #include "chromatica/sinkhorn.h"
 #include "json_check.h"
@@ -487,33 +486,15 @@ cleanup:
 
 chr_status chr_batch_load(const char *path, chr_batch **out, chr_error *err) {
   *out = NULL;
-  chr_status status = CHR_OK;
   char *text = NULL;
-  /* Checked before opening: opening a pipe would block, and a directory has no size. */
-  struct stat info;
-  if (stat(path, &info) != 0)
-    return chr_error_set(err, CHR_EIO, "%s: cannot open query batch (%s)", path, strerror(errno));
-  if (!S_ISREG(info.st_mode))
-    return chr_error_set(err, CHR_EINVAL, "%s: not a regular file (expected a JSON batch file)",
-                         path);
-  if (info.st_size > CHR_BATCH_FILE_MAX)
-    return chr_error_set(err, CHR_EINVAL, "%s: %lld bytes (expected at most %lld per batch file)",
-                         path, (long long)info.st_size, (long long)CHR_BATCH_FILE_MAX);
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) return chr_error_set(err, CHR_EIO, "%s: cannot open query batch (%s)", path, strerror(errno));
-  size_t size = (size_t)info.st_size;
-  text = malloc(size + 1);
-  if (text == NULL || fread(text, 1, size, f) != size) {
-    status = chr_error_set(err, CHR_EIO, "%s: cannot read query batch (%s)", path,
-                           text == NULL ? "out of memory" : "short read");
-    goto cleanup;
-  }
+  size_t size = 0;
+  chr_status status = chr_text_read(path, CHR_BATCH_FILE_MAX, "query batch", "a JSON batch file",
+                                    " per batch file", &text, &size, err);
+  if (status != CHR_OK) return status;
   chr_error inner;
-  status = chr_batch_parse(text, (size_t)size, out, &inner);
+  status = chr_batch_parse(text, size, out, &inner);
   if (status != CHR_OK) chr_error_set(err, status, "%s: %s", path, inner.message);
-cleanup:
   free(text);
-  fclose(f);
   return status;
 }
 

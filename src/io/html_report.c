@@ -1,13 +1,12 @@
 #include "chromatica/html_report.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "chromatica/color.h"
 #include "chromatica/paths.h"
+#include "chromatica/textfile.h"
 #include "chromatica/thumbnail.h"
 #include "chromatica/utf8.h"
 #include "html_parts.h"
@@ -40,28 +39,11 @@ static const char style[] =
 
 chr_status chr_html_report_load(const char *path, cJSON **out, chr_error *err) {
   *out = NULL;
-  chr_status st = CHR_OK;
   char *text = NULL;
-  FILE *f = NULL;
-  struct stat info;
-  if (stat(path, &info) != 0)
-    return chr_error_set(err, CHR_EIO, "%s: cannot open search report (%s)", path, strerror(errno));
-  if (!S_ISREG(info.st_mode))
-    return chr_error_set(err, CHR_EINVAL, "%s: not a regular file (expected a search report)",
-                         path);
-  if (info.st_size > CHR_HTML_REPORT_FILE_MAX)
-    return chr_error_set(err, CHR_EINVAL, "%s: %lld bytes (expected at most %lld)", path,
-                         (long long)info.st_size, (long long)CHR_HTML_REPORT_FILE_MAX);
-  size_t size = (size_t)info.st_size;
-  if ((f = fopen(path, "rb")) == NULL) {
-    st = chr_error_set(err, CHR_EIO, "%s: cannot open search report (%s)", path, strerror(errno));
-    goto cleanup;
-  }
-  if ((text = malloc(size + 1)) == NULL || fread(text, 1, size, f) != size) {
-    st = chr_error_set(err, CHR_EIO, "%s: cannot read search report (%s)", path,
-                       text == NULL ? "out of memory" : "short read");
-    goto cleanup;
-  }
+  size_t size = 0;
+  chr_status st = chr_text_read(path, CHR_HTML_REPORT_FILE_MAX, "search report",
+                                "a search report", "", &text, &size, err);
+  if (st != CHR_OK) return st;
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithLengthOpts(text, size, &end, 0);
   if (root == NULL) {
@@ -87,7 +69,6 @@ chr_status chr_html_report_load(const char *path, cJSON **out, chr_error *err) {
   }
   *out = root;
 cleanup:
-  if (f != NULL) fclose(f);
   free(text);
   return st;
 }

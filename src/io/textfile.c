@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,6 +24,38 @@ static void dir_of(const char *path, char *out, size_t size) {
   } else {
     snprintf(out, size, "%.*s", (int)(slash - path), path);
   }
+}
+
+chr_status chr_text_read(const char *path, long long max_bytes, const char *what,
+                         const char *expected, const char *per, char **text, size_t *size,
+                         chr_error *err) {
+  *text = NULL;
+  *size = 0;
+  struct stat info;
+  if (stat(path, &info) != 0)
+    return chr_error_set(err, CHR_EIO, "%s: cannot open %s (%s)", path, what, strerror(errno));
+  if (!S_ISREG(info.st_mode))
+    return chr_error_set(err, CHR_EINVAL, "%s: not a regular file (expected %s)", path, expected);
+  if (info.st_size > max_bytes)
+    return chr_error_set(err, CHR_EINVAL, "%s: %lld bytes (expected at most %lld%s)", path,
+                         (long long)info.st_size, max_bytes, per);
+  FILE *f = fopen(path, "rb");
+  if (f == NULL)
+    return chr_error_set(err, CHR_EIO, "%s: cannot open %s (%s)", path, what, strerror(errno));
+  size_t n = (size_t)info.st_size;
+  char *buf = malloc(n + 1);
+  chr_status st = CHR_OK;
+  if (buf == NULL || fread(buf, 1, n, f) != n) {
+    st = chr_error_set(err, CHR_EIO, "%s: cannot read %s (%s)", path, what,
+                       buf == NULL ? "out of memory" : "short read");
+    free(buf);
+  } else {
+    buf[n] = '\0';
+    *text = buf;
+    *size = n;
+  }
+  fclose(f);
+  return st;
 }
 
 chr_status chr_text_write_atomic(const char *path, const char *text, const char *what,

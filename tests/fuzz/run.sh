@@ -18,6 +18,7 @@ flags=(-g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover
        -fopenmp -I"$root/include")
 core=("$root"/src/core/*.c)
 clang "${flags[@]}" "$root/tests/fuzz/fuzz_batch.c" "$root/src/io/batch.c" \
+  "$root/src/io/textfile.c" "$root/src/io/paths.c" \
   "$root/src/io/json_check.c" "$root/src/io/utf8.c" "${core[@]}" -lcjson -lm -o "$out/fuzz_batch"
 clang "${flags[@]}" "$root/tests/fuzz/fuzz_query.c" "${core[@]}" -lm -o "$out/fuzz_query"
 clang "${flags[@]}" "$root/tests/fuzz/fuzz_json_check.c" "$root/src/io/json_check.c" "$root/src/io/utf8.c" \
