@@ -13,42 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_data.h"
 #include "chromatica/batch.h"
 #include "chromatica/dataset.h"
 #include "chromatica/emd.h"
 #include "chromatica/scan.h"
 #include "chromatica/sinkhorn.h"
 #include "../../src/mpi/rerank_emd.h"
-
-static int double_compare(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  if (n == 0) return 0.0;
-  qsort(v, (size_t)n, sizeof *v, double_compare);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static chr_index *load_index(const char *path, chr_error *err) {
-  chr_dataset *ds = NULL;
-  chr_index *idx = NULL;
-  float *buf = NULL;
-  if (chr_dataset_open(path, H5P_DEFAULT, &ds, err) != CHR_OK) return NULL;
-  int64_t n = chr_dataset_images(ds), chunk = 4096;
-  buf = malloc((size_t)chunk * 1152 * sizeof *buf);
-  int ok = buf != NULL && chr_index_create(n, 0, &idx, err) == CHR_OK;
-  for (int64_t at = 0; ok && at < n; at += chunk) {
-    int64_t c = n - at < chunk ? n - at : chunk;
-    ok = chr_dataset_read_rows(ds, at, c, buf, H5P_DEFAULT, err) == CHR_OK &&
-         chr_index_append(idx, buf, c, err) == CHR_OK;
-  }
-  free(buf);
-  chr_dataset_close(&ds);
-  if (!ok) chr_index_destroy(&idx);
-  return idx;
-}
 
 /* The search's own bound-pruned exact EMD top-k within hits[0..n) (src/mpi/rerank_emd.c) for
  * one shard, on MPI_COMM_SELF. Returns the count of EMDs solved, or -1 on failure. */
@@ -71,7 +42,7 @@ int main(int argc, char **argv) {
   int R = argc > 4 ? atoi(argv[4]) : 200, pairs = argc > 5 ? atoi(argv[5]) : 20;
   chr_error err;
   chr_batch *batch = NULL;
-  chr_index *idx = load_index(argv[1], &err);
+  chr_index *idx = bench_load_index(argv[1], &err);
   if (idx == NULL || chr_batch_load(argv[2], &batch, &err) != CHR_OK) {
     fprintf(stderr, "bench_kernels: %s\n", err.message);
     return 1;
@@ -168,14 +139,14 @@ int main(int argc, char **argv) {
   cJSON_AddNumberToObject(root, "images", (double)chr_index_rows(idx));
   cJSON_AddNumberToObject(root, "R", R);
   cJSON_AddNumberToObject(root, "threads", omp_get_max_threads());
-  cJSON_AddNumberToObject(root, "scan_ms_median", median(scan_ms, nv));
-  cJSON_AddNumberToObject(root, "sinkhorn_pair_ms_median", median(sink_ms, np));
-  cJSON_AddNumberToObject(root, "sinkhorn_tables_ms_median", median(tables_ms, nv));
+  cJSON_AddNumberToObject(root, "scan_ms_median", bench_median(scan_ms, nv));
+  cJSON_AddNumberToObject(root, "sinkhorn_pair_ms_median", bench_median(sink_ms, np));
+  cJSON_AddNumberToObject(root, "sinkhorn_tables_ms_median", bench_median(tables_ms, nv));
   /* What a pair costs in the search, where one query's tables serve its R candidates. */
   cJSON_AddNumberToObject(root, "sinkhorn_pair_amortized_ms",
-                          median(sink_ms, np) + median(tables_ms, nv) / (R > 0 ? R : 1));
-  cJSON_AddNumberToObject(root, "emd_pair_ms_median", median(emd_ms, np));
-  cJSON_AddNumberToObject(root, "emd_pruned_query_ms_median", median(pruned_ms, nv));
+                          bench_median(sink_ms, np) + bench_median(tables_ms, nv) / (R > 0 ? R : 1));
+  cJSON_AddNumberToObject(root, "emd_pair_ms_median", bench_median(emd_ms, np));
+  cJSON_AddNumberToObject(root, "emd_pruned_query_ms_median", bench_median(pruned_ms, nv));
   cJSON_AddNumberToObject(root, "emd_pruned_fraction",
                           pool_total ? 1.0 - (double)solved_total / (double)pool_total : 0.0);
   char *text = cJSON_Print(root);
@@ -185,8 +156,8 @@ int main(int argc, char **argv) {
   printf("bench_kernels: %d queries on %lld images, %d threads: stage-1 top-%d %.2f ms/query, "
          "sinkhorn %.3f ms/pair (+ %.3f ms of tables per query), emd %.3f ms/pair, pruned emd "
          "top-k within R %.1f ms/query\n",
-         nv, (long long)chr_index_rows(idx), omp_get_max_threads(), R, median(scan_ms, nv),
-         median(sink_ms, np), median(tables_ms, nv), median(emd_ms, np), median(pruned_ms, nv));
+         nv, (long long)chr_index_rows(idx), omp_get_max_threads(), R, bench_median(scan_ms, nv),
+         bench_median(sink_ms, np), bench_median(tables_ms, nv), bench_median(emd_ms, np), bench_median(pruned_ms, nv));
   cJSON_free(text);
   cJSON_Delete(root);
   free(scan_ms);

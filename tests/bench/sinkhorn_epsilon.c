@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bench_data.h"
 #include "chromatica/batch.h"
 #include "chromatica/dataset.h"
 #include "chromatica/emd.h"
@@ -19,35 +20,6 @@
 #include "chromatica/sinkhorn.h"
 
 #define LIST_MAX 16
-
-static int double_compare(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  if (n == 0) return 0.0;
-  qsort(v, (size_t)n, sizeof *v, double_compare);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static chr_index *load_index(const char *path, chr_error *err) {
-  chr_dataset *ds = NULL;
-  chr_index *idx = NULL;
-  if (chr_dataset_open(path, H5P_DEFAULT, &ds, err) != CHR_OK) return NULL;
-  int64_t n = chr_dataset_images(ds), chunk = 4096;
-  float *buf = malloc((size_t)chunk * 1152 * sizeof *buf);
-  int ok = buf != NULL && chr_index_create(n, 0, &idx, err) == CHR_OK;
-  for (int64_t at = 0; ok && at < n; at += chunk) {
-    int64_t c = n - at < chunk ? n - at : chunk;
-    ok = chr_dataset_read_rows(ds, at, c, buf, H5P_DEFAULT, err) == CHR_OK &&
-         chr_index_append(idx, buf, c, err) == CHR_OK;
-  }
-  free(buf);
-  chr_dataset_close(&ds);
-  if (!ok) chr_index_destroy(&idx);
-  return idx;
-}
 
 /* One (epsilon, cap) row over every (query, candidate) pair; emd[p] is pair p's exact EMD. */
 static int report_row(const chr_index *idx, const chr_batch *batch, int R, double eps, int cap,
@@ -84,7 +56,7 @@ static int report_row(const chr_index *idx, const chr_batch *batch, int R, doubl
   }
   free(hits);
   int ok = pairs - failed;
-  double it_med = median(iters, ok), ratio_med = median(ratio, ok), ms_med = median(ms, ok);
+  double it_med = bench_median(iters, ok), ratio_med = bench_median(ratio, ok), ms_med = bench_median(ms, ok);
   printf("%9g %6d %6d %8.3f %8.0f %8.0f %9.4f %9.4f %10.2e %8.3f %6d\n", eps, cap, pairs,
          ok ? (double)converged / ok : 0.0, it_med, iter_max, ratio_med, ratio_min, error_max,
          ms_med, failed);
@@ -108,7 +80,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_sinkhorn_epsilon: bad R, epsilon or cap list\n");
     return 2;
   }
-  chr_index *idx = load_index(argv[1], &err);
+  chr_index *idx = bench_load_index(argv[1], &err);
   if (idx == NULL || chr_batch_load(argv[2], &batch, &err) != CHR_OK) {
     fprintf(stderr, "bench_sinkhorn_epsilon: %s\n", err.message);
     return 1;
