@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chromatica/confidence.h"
 #include "chromatica/grid.h"
 #include "chromatica/report.h"
 #include "chromatica/textfile.h"
@@ -179,7 +180,7 @@ static void full_report(void **state) {
   assert_string_equal(str(h0, "image_id"), "img1");
   assert_string_equal(str(h0, "file_path"), "a/1.jpg");
   assert_true(num(h0, "distance") == 3.92);
-  assert_true(fabs(num(h0, "confidence") - exp(-0.392)) < 1e-12);
+  assert_true(fabs(num(h0, "confidence") - chr_confidence_transport(3.92)) < 1e-12);
   const cJSON *dc = item(h0, "dominant_colors");
   assert_int_equal(cJSON_GetArraySize(dc), 2);
   assert_string_equal(cJSON_GetArrayItem(dc, 0)->valuestring, "#ff0000");
