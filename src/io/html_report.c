@@ -37,6 +37,11 @@ static const char style[] =
     "#888;margin-right:2px}"
     ".note{color:#855;font-size:.85em}.rank{font-weight:bold}";
 
+int chr_html_report_is_eval(const cJSON *report) {
+  return cJSON_IsObject(report) && cJSON_HasObjectItem(report, "modes") &&
+         !cJSON_HasObjectItem(report, "results");
+}
+
 chr_status chr_html_report_load(const char *path, cJSON **out, chr_error *err) {
   *out = NULL;
   char *text = NULL;
@@ -55,14 +60,19 @@ chr_status chr_html_report_load(const char *path, cJSON **out, chr_error *err) {
                        path, at);
     goto cleanup;
   }
+  if (chr_html_report_is_eval(root)) {
+    st = chr_html_eval_check(root, path, err);
+    if (st != CHR_OK) cJSON_Delete(root);
+    else *out = root;
+    goto cleanup;
+  }
   if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "results"))) {
     const char *found = !cJSON_IsObject(root) ? "a JSON value that is not an object"
-                        : cJSON_HasObjectItem(root, "modes")
-                            ? "an eval report (it has \"modes\")"
-                            : "an object without a \"results\" array";
+                                              : "an object without a \"results\" array";
     st = chr_error_set(err, CHR_EFORMAT,
-                       "%s: not a search report: %s (expected an object with a "
-                       "\"results\" array of queries, as chromatica search writes)",
+                       "%s: not a search or eval report: %s (expected an object with a "
+                       "\"results\" array of queries, as chromatica search writes, or a "
+                       "\"modes\" array, as chromatica eval writes)",
                        path, found);
     cJSON_Delete(root);
     goto cleanup;
@@ -276,6 +286,11 @@ chr_status chr_html_report_render(const cJSON *report, const chr_html_options *o
   *html = NULL;
   memset(stats, 0, sizeof *stats);
   chr_html_buf b = {NULL, 0, 0, 0};
+  if (chr_html_report_is_eval(report)) {
+    chr_html_eval_page(&b, report, o->source);
+    stats->modes = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(report, "modes"));
+    goto done;
+  }
   header(&b, report, o);
   chr_html_run_section(&b, report);
   chr_html_put(&b, "<section id=\"queries\">\n<h2>Queries</h2>\n");
@@ -294,6 +309,7 @@ chr_status chr_html_report_render(const cJSON *report, const chr_html_options *o
     query_article(&b, o, q, index++, stats);
   }
   chr_html_put(&b, "</section>\n</body></html>");
+done:
   if (b.failed) {
     free(b.data);
     return chr_error_set(err, CHR_ENOMEM, "report page: out of memory");
