@@ -35,7 +35,7 @@ static const char style[] =
     "background:#ddd;color:#666;font-size:11px;text-align:center}"
     ".chips span{display:inline-block;width:16px;height:16px;border:1px solid "
     "#888;margin-right:2px}"
-    ".note{color:#855;font-size:.85em}.rank{font-weight:bold}";
+    ".note{color:#855;font-size:.85em}.rank{font-weight:bold}.dups{color:#555}";
 
 int chr_html_report_is_eval(const cJSON *report) {
   return cJSON_IsObject(report) && cJSON_HasObjectItem(report, "modes") &&
@@ -189,6 +189,18 @@ static void thumbnail(chr_html_buf *b, const chr_html_options *o, const cJSON *h
   free(path);
 }
 
+/* "+N identical: first ids" for a result that stands for collapsed copies (issue 16). */
+static void duplicates_note(chr_html_buf *b, const cJSON *dups) {
+  int n = cJSON_IsArray(dups) ? cJSON_GetArraySize(dups) : 0;
+  if (n == 0) return;
+  chr_html_printf(b, "<div class=\"dups\" data-duplicates=\"%d\">+%d identical: ", n, n);
+  for (int i = 0; i < n && i < 3; ++i) {
+    if (i > 0) chr_html_put(b, ", ");
+    chr_html_value(b, cJSON_GetArrayItem(dups, i));
+  }
+  chr_html_put(b, n > 3 ? ", &hellip;</div>" : "</div>");
+}
+
 static void hit_item(chr_html_buf *b, const chr_html_options *o, const cJSON *hit, int with,
                      chr_html_stats *stats) {
   const cJSON *id = cJSON_GetObjectItemCaseSensitive(hit, "image_id");
@@ -206,7 +218,9 @@ static void hit_item(chr_html_buf *b, const chr_html_options *o, const cJSON *hi
   chr_html_value(b, cJSON_GetObjectItemCaseSensitive(hit, "distance"));
   chr_html_put(b, "<br>confidence ");
   chr_html_value(b, cJSON_GetObjectItemCaseSensitive(hit, "confidence"));
-  chr_html_put(b, "</div><div class=\"chips\">");
+  chr_html_put(b, "</div>");
+  duplicates_note(b, cJSON_GetObjectItemCaseSensitive(hit, "duplicates"));
+  chr_html_put(b, "<div class=\"chips\">");
   const cJSON *c;
   cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(hit, "dominant_colors")) {
     char hex[8];
