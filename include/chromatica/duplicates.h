@@ -7,6 +7,7 @@
 #define CHROMATICA_DUPLICATES_H
 
 #include <stdint.h>
+
 #include "chromatica/error.h"
 
 /* A 64-bit hash of a sparse row: its bins and the bit patterns of their masses (so rows are
@@ -14,8 +15,8 @@
 uint64_t chr_dup_row_hash(const uint16_t *bins, const float *mass, int n);
 
 /* 1 when two sparse rows are bit-identical, else 0. */
-int chr_dup_rows_equal(const uint16_t *bins_a, const float *mass_a, int n_a,
-                       const uint16_t *bins_b, const float *mass_b, int n_b);
+int chr_dup_rows_equal(const uint16_t *bins_a, const float *mass_a, int n_a, const uint16_t *bins_b,
+                       const float *mass_b, int n_b);
 
 /* head[r] = the lowest row whose hash equals hash[r] (r itself when none is lower), for rows
  * 0..n) of the whole dataset. CHR_ENOMEM. */
@@ -24,7 +25,7 @@ chr_status chr_dup_hash_heads(const uint64_t *hash, int64_t n, int64_t *head, ch
 /* The dataset's duplicate groups: for each collapsed row (not its group's representative),
  * row[i] and its representative rep[i], ordered by (rep, row). */
 typedef struct {
-  int64_t n;    /* collapsed rows */
+  int64_t n;      /* collapsed rows */
   int64_t groups; /* groups with at least one collapsed row */
   int64_t *row;
   int64_t *rep;

@@ -23,8 +23,8 @@ uint64_t chr_dup_row_hash(const uint16_t *bins, const float *mass, int n) {
   return h;
 }
 
-int chr_dup_rows_equal(const uint16_t *bins_a, const float *mass_a, int n_a,
-                       const uint16_t *bins_b, const float *mass_b, int n_b) {
+int chr_dup_rows_equal(const uint16_t *bins_a, const float *mass_a, int n_a, const uint16_t *bins_b,
+                       const float *mass_b, int n_b) {
   /* Bit patterns, not float ==, so "equal" means the same bytes in the file. */
   return n_a == n_b && memcmp(bins_a, bins_b, (size_t)n_a * sizeof *bins_a) == 0 &&
          memcmp(mass_a, mass_b, (size_t)n_a * sizeof *mass_a) == 0;
@@ -75,8 +75,8 @@ chr_status chr_dups_create(const int64_t *row, const int64_t *rep, int64_t n, ch
   d->row = malloc(count * sizeof *d->row);
   d->rep = malloc(count * sizeof *d->rep);
   if (p == NULL || d->row == NULL || d->rep == NULL) {
-    st = chr_error_set(err, CHR_ENOMEM, "duplicates: cannot hold %lld collapsed rows",
-                       (long long)n);
+    st =
+        chr_error_set(err, CHR_ENOMEM, "duplicates: cannot hold %lld collapsed rows", (long long)n);
     chr_dups_free(d);
     goto cleanup;
   }
@@ -103,8 +103,10 @@ int64_t chr_dups_members(const chr_dups *d, int64_t rep, const int64_t **rows) {
   int64_t lo = 0, hi = d->n;
   while (lo < hi) { /* the first entry whose rep is >= rep */
     int64_t mid = lo + (hi - lo) / 2;
-    if (d->rep[mid] < rep) lo = mid + 1;
-    else hi = mid;
+    if (d->rep[mid] < rep)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   int64_t end = lo;
   while (end < d->n && d->rep[end] == rep) end++;

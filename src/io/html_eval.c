@@ -26,9 +26,9 @@ static const char style[] =
     ".chip{display:inline-block;width:12px;height:12px;border-radius:6px;margin-right:4px}"
     "svg text{font-family:sans-serif;font-size:12px;fill:#222}";
 
-static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                      "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-                                      "#393b79", "#8ca252"};
+static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+                                      "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                                      "#bcbd22", "#17becf", "#393b79", "#8ca252"};
 #define PALETTE_N ((int)(sizeof palette / sizeof palette[0]))
 
 static const cJSON *field(const cJSON *o, const char *key) {
@@ -43,8 +43,7 @@ static const cJSON *latency(const cJSON *mode, const char *stage, const char *st
 static chr_status want_fraction(const cJSON *mode, int i, const char *key, const char *path,
                                 chr_error *err) {
   const cJSON *v = field(mode, key);
-  if (cJSON_IsNumber(v) && isfinite(v->valuedouble) && v->valuedouble >= 0 &&
-      v->valuedouble <= 1)
+  if (cJSON_IsNumber(v) && isfinite(v->valuedouble) && v->valuedouble >= 0 && v->valuedouble <= 1)
     return CHR_OK;
   return chr_error_set(err, CHR_EFORMAT,
                        "%s: modes[%d].%s %s (expected a number from 0 to 1, as chromatica eval "
@@ -56,8 +55,8 @@ chr_status chr_html_eval_check(const cJSON *report, const char *path, chr_error 
   const cJSON *modes = field(report, "modes");
   if (!cJSON_IsArray(modes) || cJSON_GetArraySize(modes) == 0)
     return chr_error_set(err, CHR_EFORMAT,
-                         "%s: eval report \"modes\" %s (expected a non-empty array of modes)",
-                         path, cJSON_IsArray(modes) ? "is empty" : "is not an array");
+                         "%s: eval report \"modes\" %s (expected a non-empty array of modes)", path,
+                         cJSON_IsArray(modes) ? "is empty" : "is not an array");
   int i = 0;
   const cJSON *m;
   cJSON_ArrayForEach(m, modes) {
@@ -135,8 +134,9 @@ static void modes_table(chr_html_buf *b, const cJSON *modes) {
   int i = 0;
   const cJSON *m;
   cJSON_ArrayForEach(m, modes) {
-    chr_html_printf(b, "<tr class=\"mode\"><td><span class=\"chip\" style=\"background:%s\">"
-                       "</span><span class=\"name\">",
+    chr_html_printf(b,
+                    "<tr class=\"mode\"><td><span class=\"chip\" style=\"background:%s\">"
+                    "</span><span class=\"name\">",
                     palette[i++ % PALETTE_N]);
     chr_html_value(b, field(m, "mode"));
     chr_html_put(b, "</span></td>");
@@ -221,19 +221,17 @@ static void plot(chr_html_buf *b, const cJSON *modes) {
     double mean = field(m, "recall_at_k_mean")->valuedouble;
     double min = field(m, "recall_at_k_min")->valuedouble;
     double x = x_of(&a, ms), ly = PLOT_TOP + 8 + 18 * i;
-    chr_html_printf(b,
-                    "<g class=\"mode\" data-recall=\"%.6g\" data-latency-ms=\"%.6g\"><title>",
+    chr_html_printf(b, "<g class=\"mode\" data-recall=\"%.6g\" data-latency-ms=\"%.6g\"><title>",
                     mean, ms);
     chr_html_value(b, field(m, "mode"));
-    chr_html_printf(b, ": recall@k mean %.3f, min %.3f, %.4g ms per query</title>", mean, min,
-                    ms);
+    chr_html_printf(b, ": recall@k mean %.3f, min %.3f, %.4g ms per query</title>", mean, min, ms);
     chr_html_printf(b,
                     "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
                     "stroke-width=\"2\"/><circle cx=\"%.1f\" cy=\"%.1f\" r=\"6\" fill=\"%s\" "
                     "stroke=\"#fff\"/><circle cx=\"%d\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>"
                     "<text x=\"%d\" y=\"%.1f\">",
-                    x, y_of(min), x, y_of(mean), c, x, y_of(mean), c,
-                    PLOT_W - PLOT_RIGHT + 16, ly, c, PLOT_W - PLOT_RIGHT + 26, ly + 4);
+                    x, y_of(min), x, y_of(mean), c, x, y_of(mean), c, PLOT_W - PLOT_RIGHT + 16, ly,
+                    c, PLOT_W - PLOT_RIGHT + 26, ly + 4);
     chr_html_value(b, field(m, "mode"));
     chr_html_put(b, "</text></g>\n");
     i++;

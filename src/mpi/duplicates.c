@@ -1,13 +1,12 @@
 /* Duplicate groups across shards: all hashes to every rank, the lowest rows of matching
  * hashes from their owners to every rank, exact comparison by each row's owner, the collapsed
  * (row, representative) pairs to every rank. */
-#include "chromatica/mpi_duplicates.h"
-
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chromatica/mpi_collect.h"
+#include "chromatica/mpi_duplicates.h"
 
 /* Every rank's bytes, in rank order, on every rank: *all (malloc'd, caller frees) and
  * displs[r] (size entries) where rank r's part starts. Totals stay below INT_MAX. */
@@ -29,17 +28,16 @@ static chr_status allgather_bytes(MPI_Comm comm, const void *mine, int64_t size,
     if (total >= INT_MAX) break;
   }
   if (total >= INT_MAX)
-    st = chr_error_set(err, CHR_EINVAL,
-                       "duplicates: %lld bytes to share; expected fewer than %d", (long long)total,
-                       INT_MAX);
+    st = chr_error_set(err, CHR_EINVAL, "duplicates: %lld bytes to share; expected fewer than %d",
+                       (long long)total, INT_MAX);
   else if ((*all = malloc((size_t)(total > 0 ? total : 1))) == NULL)
     st = chr_error_set(err, CHR_ENOMEM, "duplicates: cannot hold %lld bytes", (long long)total);
   if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) goto cleanup;
-  st = chr_mpi_agree(comm,
-                     chr_mpi_check(MPI_Allgatherv(mine, (int)size, MPI_BYTE, *all, counts, displs,
-                                                  MPI_BYTE, comm),
-                                   err, "MPI_Allgatherv of %lld bytes", (long long)size),
-                     err);
+  st = chr_mpi_agree(
+      comm,
+      chr_mpi_check(MPI_Allgatherv(mine, (int)size, MPI_BYTE, *all, counts, displs, MPI_BYTE, comm),
+                    err, "MPI_Allgatherv of %lld bytes", (long long)size),
+      err);
 cleanup:
   if (st != CHR_OK) {
     free(*all);
@@ -142,7 +140,8 @@ chr_status chr_mpi_duplicates(MPI_Comm group_comm, chr_index *idx, int64_t image
   uint8_t *shared = calloc((size_t)(images > 0 ? images : 1), 1);
   uint8_t *mask = calloc((size_t)(rows > 0 ? rows : 1), 1);
   int64_t *pairs = malloc((size_t)(rows > 0 ? rows : 1) * 2 * sizeof *pairs);
-  int *displs = malloc((size_t)ranks * sizeof *displs), *counts = malloc((size_t)ranks * sizeof *counts);
+  int *displs = malloc((size_t)ranks * sizeof *displs),
+      *counts = malloc((size_t)ranks * sizeof *counts);
   char *hashes = NULL, *heads = NULL, *packed = NULL, *all_pairs = NULL;
   int64_t packed_bytes = 0;
   if (st == CHR_OK && !(mine && head && shared && mask && pairs && displs && counts))
@@ -156,7 +155,8 @@ chr_status chr_mpi_duplicates(MPI_Comm group_comm, chr_index *idx, int64_t image
     int m = chr_index_support(idx, r, &bins, &mass);
     mine[r] = chr_dup_row_hash(bins, mass, m);
   }
-  st = allgather_bytes(group_comm, mine, rows * (int64_t)sizeof *mine, &hashes, displs, counts, err);
+  st =
+      allgather_bytes(group_comm, mine, rows * (int64_t)sizeof *mine, &hashes, displs, counts, err);
   if (st != CHR_OK) goto cleanup;
   uint64_t *all = (uint64_t *)(void *)hashes; /* malloc'd: aligned for any type */
   st = chr_dup_hash_heads(all, images, head, err);
@@ -172,8 +172,8 @@ chr_status chr_mpi_duplicates(MPI_Comm group_comm, chr_index *idx, int64_t image
     st = chr_error_set(err, CHR_ENOMEM, "duplicates: cannot compare rows with their group's");
   if ((st = chr_mpi_agree(group_comm, st, err)) != CHR_OK) goto cleanup;
   for (int64_t i = 0; i < n_pairs; ++i) mask[pairs[2 * i] - first] = 1;
-  st = allgather_bytes(group_comm, pairs, n_pairs * 2 * (int64_t)sizeof *pairs, &all_pairs,
-                       displs, counts, err);
+  st = allgather_bytes(group_comm, pairs, n_pairs * 2 * (int64_t)sizeof *pairs, &all_pairs, displs,
+                       counts, err);
   if (st != CHR_OK) goto cleanup;
   int64_t total = ((int64_t)displs[ranks - 1] + counts[ranks - 1]) / (2 * (int64_t)sizeof *pairs);
   int64_t *row = malloc((size_t)(total > 0 ? total : 1) * sizeof *row);
@@ -183,8 +183,9 @@ chr_status chr_mpi_duplicates(MPI_Comm group_comm, chr_index *idx, int64_t image
     row[i] = got[2 * i];
     rep[i] = got[2 * i + 1];
   }
-  st = row && rep ? chr_dups_create(row, rep, total, out, err)
-                  : chr_error_set(err, CHR_ENOMEM, "duplicates: cannot hold %lld pairs", (long long)total);
+  st = row && rep
+           ? chr_dups_create(row, rep, total, out, err)
+           : chr_error_set(err, CHR_ENOMEM, "duplicates: cannot hold %lld pairs", (long long)total);
   free(row);
   free(rep);
   if (st == CHR_OK) st = chr_index_set_excluded(idx, total > 0 ? mask : NULL, err);
