@@ -62,8 +62,10 @@ chr_status chr_html_report_load(const char *path, cJSON **out, chr_error *err) {
   }
   if (chr_html_report_is_eval(root)) {
     st = chr_html_eval_check(root, path, err);
-    if (st != CHR_OK) cJSON_Delete(root);
-    else *out = root;
+    if (st != CHR_OK)
+      cJSON_Delete(root);
+    else
+      *out = root;
     goto cleanup;
   }
   if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "results"))) {
@@ -232,14 +234,16 @@ static void hit_item(chr_html_buf *b, const chr_html_options *o, const cJSON *hi
 }
 
 static void query_meta(chr_html_buf *b, const cJSON *q) {
-  static const char *const keys[] = {"candidate_stage", "metric", "rerank_scope", "candidates",
-                                     "total_time_ms"};
+  static const char *const keys[] = {"candidate_stage", "metric",        "rerank_scope",
+                                     "candidates",      "total_time_ms", "duplicates_collapsed"};
   const cJSON *meta = cJSON_GetObjectItemCaseSensitive(q, "metadata");
   chr_html_put(b, "<p class=\"meta\">results: ");
   chr_html_value(b, cJSON_GetObjectItemCaseSensitive(q, "results_count"));
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; ++i) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, keys[i]);
-    if (v == NULL) continue;
+    /* Most queries collapse nothing: the count is shown only when there is one. */
+    if (v == NULL || (strcmp(keys[i], "duplicates_collapsed") == 0 && chr_html_number(v, 0) == 0))
+      continue;
     chr_html_printf(b, " &middot; %s: ", keys[i]);
     chr_html_value(b, v);
   }
