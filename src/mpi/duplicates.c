@@ -158,6 +158,14 @@ chr_status chr_mpi_duplicates(MPI_Comm group_comm, chr_index *idx, int64_t image
   st =
       allgather_bytes(group_comm, mine, rows * (int64_t)sizeof *mine, &hashes, displs, counts, err);
   if (st != CHR_OK) goto cleanup;
+  /* The hashes are indexed by global row: the shards must follow the group's rank order. */
+  int64_t hashed = ((int64_t)displs[ranks - 1] + counts[ranks - 1]) / (int64_t)sizeof *mine;
+  if (displs[rank] != first * (int64_t)sizeof *mine || hashed != images)
+    st = chr_error_set(err, CHR_EINVAL,
+                       "duplicates: rank %d holds rows from %lld, %lld hashed of %lld images "
+                       "(expected shards in rank order covering every image)",
+                       rank, (long long)first, (long long)hashed, (long long)images);
+  if ((st = chr_mpi_agree(group_comm, st, err)) != CHR_OK) goto cleanup;
   uint64_t *all = (uint64_t *)(void *)hashes; /* malloc'd: aligned for any type */
   st = chr_dup_hash_heads(all, images, head, err);
   for (int64_t r = 0; st == CHR_OK && r < images; ++r)
