@@ -27,12 +27,17 @@ typedef struct {
   int thumbnails;                               /* thumbnails embedded */
   int placeholders;                             /* results whose image could not be read */
   char first_unreadable[CHR_ERROR_MESSAGE_MAX]; /* the first of those reasons, or "" */
+  int modes;                                    /* an eval report's modes (0 for a search) */
 } chr_html_stats;
 
-/* Reads the search report at path and checks that it is one: a JSON object with a "results"
- * array (an eval report or any other JSON is CHR_EFORMAT naming what was found and what was
- * expected; unreadable files CHR_EIO, files over CHR_HTML_REPORT_FILE_MAX CHR_EINVAL). Messages
- * start with path. On success the caller frees *out with cJSON_Delete. */
+/* 1 when report is an eval report (an object with "modes" and no "results"), else 0. */
+int chr_html_report_is_eval(const cJSON *report);
+
+/* Reads the report at path and checks that it is one: a search report (a JSON object with a
+ * "results" array) or an eval report (chr_html_report_is_eval) whose modes the page can draw,
+ * else CHR_EFORMAT naming the field, what was found and what was expected; unreadable files
+ * CHR_EIO, files over CHR_HTML_REPORT_FILE_MAX CHR_EINVAL. Messages start with path. On success
+ * the caller frees *out with cJSON_Delete. */
 chr_status chr_html_report_load(const char *path, cJSON **out, chr_error *err);
 
 /* CHR_EINVAL when out_path is the same file (paths.h) as an image the page would read: the
@@ -40,7 +45,8 @@ chr_status chr_html_report_load(const char *path, cJSON **out, chr_error *err);
 chr_status chr_html_report_check_output(const cJSON *report, const char *images_root,
                                         const char *out_path, chr_error *err);
 
-/* Renders the page of report (as chr_html_report_load gives it). On success *html (freed by
+/* Renders the page of report (as chr_html_report_load gives it): for an eval report, its
+ * setup, a table of its modes and recall against mean latency per mode as an inline SVG plot. On success *html (freed by
  * the caller) holds the page and stats says what went in; CHR_ENOMEM otherwise. */
 chr_status chr_html_report_render(const cJSON *report, const chr_html_options *o, char **html,
                                   chr_html_stats *stats, chr_error *err);

@@ -4,6 +4,7 @@
 #define CHROMATICA_RESULTS_H
 
 #include <stdint.h>
+#include "chromatica/duplicates.h"
 #include "chromatica/error.h"
 
 #define CHR_RESULTS_K_MAX 200
@@ -63,6 +64,7 @@ typedef struct {
   double total_ms;
   int incomplete;   /* 1: stopped by a signal before every query was answered */
   const char *stopped_by; /* the signal's name when incomplete */
+  const chr_dups *duplicates; /* the dataset's collapsed rows (NULL: none known) */
 } chr_run_info;
 
 #endif

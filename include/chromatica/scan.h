@@ -27,6 +27,14 @@ chr_status chr_index_append(chr_index *idx, const float *rows, int64_t count, ch
 int64_t chr_index_rows(const chr_index *idx);      /* rows appended so far */
 int64_t chr_index_first_row(const chr_index *idx); /* global index of local row 0 */
 
+/* Marks the rows (one byte per appended row, non-zero: excluded; copied) that searches which
+ * collapse duplicate images skip; NULL clears the mask. Rows appended later are not excluded.
+ * CHR_ENOMEM. */
+chr_status chr_index_set_excluded(chr_index *idx, const uint8_t *mask, chr_error *err);
+
+/* 1 when local row r is excluded by the mask, else 0. */
+int chr_index_excluded(const chr_index *idx, int64_t r);
+
 /* The support (non-zero bins, ascending) of local row r: *bins and *mass point into the index
  * and stay valid until it is destroyed. Returns the support size. */
 int chr_index_support(const chr_index *idx, int64_t r, const uint16_t **bins, const float **mass);
@@ -54,5 +62,12 @@ int chr_scan_topk(const chr_index *idx, const chr_qhist *q, int want, chr_hit *o
  * bad CHR_SCAN_KERNELS. */
 chr_status chr_scan_topk_many(const chr_index *idx, const chr_qhist *const *qs, int nq,
                               const int *want, chr_hit *const *out, int *counts, chr_error *err);
+
+/* chr_scan_topk_many where query i (exclude[i] non-zero; exclude may be NULL) never sees the
+ * rows of the index's exclusion mask (chr_index_set_excluded): its top is the exact top of the
+ * other rows. */
+chr_status chr_scan_topk_many_excluding(const chr_index *idx, const chr_qhist *const *qs, int nq,
+                                        const int *want, const int *exclude, chr_hit *const *out,
+                                        int *counts, chr_error *err);
 
 #endif

@@ -39,11 +39,12 @@ typedef struct {
   int batch_size; /* candidates per rerank work unit: scheduling only, never results */
   chr_rerank_scope rerank_scope;
   int emd_prune; /* metric emd: skip candidates whose lower bound shows they cannot enter */
+  int collapse_duplicates; /* images with identical histograms answer once (chromatica/duplicates.h) */
 } chr_search_options;
 
 /* The defaults (spec section 11): k 10, rerank_k 200, metric emd, candidate stage auto (see
  * CHR_SCOPE_AUTO), epsilon 0.05, tol 1e-6, 100 iterations, sharpen 1, fast_mode off, batch_size
- * 10, EMD pruning on. */
+ * 10, EMD pruning on, duplicates collapsed. */
 chr_search_options chr_search_options_default(void);
 
 /* Resolves a CHR_SCOPE_AUTO candidate stage for a dataset of `images` images: "bounds"

@@ -23,7 +23,9 @@ static const char usage[] =
     "  Writes one self-contained HTML page of a search report: each query's palette and its\n"
     "  results with thumbnails of ROOT/<file_path> (the folder the dataset was built from),\n"
     "  and the run's figures. Queries beyond N (default 50) are listed without thumbnails;\n"
-    "  thumbnails are at most PX pixels (default 96, 8..512) on their longer side.\n";
+    "  thumbnails are at most PX pixels (default 96, 8..512) on their longer side.\n"
+    "  An eval report (chromatica eval) gets a page of its modes: a table and recall against\n"
+    "  mean latency per mode as a plot.\n";
 
 typedef struct {
   const char *report, *images, *out;
@@ -106,8 +108,11 @@ static int run(const report_args *a) {
               "chromatica report: warning: %d images could not be read and have a "
               "placeholder (first: %s)\n",
               stats.placeholders, stats.first_unreadable);
-    printf("chromatica report: wrote %s (%d queries, %d failed, %d thumbnails)\n", a->out,
-           stats.queries, stats.failed_queries, stats.thumbnails);
+    if (stats.modes > 0)
+      printf("chromatica report: wrote %s (eval report, %d modes)\n", a->out, stats.modes);
+    else
+      printf("chromatica report: wrote %s (%d queries, %d failed, %d thumbnails)\n", a->out,
+             stats.queries, stats.failed_queries, stats.thumbnails);
   }
   free(html);
   cJSON_Delete(report);

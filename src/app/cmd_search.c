@@ -137,6 +137,7 @@ int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
   run.images = in.images;
   run.query_groups = in.layout.groups;
   run.shards = in.layout.shards;
+  run.duplicates = &in.dups;
   run.read_ms = in.read_ms;
   run.distribute_ms = in.distribute_ms;
   int n = in.n;

@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include "chromatica/mpi_collect.h"
+#include "chromatica/mpi_duplicates.h"
 #include "chromatica/mpi_search.h"
 #include "chromatica/paths.h"
 #include "chromatica/textfile.h"
@@ -109,6 +110,11 @@ chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_sessio
   chr_io_mode mode = a->io && strcmp(a->io, "parallel") == 0 ? CHR_IO_PARALLEL : CHR_IO_SCATTER;
   st = chr_shard_load(comm, &s->layout, mode, a->dataset, s->ds, &s->idx, &s->mine.read_ms,
                       &s->mine.distribute_ms, &s->independent_io, err);
+  /* Each group finds the same groups over its own shards; the mask is what searches skip. */
+  if (st == CHR_OK)
+    st = chr_mpi_agree(comm, chr_mpi_duplicates(s->layout.group_comm, s->idx, s->images, &s->dups,
+                                                err),
+                       err);
   if (st != CHR_OK) return st;
   s->mine.group = s->layout.group;
   s->mine.shard = s->layout.shard;
@@ -137,6 +143,7 @@ void chr_session_close(chr_session *s) {
   free(s->palettes);
   free(s->palette_weights);
   chr_index_destroy(&s->idx);
+  chr_dups_free(&s->dups);
   chr_layout_free(&s->layout);
   chr_dataset_close(&s->ds);
   chr_batch_destroy(&s->batch);

@@ -42,6 +42,7 @@ typedef struct {
   int max_concurrent;
   chr_layout layout;
   chr_index *idx;
+  chr_dups dups;            /* images with identical histograms (chromatica/duplicates.h) */
   chr_batch_query *queries; /* n entries; on rank 0 they belong to the batch */
   int n;
   int independent_io;      /* --io parallel: HDF5 fell back to independent reads */

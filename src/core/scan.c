@@ -45,6 +45,7 @@ struct chr_index {
   uint16_t *bins;     /* CSR bin indices, ascending within a row */
   float *mass;        /* CSR masses, parallel to bins */
   int64_t nnz_cap;    /* allocated length of bins and mass */
+  uint8_t *excluded;  /* NULL, or 1 per row the searches that collapse duplicates skip */
 };
 
 chr_status chr_index_create(int64_t capacity, int64_t first_row, chr_index **out, chr_error *err) {
@@ -88,6 +89,7 @@ void chr_index_destroy(chr_index **p) {
   free(idx->offsets);
   free(idx->bins);
   free(idx->mass);
+  free(idx->excluded);
   free(idx);
   *p = NULL;
 }
@@ -167,6 +169,23 @@ chr_status chr_index_append(chr_index *idx, const float *rows, int64_t count, ch
 }
 
 int64_t chr_index_rows(const chr_index *idx) { return idx->rows; }
+
+chr_status chr_index_set_excluded(chr_index *idx, const uint8_t *mask, chr_error *err) {
+  free(idx->excluded);
+  idx->excluded = NULL;
+  if (mask == NULL) return CHR_OK;
+  idx->excluded = malloc((size_t)(idx->capacity > 0 ? idx->capacity : 1));
+  if (idx->excluded == NULL)
+    return chr_error_set(err, CHR_ENOMEM, "index: out of memory for the mask of %lld rows",
+                         (long long)idx->capacity);
+  memset(idx->excluded, 0, (size_t)(idx->capacity > 0 ? idx->capacity : 1));
+  memcpy(idx->excluded, mask, (size_t)idx->rows);
+  return CHR_OK;
+}
+
+int chr_index_excluded(const chr_index *idx, int64_t r) {
+  return idx->excluded != NULL && idx->excluded[r] != 0;
+}
 int64_t chr_index_first_row(const chr_index *idx) { return idx->first_row; }
 
 int chr_index_support(const chr_index *idx, int64_t r, const uint16_t **bins, const float **mass) {
@@ -274,11 +293,14 @@ static int candidates_compact(candidate_list *c) {
 
 /* Appends the rows of `mask` (bit r: row row0 + r, approximate sum acc[r]) that are still
  * admissible. 0 on ENOMEM. */
-static int candidates_admit(candidate_list *c, uint64_t mask, const float *acc, int64_t row0) {
+static int candidates_admit(candidate_list *c, uint64_t mask, const float *acc, int64_t row0,
+                            const uint8_t *skip) {
   while (mask != 0) {
     int r = __builtin_ctzll(mask);
     mask &= mask - 1;
     if (acc[r] < c->admit) continue;
+    /* Before admission, so a skipped row never raises the bar for the rows that count. */
+    if (skip != NULL && skip[row0 + r]) continue;
     if (c->count == c->cap && !candidates_compact(c)) return 0;
     if (acc[r] < c->admit) continue; /* the compaction may have raised the bar */
     c->items[c->count++] = (candidate){acc[r], row0 + r};
@@ -299,6 +321,7 @@ typedef struct {
   float (*weight)[CHR_QUERY_MAX_BINS];
   double *margin;
   int *keep;  /* how many rows each query wants: min(want, rows) */
+  const uint8_t **skip; /* per query: the index's exclusion mask, or NULL to see every row */
   int chunk;  /* rows per chunk of widened roots, a multiple of CHR_SCAN_GROUP */
   chr_scan_kernels kernels;
 } scan_plan;
@@ -308,10 +331,11 @@ static void plan_free(scan_plan *p) {
   free(p->weight);
   free(p->margin);
   free(p->keep);
+  free(p->skip);
 }
 
 static chr_status plan_build(const chr_index *idx, const chr_qhist *const *qs, int nq,
-                             const int *cap, scan_plan *p, chr_error *err) {
+                             const int *cap, const int *exclude, scan_plan *p, chr_error *err) {
   size_t n = (size_t)(nq > 0 ? nq : 1);
   int index[CHR_BINS] = {0};
   p->nq = nq;
@@ -320,7 +344,9 @@ static chr_status plan_build(const chr_index *idx, const chr_qhist *const *qs, i
   p->weight = malloc(n * sizeof *p->weight);
   p->margin = malloc(n * sizeof *p->margin);
   p->keep = malloc(n * sizeof *p->keep);
-  if (p->slot == NULL || p->weight == NULL || p->margin == NULL || p->keep == NULL)
+  p->skip = malloc(n * sizeof *p->skip);
+  if (p->slot == NULL || p->weight == NULL || p->margin == NULL || p->keep == NULL ||
+      p->skip == NULL)
     return chr_error_set(err, CHR_ENOMEM, "scan: out of memory for a batch of %d queries", nq);
   for (int i = 0; i < nq; ++i)
     for (int k = 0; cap[i] > 0 && k < qs[i]->count; ++k) index[qs[i]->bin[k]] = 1;
@@ -332,6 +358,7 @@ static chr_status plan_build(const chr_index *idx, const chr_qhist *const *qs, i
     }
   for (int i = 0; i < nq; ++i) {
     p->keep[i] = cap[i];
+    p->skip[i] = exclude != NULL && exclude[i] ? idx->excluded : NULL;
     p->margin[i] = chr_scan_margin(qs[i], idx->max_row_sum);
     for (int k = 0; k < qs[i]->count; ++k) {
       p->slot[i][k] = index[qs[i]->bin[k]];
@@ -364,7 +391,7 @@ static int admit_chunk(const scan_plan *p, int i, const float *roots, int len, i
     uint64_t mask = p->kernels.group(roots + g, p->chunk, p->slot[i], p->weight[i],
                                      p->qs[i]->count, c->admit, acc);
     if (len - g < CHR_SCAN_GROUP) mask &= (UINT64_C(1) << (len - g)) - 1;
-    if (!candidates_admit(c, mask, acc, row0 + g)) return 0;
+    if (!candidates_admit(c, mask, acc, row0 + g, p->skip[i])) return 0;
   }
   return 1;
 }
@@ -433,6 +460,12 @@ static int finish_query(const chr_index *idx, const scan_plan *p, int i,
 
 chr_status chr_scan_topk_many(const chr_index *idx, const chr_qhist *const *qs, int nq,
                               const int *want, chr_hit *const *out, int *counts, chr_error *err) {
+  return chr_scan_topk_many_excluding(idx, qs, nq, want, NULL, out, counts, err);
+}
+
+chr_status chr_scan_topk_many_excluding(const chr_index *idx, const chr_qhist *const *qs, int nq,
+                                        const int *want, const int *exclude, chr_hit *const *out,
+                                        int *counts, chr_error *err) {
   chr_status st = CHR_OK;
   int64_t rows = idx->rows, nblocks = (rows + CHR_SCAN_BLOCK - 1) / CHR_SCAN_BLOCK;
   size_t n = (size_t)(nq > 0 ? nq : 1);
@@ -445,7 +478,7 @@ chr_status chr_scan_topk_many(const chr_index *idx, const chr_qhist *const *qs, 
   if (cap == NULL || per_thread == NULL) goto nomem;
   for (int i = 0; i < nq; ++i)
     cap[i] = want[i] <= 0 ? 0 : ((int64_t)want[i] < rows ? want[i] : (int)rows);
-  st = plan_build(idx, qs, nq, cap, &plan, err);
+  st = plan_build(idx, qs, nq, cap, exclude, &plan, err);
   if (st != CHR_OK) goto cleanup;
   /* Every thread admits its share of the row blocks into its own lists, whose bars rise as
    * they fill; which thread saw which rows cannot change the exact top chosen afterwards. */

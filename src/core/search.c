@@ -17,7 +17,8 @@ chr_search_options chr_search_options_default(void) {
                           .fast_mode = 0,
                           .batch_size = 10,
                           .rerank_scope = CHR_SCOPE_AUTO,
-                          .emd_prune = 1};
+                          .emd_prune = 1,
+                          .collapse_duplicates = 1};
   return o;
 }
 

@@ -192,6 +192,15 @@ static chr_status option_apply(const cJSON *item, chr_search_options *o, chr_err
     describe(item, shown, sizeof shown);
     return chr_error_set(err, CHR_EINVAL, "emd_prune %s: wrong type (expected true or false)", shown);
   }
+  if (strcmp(key, "collapse_duplicates") == 0) {
+    if (cJSON_IsBool(item)) {
+      o->collapse_duplicates = cJSON_IsTrue(item);
+      return CHR_OK;
+    }
+    describe(item, shown, sizeof shown);
+    return chr_error_set(err, CHR_EINVAL,
+                         "collapse_duplicates %s: wrong type (expected true or false)", shown);
+  }
   if (strcmp(key, "rerank_scope") == 0) {
     const char *m = cJSON_IsString(item) ? item->valuestring : "";
     if (strcmp(m, "candidates") == 0 || strcmp(m, "all") == 0) {

@@ -8,6 +8,8 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+#include "chromatica/error.h"
+
 typedef struct {
   char *data;
   size_t len, cap;
@@ -39,5 +41,15 @@ double chr_html_number(const cJSON *v, double fallback);
 /* The run section: ranks x threads, io mode, dataset, phase times, latency distribution with
  * a histogram of per-query times, per-rank figures. report is the whole search report. */
 void chr_html_run_section(chr_html_buf *b, const cJSON *report);
+
+/* CHR_EFORMAT naming the field (e.g. "modes[2].recall_at_k_mean") unless report is an eval
+ * report the page can draw: a non-empty "modes" array of objects, each with a string "mode",
+ * recall_at_k_mean and recall_at_k_min from 0 to 1 (min <= mean) and latency_ms.total.mean a
+ * finite number >= 0. Messages start with path. */
+chr_status chr_html_eval_check(const cJSON *report, const char *path, chr_error *err);
+
+/* The whole page of a checked eval report: setup, recall against mean latency per mode as an
+ * inline SVG plot, and the table of modes. source is the report's path (any bytes). */
+void chr_html_eval_page(chr_html_buf *b, const cJSON *report, const char *source);
 
 #endif

@@ -35,7 +35,12 @@ static const char style[] =
     "background:#ddd;color:#666;font-size:11px;text-align:center}"
     ".chips span{display:inline-block;width:16px;height:16px;border:1px solid "
     "#888;margin-right:2px}"
-    ".note{color:#855;font-size:.85em}.rank{font-weight:bold}";
+    ".note{color:#855;font-size:.85em}.rank{font-weight:bold}.dups{color:#555}";
+
+int chr_html_report_is_eval(const cJSON *report) {
+  return cJSON_IsObject(report) && cJSON_HasObjectItem(report, "modes") &&
+         !cJSON_HasObjectItem(report, "results");
+}
 
 chr_status chr_html_report_load(const char *path, cJSON **out, chr_error *err) {
   *out = NULL;
@@ -55,14 +60,21 @@ chr_status chr_html_report_load(const char *path, cJSON **out, chr_error *err) {
                        path, at);
     goto cleanup;
   }
+  if (chr_html_report_is_eval(root)) {
+    st = chr_html_eval_check(root, path, err);
+    if (st != CHR_OK)
+      cJSON_Delete(root);
+    else
+      *out = root;
+    goto cleanup;
+  }
   if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "results"))) {
     const char *found = !cJSON_IsObject(root) ? "a JSON value that is not an object"
-                        : cJSON_HasObjectItem(root, "modes")
-                            ? "an eval report (it has \"modes\")"
-                            : "an object without a \"results\" array";
+                                              : "an object without a \"results\" array";
     st = chr_error_set(err, CHR_EFORMAT,
-                       "%s: not a search report: %s (expected an object with a "
-                       "\"results\" array of queries, as chromatica search writes)",
+                       "%s: not a search or eval report: %s (expected an object with a "
+                       "\"results\" array of queries, as chromatica search writes, or a "
+                       "\"modes\" array, as chromatica eval writes)",
                        path, found);
     cJSON_Delete(root);
     goto cleanup;
@@ -179,6 +191,18 @@ static void thumbnail(chr_html_buf *b, const chr_html_options *o, const cJSON *h
   free(path);
 }
 
+/* "+N identical: first ids" for a result that stands for collapsed copies (issue 16). */
+static void duplicates_note(chr_html_buf *b, const cJSON *dups) {
+  int n = cJSON_IsArray(dups) ? cJSON_GetArraySize(dups) : 0;
+  if (n == 0) return;
+  chr_html_printf(b, "<div class=\"dups\" data-duplicates=\"%d\">+%d identical: ", n, n);
+  for (int i = 0; i < n && i < 3; ++i) {
+    if (i > 0) chr_html_put(b, ", ");
+    chr_html_value(b, cJSON_GetArrayItem(dups, i));
+  }
+  chr_html_put(b, n > 3 ? ", &hellip;</div>" : "</div>");
+}
+
 static void hit_item(chr_html_buf *b, const chr_html_options *o, const cJSON *hit, int with,
                      chr_html_stats *stats) {
   const cJSON *id = cJSON_GetObjectItemCaseSensitive(hit, "image_id");
@@ -196,7 +220,9 @@ static void hit_item(chr_html_buf *b, const chr_html_options *o, const cJSON *hi
   chr_html_value(b, cJSON_GetObjectItemCaseSensitive(hit, "distance"));
   chr_html_put(b, "<br>confidence ");
   chr_html_value(b, cJSON_GetObjectItemCaseSensitive(hit, "confidence"));
-  chr_html_put(b, "</div><div class=\"chips\">");
+  chr_html_put(b, "</div>");
+  duplicates_note(b, cJSON_GetObjectItemCaseSensitive(hit, "duplicates"));
+  chr_html_put(b, "<div class=\"chips\">");
   const cJSON *c;
   cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(hit, "dominant_colors")) {
     char hex[8];
@@ -208,14 +234,16 @@ static void hit_item(chr_html_buf *b, const chr_html_options *o, const cJSON *hi
 }
 
 static void query_meta(chr_html_buf *b, const cJSON *q) {
-  static const char *const keys[] = {"candidate_stage", "metric", "rerank_scope", "candidates",
-                                     "total_time_ms"};
+  static const char *const keys[] = {"candidate_stage", "metric",        "rerank_scope",
+                                     "candidates",      "total_time_ms", "duplicates_collapsed"};
   const cJSON *meta = cJSON_GetObjectItemCaseSensitive(q, "metadata");
   chr_html_put(b, "<p class=\"meta\">results: ");
   chr_html_value(b, cJSON_GetObjectItemCaseSensitive(q, "results_count"));
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; ++i) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, keys[i]);
-    if (v == NULL) continue;
+    /* Most queries collapse nothing: the count is shown only when there is one. */
+    if (v == NULL || (strcmp(keys[i], "duplicates_collapsed") == 0 && chr_html_number(v, 0) == 0))
+      continue;
     chr_html_printf(b, " &middot; %s: ", keys[i]);
     chr_html_value(b, v);
   }
@@ -276,6 +304,11 @@ chr_status chr_html_report_render(const cJSON *report, const chr_html_options *o
   *html = NULL;
   memset(stats, 0, sizeof *stats);
   chr_html_buf b = {NULL, 0, 0, 0};
+  if (chr_html_report_is_eval(report)) {
+    chr_html_eval_page(&b, report, o->source);
+    stats->modes = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(report, "modes"));
+    goto done;
+  }
   header(&b, report, o);
   chr_html_run_section(&b, report);
   chr_html_put(&b, "<section id=\"queries\">\n<h2>Queries</h2>\n");
@@ -294,6 +327,7 @@ chr_status chr_html_report_render(const cJSON *report, const chr_html_options *o
     query_article(&b, o, q, index++, stats);
   }
   chr_html_put(&b, "</section>\n</body></html>");
+done:
   if (b.failed) {
     free(b.data);
     return chr_error_set(err, CHR_ENOMEM, "report page: out of memory");

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chromatica/confidence.h"
 #include "chromatica/grid.h"
 #include "chromatica/json_text.h"
 #include "chromatica/textfile.h"
@@ -84,6 +85,22 @@ static int add_metric(cJSON *meta, const chr_batch_query *q, const chr_query_res
          add_num(meta, "sinkhorn_marginal_error", r->sinkhorn_error_max);
 }
 
+/* The ids of the images collapsed onto a hit (only when the query collapses them and some are);
+ * *collapsed grows by their number. */
+static int add_duplicates(cJSON *hit, const chr_batch_query *q, const chr_result_hit *h,
+                          char *const *ids, const chr_run_info *run, int64_t *collapsed) {
+  const int64_t *rows = NULL;
+  int64_t n = q->options.collapse_duplicates && run->duplicates != NULL
+                  ? chr_dups_members(run->duplicates, h->row, &rows)
+                  : 0;
+  if (n == 0) return 1;
+  cJSON *arr = cJSON_AddArrayToObject(hit, "duplicates");
+  for (int64_t j = 0; arr != NULL && j < n; j++)
+    if (rows[j] < 0 || rows[j] >= run->images || !push_str(arr, ids[rows[j]])) return 0;
+  *collapsed += n;
+  return arr != NULL;
+}
+
 static int add_success(cJSON *o, const chr_batch_query *q, const chr_query_result *r,
                        char *const *ids, char *const *paths, const chr_rgb *palettes,
                        const float *palette_weights, const chr_run_info *run) {
@@ -105,9 +122,11 @@ static int add_success(cJSON *o, const chr_batch_query *q, const chr_query_resul
   if (count < 0) count = 0;
   cJSON *hits = add_num(o, "results_count", count) ? cJSON_AddArrayToObject(o, "results") : NULL;
   if (hits == NULL) return 0;
+  int64_t collapsed = 0;
   for (int j = 0; j < count; j++) {
     const chr_result_hit *h = &r->hits[j];
-    double confidence = q->options.fast_mode ? 1.0 - h->ann_score / 2.0 : exp(-h->distance / 10.0);
+    double confidence = q->options.fast_mode ? chr_confidence_fast(h->ann_score)
+                                             : chr_confidence_transport(h->distance);
     cJSON *hit = cJSON_CreateObject();
     if (hit == NULL || !cJSON_AddItemToArray(hits, hit)) {
       cJSON_Delete(hit);
@@ -116,7 +135,8 @@ static int add_success(cJSON *o, const chr_batch_query *q, const chr_query_resul
     ok = add_num(hit, "rank", j + 1) && add_str(hit, "image_id", ids[h->row]) &&
          (paths == NULL || add_str(hit, "file_path", paths[h->row])) &&
          add_num(hit, "distance", h->distance) && add_num(hit, "ann_score", h->ann_score) &&
-         add_num(hit, "confidence", confidence) && add_dominant(hit, h, palettes, palette_weights);
+         add_num(hit, "confidence", confidence) && add_dominant(hit, h, palettes, palette_weights) &&
+         add_duplicates(hit, q, h, ids, run, &collapsed);
     if (!ok) return 0;
   }
   cJSON *meta = cJSON_AddObjectToObject(o, "metadata");
@@ -131,7 +151,9 @@ static int add_success(cJSON *o, const chr_batch_query *q, const chr_query_resul
                  q->options.rerank_scope == CHR_SCOPE_ALL ? "bounds" : "hellinger") &&
          add_str(meta, "rerank_scope",
                  q->options.rerank_scope == CHR_SCOPE_ALL ? "all" : "candidates") &&
-         add_metric(meta, q, r) && add_bool(meta, "fast_mode", q->options.fast_mode);
+         add_metric(meta, q, r) && add_bool(meta, "fast_mode", q->options.fast_mode) &&
+         add_bool(meta, "collapse_duplicates", q->options.collapse_duplicates) &&
+         add_num(meta, "duplicates_collapsed", (double)collapsed);
 }
 
 static int add_failure(cJSON *o, const char *id, const char *error) {
@@ -224,6 +246,11 @@ static int add_run(cJSON *root, const chr_run_info *run, const chr_rank_stats *r
   cJSON *ds = ok ? cJSON_AddObjectToObject(o, "dataset") : NULL;
   ok = ds != NULL && add_str(ds, "path", run->dataset_path) &&
        add_num(ds, "images", (double)run->images);
+  /* Dataset-wide: the images that answer through another identical one when collapsing. */
+  cJSON *dup = ok ? cJSON_AddObjectToObject(ds, "duplicates") : NULL;
+  ok = dup != NULL &&
+       add_num(dup, "groups", run->duplicates != NULL ? (double)run->duplicates->groups : 0.0) &&
+       add_num(dup, "images_collapsed", run->duplicates != NULL ? (double)run->duplicates->n : 0.0);
   cJSON *t = ok ? cJSON_AddObjectToObject(o, "timings_ms") : NULL;
   ok = t != NULL && add_num(t, "read", run->read_ms) &&
        add_num(t, "distribute", run->distribute_ms) && add_num(t, "search", run->search_ms) &&

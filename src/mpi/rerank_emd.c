@@ -105,7 +105,11 @@ static chr_status build_pool(const chr_index *idx, const chr_emd_job *job, job_s
   s->n_pool = n;
   if (o->rerank_scope == CHR_SCOPE_ALL) {
     chr_emd_bound_rows(&s->bounds, idx, bounds);
-    for (int64_t r = 0; r < rows; ++r) s->pool[r] = (pool_entry){bounds[r], first + r, NAN};
+    int64_t kept = 0; /* a collapsed duplicate answers through its group's representative */
+    for (int64_t r = 0; r < rows; ++r)
+      if (!o->collapse_duplicates || !chr_index_excluded(idx, r))
+        s->pool[kept++] = (pool_entry){bounds[r], first + r, NAN};
+    s->n_pool = n = kept;
     free(bounds);
   } else {
     int64_t at = 0;

@@ -87,6 +87,7 @@ static void stage1_wave(const chr_index *idx, wave_query *wq, int W) {
   const chr_qhist *qs[CHR_MAX_CONCURRENT_MAX];
   chr_hit *outs[CHR_MAX_CONCURRENT_MAX];
   int want[CHR_MAX_CONCURRENT_MAX], counts[CHR_MAX_CONCURRENT_MAX], which[CHR_MAX_CONCURRENT_MAX];
+  int collapse[CHR_MAX_CONCURRENT_MAX];
   int n = 0;
   int64_t rows = chr_index_rows(idx);
   for (int i = 0; i < W; ++i) {
@@ -96,12 +97,13 @@ static void stage1_wave(const chr_index *idx, wave_query *wq, int W) {
     qs[n] = &wq[i].query->hist;
     outs[n] = wq[i].partial;
     want[n] = wq[i].want < rows ? wq[i].want : (int)rows;
+    collapse[n] = wq[i].query->options.collapse_duplicates;
     which[n++] = i;
   }
   if (n == 0) return;
   chr_error err;
   double t = omp_get_wtime();
-  chr_status st = chr_scan_topk_many(idx, qs, n, want, outs, counts, &err);
+  chr_status st = chr_scan_topk_many_excluding(idx, qs, n, want, collapse, outs, counts, &err);
   double ms = (omp_get_wtime() - t) * 1e3;
   for (int j = 0; j < n; ++j) {
     wave_query *w = &wq[which[j]];

@@ -50,4 +50,19 @@ timeout 180 "$browser" "${flags[@]}" --dump-dom "file://$work/page.html" >"$work
   2>"$work/dom.log" || fail "chromium --dump-dom: $(tail -5 "$work/dom.log")"
 /usr/bin/python3 "$here/report_html_check.py" "$work/report.json" "$work/page.html" \
   "$work/dom.html" "$work/shot.png" "$work/dom.log"
+
+# The eval page: chromatica eval on the same dataset (the invalid query listed), rendered by the
+# same command, seen in Chromium; report_html_check.py --eval checks the plot and the table.
+"$bin" eval --dataset "$work/ds.h5" --queries "$work/batch.json" --out "$work/eval.json" \
+  >"$work/eval.txt" 2>"$work/eval.err" || fail "eval: $(cat "$work/eval.err")"
+"$bin" report "$work/eval.json" -o "$work/eval.html" >"$work/eval_report.txt" \
+  2>"$work/eval_report.err" || fail "report of the eval: $(cat "$work/eval_report.err")"
+grep -q "eval report" "$work/eval_report.txt" || fail "report did not say it drew an eval report"
+timeout 180 "$browser" "${flags[@]}" --screenshot="$work/eval_shot.png" --window-size=1200,1100 \
+  "file://$work/eval.html" >"$work/eval_shot.log" 2>&1 ||
+  fail "chromium --screenshot (eval): $(tail -5 "$work/eval_shot.log")"
+timeout 180 "$browser" "${flags[@]}" --dump-dom "file://$work/eval.html" >"$work/eval_dom.html" \
+  2>"$work/eval_dom.log" || fail "chromium --dump-dom (eval): $(tail -5 "$work/eval_dom.log")"
+/usr/bin/python3 "$here/report_html_check.py" --eval "$work/eval.json" "$work/eval.html" \
+  "$work/eval_dom.html" "$work/eval_shot.png" "$work/eval_dom.log"
 echo "integration_report_html: ok"

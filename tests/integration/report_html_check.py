@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks a `chromatica report` page as headless Chromium saw it (integration_report_html).
 
-usage: report_html_check.py REPORT.json PAGE.html DOM.html SCREENSHOT.png CHROMIUM_LOG
+usage: report_html_check.py [--eval] REPORT.json PAGE.html DOM.html SCREENSHOT.png CHROMIUM_LOG
 
 - every <img> is a data URI whose base64 decodes to a PNG that a small independent decoder
   (zlib + struct, below) reads completely, at most 96 pixels on its longer side;
@@ -160,5 +160,88 @@ def main(report_path, page_path, dom_path, shot_path, log_path):
     return 1 if problems else 0
 
 
+class EvalDom(html.parser.HTMLParser):
+    """The eval page's plot groups (data-recall, data-latency-ms, mean circle), table rows and
+    any script."""
+
+    def __init__(self):
+        super().__init__()
+        self.groups, self.rows, self.names, self.scripts, self.handlers = [], 0, [], 0, []
+        self.svg, self.viewbox, self._in_name = 0, None, False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        self.handlers += [k for k, v in attrs if k.startswith("on")]
+        self.handlers += [k for k, v in attrs if v and "javascript:" in v.lower()]
+        self.scripts += tag == "script"
+        if tag == "svg":
+            self.svg += 1
+            self.viewbox = [float(x) for x in (a.get("viewbox") or "0 0 0 0").split()]
+        if tag == "g" and "mode" in classes:
+            self.groups.append({"recall": float(a["data-recall"]),
+                                "latency": float(a["data-latency-ms"]), "circles": []})
+        if tag == "circle" and self.groups:
+            self.groups[-1]["circles"].append((float(a["cx"]), float(a["cy"])))
+        if tag == "tr" and "mode" in classes:
+            self.rows += 1
+        self._in_name = tag == "span" and "name" in classes
+
+    def handle_data(self, data):
+        if self._in_name:
+            self.names.append(data)
+            self._in_name = False
+
+
+def main_eval(report_path, page_path, dom_path, shot_path, log_path):
+    """The eval page: one plot group and one table row per mode, in the report's order, with the
+    report's recall and latency; points inside the plot, higher recall drawn higher and slower
+    modes further right; not blank; no script."""
+    problems = []
+    modes = json.load(open(report_path, encoding="utf-8"))["modes"]
+    dom = EvalDom()
+    dom.feed(open(dom_path, encoding="utf-8").read())
+    page = open(page_path, encoding="utf-8").read()
+    if dom.svg != 1 or len(dom.groups) != len(modes) or dom.rows != len(modes):
+        problems.append("%d svg, %d plot groups and %d table rows for %d modes"
+                        % (dom.svg, len(dom.groups), dom.rows, len(modes)))
+    if dom.names != [m["mode"] for m in modes]:
+        problems.append("table names %s, report modes %s" % (dom.names, [m["mode"] for m in modes]))
+    _, _, width, height = dom.viewbox or (0, 0, 0, 0)
+    points = []
+    for m, g in zip(modes, dom.groups):
+        want_ms = m["latency_ms"]["total"]["mean"]
+        if abs(g["recall"] - m["recall_at_k_mean"]) > 1e-5 or \
+                abs(g["latency"] - want_ms) > 1e-5 * max(1.0, want_ms):
+            problems.append("mode %s: plotted %s, report %s / %s" % (m["mode"], g,
+                            m["recall_at_k_mean"], want_ms))
+        x, y = g["circles"][0]
+        if not (0 < x < width and 0 < y < height):
+            problems.append("mode %s: point (%s, %s) outside the plot" % (m["mode"], x, y))
+        points.append((max(want_ms, 1e-3), m["recall_at_k_mean"], x, y))
+    for a in points:
+        for b in points:
+            if a[1] > b[1] + 1e-9 and not a[3] < b[3]:
+                problems.append("higher recall is not drawn higher: %s vs %s" % (a, b))
+            if a[0] > b[0] * (1 + 1e-9) and not a[2] > b[2]:
+                problems.append("slower mode is not drawn further right: %s vs %s" % (a, b))
+    w, h, ch, rows = png_decode(open(shot_path, "rb").read())
+    colours = {row[x:x + 3] for row in rows[::4] for x in range(0, w * ch, ch * 4)}
+    if len(colours) < 8:
+        problems.append("eval screenshot looks blank: %d colours" % len(colours))
+    if dom.scripts or "<script" in page.lower() or dom.handlers or "src=\"http" in page:
+        problems.append("script or outside resource found")
+    log = open(log_path, encoding="utf-8", errors="replace").read()
+    if "CONSOLE" in log or "Uncaught" in log:
+        problems.append("Chromium logged a console message: %s" % log[-500:])
+    for p in problems:
+        print("FAIL:", p)
+    print("eval page: %d modes plotted, %d table rows, %d screenshot colours"
+          % (len(dom.groups), dom.rows, len(colours)))
+    return 1 if problems else 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--eval":
+        sys.exit(main_eval(*sys.argv[2:7]))
     sys.exit(main(*sys.argv[1:6]))

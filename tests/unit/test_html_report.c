@@ -133,14 +133,50 @@ static chr_status load_text(const char *text, chr_error *err) {
   return st;
 }
 
+/* An eval report: accepted and drawn when its modes are complete, refused naming the field
+ * otherwise; the plot holds one group per mode and the mode names are escaped. */
+static void test_eval_page(void **state) {
+  (void)state;
+  chr_error err;
+  const char *mode_a = "{\"mode\": \"fast <i>\", \"recall_at_k_mean\": 0.25, "
+                       "\"recall_at_k_min\": 0, \"latency_ms\": {\"total\": {\"mean\": 0}}}";
+  const char *mode_b = "{\"mode\": \"exact\", \"recall_at_k_mean\": 1, "
+                       "\"recall_at_k_min\": 1, \"latency_ms\": {\"total\": {\"mean\": 120.5}}}";
+  char text[1024];
+  snprintf(text, sizeof text, "{\"modes\": [%s, %s], \"truth\": \"t\"}", mode_a, mode_b);
+  assert_int_equal(load_text(text, &err), CHR_OK);
+  cJSON *report = cJSON_Parse(text);
+  assert_non_null(report);
+  assert_true(chr_html_report_is_eval(report));
+  chr_html_options o = {NULL, 50, 96, "eval.json"};
+  chr_html_stats stats;
+  char *html = NULL;
+  assert_int_equal(chr_html_report_render(report, &o, &html, &stats, &err), CHR_OK);
+  assert_int_equal(stats.modes, 2);
+  assert_non_null(strstr(html, "<svg id=\"recall-cost\""));
+  assert_non_null(strstr(html, "fast &lt;i&gt;"));
+  assert_null(strstr(html, "fast <i>"));
+  int groups = 0;
+  for (const char *p = html; (p = strstr(p, "<g class=\"mode\"")) != NULL; ++p) groups++;
+  assert_int_equal(groups, 2);
+  assert_null(strstr(html, "nan"));
+  assert_null(strstr(html, "inf"));
+  free(html);
+  cJSON_Delete(report);
+  snprintf(text, sizeof text,
+           "{\"modes\": [%s, {\"mode\": \"x\", \"recall_at_k_mean\": 1.5}]}", mode_a);
+  assert_int_equal(load_text(text, &err), CHR_EFORMAT);
+  assert_non_null(strstr(err.message, "modes[1].recall_at_k_mean"));
+}
+
 static void test_load_refuses_other_json(void **state) {
   (void)state;
   chr_error err;
   assert_int_equal(load_text("{\"results\": []}", &err), CHR_OK);
   assert_int_equal(load_text("{}", &err), CHR_EFORMAT);
-  assert_non_null(strstr(err.message, "not a search report"));
+  assert_non_null(strstr(err.message, "not a search or eval report"));
   assert_int_equal(load_text("{\"modes\": [], \"truth\": {}}", &err), CHR_EFORMAT);
-  assert_non_null(strstr(err.message, "an eval report"));
+  assert_non_null(strstr(err.message, "eval report \"modes\" is empty"));
   assert_int_equal(load_text("[1,", &err), CHR_EFORMAT);
   assert_non_null(strstr(err.message, "not valid JSON"));
   cJSON *r = NULL;
@@ -154,6 +190,7 @@ int main(void) {
       cmocka_unit_test(test_thumbnail_of_fixture),
       cmocka_unit_test(test_render_escapes_and_placeholders),
       cmocka_unit_test(test_load_refuses_other_json),
+      cmocka_unit_test(test_eval_page),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chromatica/confidence.h"
 #include "chromatica/grid.h"
 #include "chromatica/report.h"
 #include "chromatica/textfile.h"
@@ -179,7 +180,7 @@ static void full_report(void **state) {
   assert_string_equal(str(h0, "image_id"), "img1");
   assert_string_equal(str(h0, "file_path"), "a/1.jpg");
   assert_true(num(h0, "distance") == 3.92);
-  assert_true(fabs(num(h0, "confidence") - exp(-0.392)) < 1e-12);
+  assert_true(fabs(num(h0, "confidence") - chr_confidence_transport(3.92)) < 1e-12);
   const cJSON *dc = item(h0, "dominant_colors");
   assert_int_equal(cJSON_GetArraySize(dc), 2);
   assert_string_equal(cJSON_GetArrayItem(dc, 0)->valuestring, "#ff0000");
@@ -295,6 +296,56 @@ static void sweep_ties_and_result_errors(void **state) {
   chr_batch_destroy(&b);
 }
 
+/* A hit whose row represents collapsed copies lists their ids, only for a query that collapses;
+ * the metadata counts them and the run states the dataset's groups. */
+static void duplicates_listed(void **state) {
+  (void)state;
+  chr_batch *b = parse_ok("{\"queries\": [{\"colors\": \"f00\", \"k\": 2}, "
+                          "{\"colors\": \"f00\", \"k\": 2, \"collapse_duplicates\": false}]}");
+  chr_query_result r[2];
+  memset(r, 0, sizeof r);
+  for (int i = 0; i < 2; ++i) {
+    r[i] = (chr_query_result){.query_index = i, .ok = 1, .count = 2};
+    r[i].hits[0] = (chr_result_hit){.row = 0, .distance = 0.0, .dominant_bin = {-1, -1, -1, -1, -1}};
+    r[i].hits[1] = (chr_result_hit){.row = 1, .distance = 5.0, .dominant_bin = {-1, -1, -1, -1, -1}};
+  }
+  chr_dups dups;
+  chr_error err;
+  const int64_t row[1] = {2}, rep[1] = {0};
+  assert_int_equal(chr_dups_create(row, rep, 1, &dups, &err), CHR_OK);
+  chr_run_info run = run_info();
+  run.duplicates = &dups;
+  char *dir = make_dir(), out[128];
+  snprintf(out, sizeof out, "%s/r.json", dir);
+  assert_int_equal(chr_report_write(out, b, r, ids, NULL, NULL, NULL, &run, NULL, 0, NULL, 0, &err),
+                   CHR_OK);
+  cJSON *root = read_json(out);
+  const cJSON *q0 = cJSON_GetArrayItem(item(root, "results"), 0);
+  const cJSON *q1 = cJSON_GetArrayItem(item(root, "results"), 1);
+  const cJSON *h0 = cJSON_GetArrayItem(item(q0, "results"), 0);
+  const cJSON *listed = item(h0, "duplicates");
+  assert_int_equal(cJSON_GetArraySize(listed), 1);
+  assert_string_equal(cJSON_GetArrayItem(listed, 0)->valuestring, ids[2]);
+  assert_true(num(h0, "confidence") == 1.0);
+  assert_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(item(q0, "results"), 1),
+                                               "duplicates"));
+  assert_true(cJSON_IsTrue(item(item(q0, "metadata"), "collapse_duplicates")));
+  assert_int_equal((int)num(item(q0, "metadata"), "duplicates_collapsed"), 1);
+  assert_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(item(q1, "results"), 0),
+                                               "duplicates"));
+  assert_true(cJSON_IsFalse(item(item(q1, "metadata"), "collapse_duplicates")));
+  assert_int_equal((int)num(item(q1, "metadata"), "duplicates_collapsed"), 0);
+  const cJSON *ds = item(item(root, "run"), "dataset");
+  assert_int_equal((int)num(item(ds, "duplicates"), "groups"), 1);
+  assert_int_equal((int)num(item(ds, "duplicates"), "images_collapsed"), 1);
+  cJSON_Delete(root);
+  chr_dups_free(&dups);
+  remove(out);
+  rmdir(dir);
+  free(dir);
+  chr_batch_destroy(&b);
+}
+
 static void missing_directory_fails(void **state) {
   (void)state;
   chr_batch *b = parse_ok(batch_text);
@@ -368,6 +419,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(full_report),
       cmocka_unit_test(sweep_ties_and_result_errors),
+      cmocka_unit_test(duplicates_listed),
       cmocka_unit_test(missing_directory_fails),
       cmocka_unit_test(non_regular_output_refused),
   };
