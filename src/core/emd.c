@@ -19,6 +19,10 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define CHR_EMD_AVX512 1
+#endif
 
 #include "chromatica/grid.h"
 #include "support.h"
@@ -204,11 +208,63 @@ static double row_min(const double *row, const double *v, double ui, int n) {
   return best;
 }
 
+#if defined(CHR_EMD_AVX512)
+/* row_min in AVX-512 lanes (8 doubles, the tail masked to +inf): the same minimum, since min is
+ * exact and each lane computes (row - ui) - v as the scalar code does. */
+__attribute__((target("avx512f"))) static double row_min_avx512(const double *row, const double *v,
+                                                                 double ui, int n) {
+  const __m512d u = _mm512_set1_pd(ui), inf = _mm512_set1_pd(INFINITY);
+  __m512d m0 = inf, m1 = inf;
+  int j = 0;
+  for (; j + 16 <= n; j += 16) {
+    m0 = _mm512_min_pd(m0, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(row + j), u), _mm512_loadu_pd(v + j)));
+    m1 = _mm512_min_pd(m1, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(row + j + 8), u), _mm512_loadu_pd(v + j + 8)));
+  }
+  for (; j < n; j += 8) {
+    __mmask8 k = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1u);
+    __m512d r = _mm512_sub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(k, row + j), u), _mm512_maskz_loadu_pd(k, v + j));
+    m1 = _mm512_min_pd(m1, _mm512_mask_blend_pd(k, inf, r));
+  }
+  return _mm512_reduce_min_pd(_mm512_min_pd(m0, m1));
+}
+
+/* row_min in AVX2 lanes (4 doubles), the tail in scalar: the same minimum, as above. */
+__attribute__((target("avx2"))) static double row_min_avx2(const double *row, const double *v,
+                                                           double ui, int n) {
+  const __m256d u = _mm256_set1_pd(ui);
+  __m256d m0 = _mm256_set1_pd(INFINITY), m1 = m0;
+  int j = 0;
+  for (; j + 8 <= n; j += 8) {
+    m0 = _mm256_min_pd(m0, _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(row + j), u), _mm256_loadu_pd(v + j)));
+    m1 = _mm256_min_pd(m1, _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(row + j + 4), u), _mm256_loadu_pd(v + j + 4)));
+  }
+  double lanes[4];
+  _mm256_storeu_pd(lanes, _mm256_min_pd(m0, m1));
+  double best = lanes[0];
+  for (int k = 1; k < 4; ++k) best = lanes[k] < best ? lanes[k] : best;
+  for (; j < n; ++j) {
+    double r = row[j] - ui - v[j];
+    best = r < best ? r : best;
+  }
+  return best;
+}
+#endif
+
+/* The widest row_min this CPU runs; decided once per solve (cheap: the CPU model is cached). */
+typedef double (*row_min_fn)(const double *, const double *, double, int);
+static row_min_fn pick_row_min(void) {
+#if defined(CHR_EMD_AVX512)
+  if (__builtin_cpu_supports("avx512f")) return row_min_avx512;
+  if (__builtin_cpu_supports("avx2")) return row_min_avx2;
+#endif
+  return row_min;
+}
+
 /* The non-basic cell with the most negative reduced cost below threshold (lowest index on
  * ties), or -1. A basic cell's reduced cost is 0 up to rounding far below the threshold, so
  * the fast pass skips the basis check; check_basic = 1 redoes the scan with it, should rounding
  * ever let a basic cell through. */
-static int price(const simplex *s, double threshold, int check_basic) {
+static int price(const simplex *s, double threshold, int check_basic, row_min_fn rmin_of) {
   const int m = s->m, n = s->n;
   const double *v = s->pot + m;
   double best = threshold;
@@ -223,7 +279,7 @@ static int price(const simplex *s, double threshold, int check_basic) {
       }
       continue;
     }
-    double rmin = row_min(row, v, ui, n);
+    double rmin = rmin_of(row, v, ui, n);
     if (rmin < best) best = rmin, best_row = i;
   }
   if (check_basic || best_row < 0) return enter;
@@ -240,6 +296,29 @@ chr_status chr_emd(const chr_qhist *q, const uint16_t *bins, const float *mass, 
 
 chr_status chr_emd_dual(const chr_qhist *q, const uint16_t *bins, const float *mass, int n,
                         double *distance, double *dual, chr_error *err) {
+  return chr_emd_dual_table(q, NULL, bins, mass, n, distance, dual, err);
+}
+
+/* The m x n ground costs, from the query's rows when given; returns their maximum. */
+static double fill_costs(double *c, const chr_qhist *q, const double (*cost)[CHR_BINS],
+                         const uint16_t *bins, int n) {
+  double cmax = 0.0;
+  for (int i = 0; i < q->count; ++i) {
+    double *row = c + (size_t)i * n;
+    if (cost != NULL) {
+      for (int j = 0; j < n; ++j) row[j] = cost[i][bins[j]];
+    } else {
+      for (int j = 0; j < n; ++j) row[j] = chr_grid_cost(q->bin[i], bins[j]);
+    }
+    for (int j = 0; j < n; ++j)
+      if (row[j] > cmax) cmax = row[j];
+  }
+  return cmax;
+}
+
+chr_status chr_emd_dual_table(const chr_qhist *q, const double (*cost)[CHR_BINS],
+                              const uint16_t *bins, const float *mass, int n, double *distance,
+                              double *dual, chr_error *err) {
   chr_status st = CHR_OK;
   void *buf = NULL;
   int *tree_slots = NULL;
@@ -270,27 +349,21 @@ chr_status chr_emd_dual(const chr_qhist *q, const uint16_t *bins, const float *m
   s.slots = tree_slots, s.degree = tree_slots + 2 * mn;
   memset(flags, 0, mn + (size_t)nn);
 
-  double cmax = 0.0;
-  for (int i = 0; i < m; ++i) {
-    supply[i] = q->mass[i];
-    for (int j = 0; j < n; ++j) {
-      double cij = chr_grid_cost(q->bin[i], bins[j]);
-      c[(size_t)i * n + j] = cij;
-      if (cij > cmax) cmax = cij;
-    }
-  }
+  const double cmax = fill_costs(c, q, cost, bins, n);
+  for (int i = 0; i < m; ++i) supply[i] = q->mass[i];
   for (int j = 0; j < n; ++j) demand[j] = (double)mass[j] / total;
   initial_basis(&s, supply, demand, flags + mn);
 
   const double tol = CHR_EMD_TOL * cmax;
   const long max_iter = 100L * nn + 10000L;
   int optimal = 0;
+  const row_min_fn rmin_of = pick_row_min();
   /* The start is a spanning tree; pivots keep it one and rehang only what moves. */
   long it = build_tree(&s) == nn ? 0 : max_iter;
   if (it == 0) slots_init(&s);
   for (; it < max_iter; ++it) {
-    int enter = price(&s, -tol, 0);
-    if (enter >= 0 && s.basic[enter]) enter = price(&s, -tol, 1);
+    int enter = price(&s, -tol, 0, rmin_of);
+    if (enter >= 0 && s.basic[enter]) enter = price(&s, -tol, 1, rmin_of);
     if (enter < 0) {
       optimal = 1;
       break;
