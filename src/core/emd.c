@@ -25,6 +25,7 @@
 #endif
 
 #include "chromatica/grid.h"
+#include "emd_kernels.h"
 #include "support.h"
 
 /* Reduced costs above -CHR_EMD_TOL * max(C) count as optimal: far above the rounding noise of
@@ -250,13 +251,25 @@ __attribute__((target("avx2"))) static double row_min_avx2(const double *row, co
 }
 #endif
 
-/* The widest row_min this CPU runs; decided once per solve (cheap: the CPU model is cached). */
-typedef double (*row_min_fn)(const double *, const double *, double, int);
-static row_min_fn pick_row_min(void) {
+chr_emd_row_min_fn chr_emd_row_min_at(int level) {
+  switch (level) {
+  case 0:
+    return row_min;
 #if defined(CHR_EMD_AVX512)
-  if (__builtin_cpu_supports("avx512f")) return row_min_avx512;
-  if (__builtin_cpu_supports("avx2")) return row_min_avx2;
+  case 1:
+    return __builtin_cpu_supports("avx2") ? row_min_avx2 : NULL;
+  case 2:
+    return __builtin_cpu_supports("avx512f") ? row_min_avx512 : NULL;
 #endif
+  default:
+    return NULL;
+  }
+}
+
+/* The widest row_min this CPU runs (cheap: the CPU model is cached). */
+static chr_emd_row_min_fn pick_row_min(void) {
+  for (int level = 2; level > 0; --level)
+    if (chr_emd_row_min_at(level) != NULL) return chr_emd_row_min_at(level);
   return row_min;
 }
 
@@ -264,7 +277,7 @@ static row_min_fn pick_row_min(void) {
  * ties), or -1. A basic cell's reduced cost is 0 up to rounding far below the threshold, so
  * the fast pass skips the basis check; check_basic = 1 redoes the scan with it, should rounding
  * ever let a basic cell through. */
-static int price(const simplex *s, double threshold, int check_basic, row_min_fn rmin_of) {
+static int price(const simplex *s, double threshold, int check_basic, chr_emd_row_min_fn rmin_of) {
   const int m = s->m, n = s->n;
   const double *v = s->pot + m;
   double best = threshold;
@@ -357,7 +370,7 @@ chr_status chr_emd_dual_table(const chr_qhist *q, const double (*cost)[CHR_BINS]
   const double tol = CHR_EMD_TOL * cmax;
   const long max_iter = 100L * nn + 10000L;
   int optimal = 0;
-  const row_min_fn rmin_of = pick_row_min();
+  const chr_emd_row_min_fn rmin_of = pick_row_min();
   /* The start is a spanning tree; pivots keep it one and rehang only what moves. */
   long it = build_tree(&s) == nn ? 0 : max_iter;
   if (it == 0) slots_init(&s);

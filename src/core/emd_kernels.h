@@ -1,0 +1,12 @@
+/* Private to src/core and its tests: the exact EMD's pricing kernels (emd.c). */
+#ifndef CHROMATICA_CORE_EMD_KERNELS_H
+#define CHROMATICA_CORE_EMD_KERNELS_H
+
+/* min_j ((row[j] - ui) - v[j]) over j < n: one row's least reduced cost. Every level returns the
+ * same bits (min is exact and each lane rounds as the scalar code does). */
+typedef double (*chr_emd_row_min_fn)(const double *row, const double *v, double ui, int n);
+
+/* Level 0 SSE2/scalar, 1 AVX2, 2 AVX-512; NULL where this CPU or build lacks it. */
+chr_emd_row_min_fn chr_emd_row_min_at(int level);
+
+#endif
