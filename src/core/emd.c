@@ -56,8 +56,11 @@ static void initial_basis(simplex *s, double *supply, double *demand, unsigned c
   for (int j = 0; j < n && k < s->nb; ++j) {
     for (;;) {
       int i = -1;
-      for (int r = 0; r < m; ++r)
-        if (!row_done[r] && (i < 0 || s->c[(size_t)r * n + j] < s->c[(size_t)i * n + j])) i = r;
+      double low = INFINITY; /* c[i][j], held here: row_done may alias c for the compiler */
+      for (int r = 0; r < m; ++r) {
+        double crj = s->c[(size_t)r * n + j];
+        if (!row_done[r] && (i < 0 || crj < low)) i = r, low = crj;
+      }
       double x = supply[i] < demand[j] ? supply[i] : demand[j];
       supply[i] -= x;
       demand[j] -= x;
@@ -209,7 +212,27 @@ static double row_min(const double *row, const double *v, double ui, int n) {
   return best;
 }
 
+/* The first j with (row[j] - ui) - v[j] == target, or n. */
+static int row_find(const double *row, const double *v, double ui, int n, double target) {
+  int j = 0;
+  while (j < n && row[j] - ui - v[j] != target) ++j;
+  return j;
+}
+
 #if defined(CHR_EMD_AVX512)
+/* row_find 8 lanes at a time: the lowest set bit of the first block's equality mask. */
+__attribute__((target("avx512f"))) static int row_find_avx512(const double *row, const double *v,
+                                                              double ui, int n, double target) {
+  const __m512d u = _mm512_set1_pd(ui), t = _mm512_set1_pd(target);
+  for (int j = 0; j < n; j += 8) {
+    __mmask8 k = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1u);
+    __m512d r = _mm512_sub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(k, row + j), u), _mm512_maskz_loadu_pd(k, v + j));
+    unsigned eq = _mm512_mask_cmp_pd_mask(k, r, t, _CMP_EQ_OQ);
+    if (eq != 0) return j + __builtin_ctz(eq);
+  }
+  return n;
+}
+
 /* row_min in AVX-512 lanes (8 doubles, the tail masked to +inf): the same minimum, since min is
  * exact and each lane computes (row - ui) - v as the scalar code does. */
 __attribute__((target("avx512f"))) static double row_min_avx512(const double *row, const double *v,
@@ -251,33 +274,29 @@ __attribute__((target("avx2"))) static double row_min_avx2(const double *row, co
 }
 #endif
 
-chr_emd_row_min_fn chr_emd_row_min_at(int level) {
-  switch (level) {
-  case 0:
-    return row_min;
+chr_emd_kernels chr_emd_kernels_at(int level) {
+  chr_emd_kernels none = {NULL, NULL}, k = {row_min, row_find};
+  if (level == 0) return k;
 #if defined(CHR_EMD_AVX512)
-  case 1:
-    return __builtin_cpu_supports("avx2") ? row_min_avx2 : NULL;
-  case 2:
-    return __builtin_cpu_supports("avx512f") ? row_min_avx512 : NULL;
+  if (level == 1 && __builtin_cpu_supports("avx2")) return (chr_emd_kernels){row_min_avx2, row_find};
+  if (level == 2 && __builtin_cpu_supports("avx512f"))
+    return (chr_emd_kernels){row_min_avx512, row_find_avx512};
 #endif
-  default:
-    return NULL;
-  }
+  return none;
 }
 
-/* The widest row_min this CPU runs (cheap: the CPU model is cached). */
-static chr_emd_row_min_fn pick_row_min(void) {
+/* The widest kernels this CPU runs (cheap: the CPU model is cached). */
+static chr_emd_kernels pick_kernels(void) {
   for (int level = 2; level > 0; --level)
-    if (chr_emd_row_min_at(level) != NULL) return chr_emd_row_min_at(level);
-  return row_min;
+    if (chr_emd_kernels_at(level).min != NULL) return chr_emd_kernels_at(level);
+  return chr_emd_kernels_at(0);
 }
 
 /* The non-basic cell with the most negative reduced cost below threshold (lowest index on
  * ties), or -1. A basic cell's reduced cost is 0 up to rounding far below the threshold, so
  * the fast pass skips the basis check; check_basic = 1 redoes the scan with it, should rounding
  * ever let a basic cell through. */
-static int price(const simplex *s, double threshold, int check_basic, chr_emd_row_min_fn rmin_of) {
+static int price(const simplex *s, double threshold, int check_basic, const chr_emd_kernels *kern) {
   const int m = s->m, n = s->n;
   const double *v = s->pot + m;
   double best = threshold;
@@ -292,14 +311,12 @@ static int price(const simplex *s, double threshold, int check_basic, chr_emd_ro
       }
       continue;
     }
-    double rmin = rmin_of(row, v, ui, n);
+    double rmin = kern->min(row, v, ui, n);
     if (rmin < best) best = rmin, best_row = i;
   }
   if (check_basic || best_row < 0) return enter;
-  const double *row = s->c + (size_t)best_row * n, ui = s->pot[best_row];
-  for (int j = 0; j < n; ++j)
-    if (row[j] - ui - v[j] == best) return best_row * n + j;
-  return -1;
+  int j = kern->find(s->c + (size_t)best_row * n, v, s->pot[best_row], n, best);
+  return j < n ? best_row * n + j : -1;
 }
 
 chr_status chr_emd(const chr_qhist *q, const uint16_t *bins, const float *mass, int n,
@@ -370,13 +387,13 @@ chr_status chr_emd_dual_table(const chr_qhist *q, const double (*cost)[CHR_BINS]
   const double tol = CHR_EMD_TOL * cmax;
   const long max_iter = 100L * nn + 10000L;
   int optimal = 0;
-  const chr_emd_row_min_fn rmin_of = pick_row_min();
+  const chr_emd_kernels kern = pick_kernels();
   /* The start is a spanning tree; pivots keep it one and rehang only what moves. */
   long it = build_tree(&s) == nn ? 0 : max_iter;
   if (it == 0) slots_init(&s);
   for (; it < max_iter; ++it) {
-    int enter = price(&s, -tol, 0, rmin_of);
-    if (enter >= 0 && s.basic[enter]) enter = price(&s, -tol, 1, rmin_of);
+    int enter = price(&s, -tol, 0, &kern);
+    if (enter >= 0 && s.basic[enter]) enter = price(&s, -tol, 1, &kern);
     if (enter < 0) {
       optimal = 1;
       break;

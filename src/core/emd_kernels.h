@@ -6,7 +6,16 @@
  * same bits (min is exact and each lane rounds as the scalar code does). */
 typedef double (*chr_emd_row_min_fn)(const double *row, const double *v, double ui, int n);
 
-/* Level 0 SSE2/scalar, 1 AVX2, 2 AVX-512; NULL where this CPU or build lacks it. */
-chr_emd_row_min_fn chr_emd_row_min_at(int level);
+/* The first j < n with (row[j] - ui) - v[j] == target, or n: where the minimum is. */
+typedef int (*chr_emd_row_find_fn)(const double *row, const double *v, double ui, int n,
+                                   double target);
+
+typedef struct {
+  chr_emd_row_min_fn min;
+  chr_emd_row_find_fn find;
+} chr_emd_kernels;
+
+/* Level 0 SSE2/scalar, 1 AVX2, 2 AVX-512; both NULL where this CPU or build lacks the level. */
+chr_emd_kernels chr_emd_kernels_at(int level);
 
 #endif

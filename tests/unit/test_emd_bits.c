@@ -125,12 +125,16 @@ static void test_kernels_agree(void **state) {
     for (int j = 0; j < n; ++j) row[j] = 200.0 * uniform(&s), v[j] = 100.0 * uniform(&s) - 50.0;
     if (t % 3 == 0) /* ties */
       for (int j = 0; j < n; ++j) row[j] = 10.0, v[j] = (double)(j % 4);
-    double ui = 50.0 * uniform(&s), want = chr_emd_row_min_at(0)(row, v, ui, n);
+    double ui = 50.0 * uniform(&s), want = chr_emd_kernels_at(0).min(row, v, ui, n);
+    int at = chr_emd_kernels_at(0).find(row, v, ui, n, want);
+    assert_true(at < n);
     for (int level = 1; level <= 2; ++level) {
-      chr_emd_row_min_fn f = chr_emd_row_min_at(level);
-      if (f == NULL) continue;
-      double got = f(row, v, ui, n);
+      chr_emd_kernels k = chr_emd_kernels_at(level);
+      if (k.min == NULL) continue;
+      double got = k.min(row, v, ui, n);
       assert_memory_equal(&got, &want, sizeof got);
+      assert_int_equal(k.find(row, v, ui, n, want), at);
+      assert_int_equal(k.find(row, v, ui, n, -1e300), n);
     }
   }
 }
