@@ -219,6 +219,24 @@ static int row_find(const double *row, const double *v, double ui, int n, double
   return j;
 }
 
+/* The lowest row i < m whose least reduced cost equals the minimum over all rows, that minimum in
+ * *best: what a row-by-row scan with strict < keeps. */
+static inline int rows_with(chr_emd_row_min_fn row_min_of, const double *c, const double *u,
+                            const double *v, int m, int n, double *best) {
+  double low = INFINITY;
+  int at = 0;
+  for (int i = 0; i < m; ++i) {
+    double r = row_min_of(c + (size_t)i * n, v, u[i], n);
+    if (r < low) low = r, at = i;
+  }
+  *best = low;
+  return at;
+}
+
+static int rows_min(const double *c, const double *u, const double *v, int m, int n, double *best) {
+  return rows_with(row_min, c, u, v, m, n, best);
+}
+
 #if defined(CHR_EMD_AVX512)
 /* row_find 8 lanes at a time: the lowest set bit of the first block's equality mask. */
 __attribute__((target("avx512f"))) static int row_find_avx512(const double *row, const double *v,
@@ -252,6 +270,47 @@ __attribute__((target("avx512f"))) static double row_min_avx512(const double *ro
   return _mm512_reduce_min_pd(_mm512_min_pd(m0, m1));
 }
 
+/* rows_min with no reduction per row: each lane keeps its least value and the first row that
+ * reached it (strict <); the lowest such row among the lanes holding the overall minimum is the
+ * lowest row whose minimum it is. */
+__attribute__((target("avx512f"))) static int rows_min_avx512(const double *c, const double *u,
+                                                              const double *v, int m, int n,
+                                                              double *best) {
+  const __m512d inf = _mm512_set1_pd(INFINITY);
+  __m512d low = inf;
+  __m512i at = _mm512_setzero_si512();
+  for (int i = 0; i < m; ++i) {
+    const double *row = c + (size_t)i * n;
+    const __m512d ui = _mm512_set1_pd(u[i]);
+    __m512d m0 = inf, m1 = inf;
+    int j = 0;
+    for (; j + 16 <= n; j += 16) {
+      m0 = _mm512_min_pd(m0, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(row + j), ui), _mm512_loadu_pd(v + j)));
+      m1 = _mm512_min_pd(m1, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(row + j + 8), ui), _mm512_loadu_pd(v + j + 8)));
+    }
+    for (; j < n; j += 8) {
+      __mmask8 k = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1u);
+      __m512d r = _mm512_sub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(k, row + j), ui), _mm512_maskz_loadu_pd(k, v + j));
+      m1 = _mm512_min_pd(m1, _mm512_mask_blend_pd(k, inf, r));
+    }
+    __m512d rm = _mm512_min_pd(m0, m1);
+    __mmask8 better = _mm512_cmp_pd_mask(rm, low, _CMP_LT_OQ);
+    low = _mm512_mask_blend_pd(better, low, rm);
+    at = _mm512_mask_blend_epi64(better, at, _mm512_set1_epi64(i));
+  }
+  double lanes[8];
+  long long rows[8];
+  _mm512_storeu_pd(lanes, low);
+  _mm512_storeu_si512(rows, at);
+  double b = lanes[0];
+  for (int l = 1; l < 8; ++l) b = lanes[l] < b ? lanes[l] : b;
+  long long first = m;
+  for (int l = 0; l < 8; ++l)
+    if (lanes[l] == b && rows[l] < first) first = rows[l];
+  *best = b;
+  return (int)first;
+}
+
 /* row_min in AVX2 lanes (4 doubles), the tail in scalar: the same minimum, as above. */
 __attribute__((target("avx2"))) static double row_min_avx2(const double *row, const double *v,
                                                            double ui, int n) {
@@ -274,13 +333,19 @@ __attribute__((target("avx2"))) static double row_min_avx2(const double *row, co
 }
 #endif
 
+#if defined(CHR_EMD_AVX512)
+static int rows_min_avx2(const double *c, const double *u, const double *v, int m, int n, double *best) {
+  return rows_with(row_min_avx2, c, u, v, m, n, best);
+}
+#endif
+
 chr_emd_kernels chr_emd_kernels_at(int level) {
-  chr_emd_kernels none = {NULL, NULL}, k = {row_min, row_find};
+  chr_emd_kernels none = {NULL, NULL, NULL}, k = {row_min, row_find, rows_min};
   if (level == 0) return k;
 #if defined(CHR_EMD_AVX512)
-  if (level == 1 && __builtin_cpu_supports("avx2")) return (chr_emd_kernels){row_min_avx2, row_find};
+  if (level == 1 && __builtin_cpu_supports("avx2")) return (chr_emd_kernels){row_min_avx2, row_find, rows_min_avx2};
   if (level == 2 && __builtin_cpu_supports("avx512f"))
-    return (chr_emd_kernels){row_min_avx512, row_find_avx512};
+    return (chr_emd_kernels){row_min_avx512, row_find_avx512, rows_min_avx512};
 #endif
   return none;
 }
@@ -299,24 +364,24 @@ static chr_emd_kernels pick_kernels(void) {
 static int price(const simplex *s, double threshold, int check_basic, const chr_emd_kernels *kern) {
   const int m = s->m, n = s->n;
   const double *v = s->pot + m;
+  if (!check_basic) {
+    double best;
+    int best_row = kern->rows(s->c, s->pot, v, m, n, &best);
+    if (!(best < threshold)) return -1;
+    int j = kern->find(s->c + (size_t)best_row * n, v, s->pot[best_row], n, best);
+    return j < n ? best_row * n + j : -1;
+  }
   double best = threshold;
-  int enter = -1, best_row = -1;
+  int enter = -1;
   for (int i = 0; i < m; ++i) {
     const double *row = s->c + (size_t)i * n, ui = s->pot[i];
     const unsigned char *brow = s->basic + (size_t)i * n;
-    if (check_basic) {
-      for (int j = 0; j < n; ++j) {
-        double r = row[j] - ui - v[j];
-        if (r < best && !brow[j]) best = r, enter = i * n + j;
-      }
-      continue;
+    for (int j = 0; j < n; ++j) {
+      double r = row[j] - ui - v[j];
+      if (r < best && !brow[j]) best = r, enter = i * n + j;
     }
-    double rmin = kern->min(row, v, ui, n);
-    if (rmin < best) best = rmin, best_row = i;
   }
-  if (check_basic || best_row < 0) return enter;
-  int j = kern->find(s->c + (size_t)best_row * n, v, s->pot[best_row], n, best);
-  return j < n ? best_row * n + j : -1;
+  return enter;
 }
 
 chr_status chr_emd(const chr_qhist *q, const uint16_t *bins, const float *mass, int n,
