@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "chromatica/error.h"
+#include "chromatica/grid.h"
 #include "chromatica/query.h"
 
 /* Writes sum_ij T_ij C_ij of an optimal transport plan T between q (masses sum to 1) and the
@@ -23,5 +24,13 @@ chr_status chr_emd(const chr_qhist *q, const uint16_t *bins, const float *mass, 
  * one. */
 chr_status chr_emd_dual(const chr_qhist *q, const uint16_t *bins, const float *mass, int n,
                         double *distance, double *dual, chr_error *err);
+
+/* chr_emd_dual with the query's ground-cost rows given: cost[i][t] must be
+ * chr_grid_cost(q->bin[i], t) (chr_emd_bounds.cost holds them, made once per query), so the
+ * solve looks costs up instead of computing them; the same bits as chr_emd_dual. cost NULL
+ * computes them. */
+chr_status chr_emd_dual_table(const chr_qhist *q, const double (*cost)[CHR_BINS],
+                              const uint16_t *bins, const float *mass, int n, double *distance,
+                              double *dual, chr_error *err);
 
 #endif

@@ -19,8 +19,13 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define CHR_EMD_AVX512 1
+#endif
 
 #include "chromatica/grid.h"
+#include "emd_kernels.h"
 #include "support.h"
 
 /* Reduced costs above -CHR_EMD_TOL * max(C) count as optimal: far above the rounding noise of
@@ -51,8 +56,11 @@ static void initial_basis(simplex *s, double *supply, double *demand, unsigned c
   for (int j = 0; j < n && k < s->nb; ++j) {
     for (;;) {
       int i = -1;
-      for (int r = 0; r < m; ++r)
-        if (!row_done[r] && (i < 0 || s->c[(size_t)r * n + j] < s->c[(size_t)i * n + j])) i = r;
+      double low = INFINITY; /* c[i][j], held here: row_done may alias c for the compiler */
+      for (int r = 0; r < m; ++r) {
+        double crj = s->c[(size_t)r * n + j];
+        if (!row_done[r] && (i < 0 || crj < low)) i = r, low = crj;
+      }
       double x = supply[i] < demand[j] ? supply[i] : demand[j];
       supply[i] -= x;
       demand[j] -= x;
@@ -204,33 +212,176 @@ static double row_min(const double *row, const double *v, double ui, int n) {
   return best;
 }
 
+/* The first j with (row[j] - ui) - v[j] == target, or n. */
+static int row_find(const double *row, const double *v, double ui, int n, double target) {
+  int j = 0;
+  while (j < n && row[j] - ui - v[j] != target) ++j;
+  return j;
+}
+
+/* The lowest row i < m whose least reduced cost equals the minimum over all rows, that minimum in
+ * *best: what a row-by-row scan with strict < keeps. */
+static inline int rows_with(chr_emd_row_min_fn row_min_of, const double *c, const double *u,
+                            const double *v, int m, int n, double *best) {
+  double low = INFINITY;
+  int at = 0;
+  for (int i = 0; i < m; ++i) {
+    double r = row_min_of(c + (size_t)i * n, v, u[i], n);
+    if (r < low) low = r, at = i;
+  }
+  *best = low;
+  return at;
+}
+
+static int rows_min(const double *c, const double *u, const double *v, int m, int n, double *best) {
+  return rows_with(row_min, c, u, v, m, n, best);
+}
+
+#if defined(CHR_EMD_AVX512)
+/* row_find 8 lanes at a time: the lowest set bit of the first block's equality mask. */
+__attribute__((target("avx512f"))) static int row_find_avx512(const double *row, const double *v,
+                                                              double ui, int n, double target) {
+  const __m512d u = _mm512_set1_pd(ui), t = _mm512_set1_pd(target);
+  for (int j = 0; j < n; j += 8) {
+    __mmask8 k = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1u);
+    __m512d r = _mm512_sub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(k, row + j), u), _mm512_maskz_loadu_pd(k, v + j));
+    unsigned eq = _mm512_mask_cmp_pd_mask(k, r, t, _CMP_EQ_OQ);
+    if (eq != 0) return j + __builtin_ctz(eq);
+  }
+  return n;
+}
+
+/* row_min in AVX-512 lanes (8 doubles, the tail masked to +inf): the same minimum, since min is
+ * exact and each lane computes (row - ui) - v as the scalar code does. */
+__attribute__((target("avx512f"))) static double row_min_avx512(const double *row, const double *v,
+                                                                 double ui, int n) {
+  const __m512d u = _mm512_set1_pd(ui), inf = _mm512_set1_pd(INFINITY);
+  __m512d m0 = inf, m1 = inf;
+  int j = 0;
+  for (; j + 16 <= n; j += 16) {
+    m0 = _mm512_min_pd(m0, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(row + j), u), _mm512_loadu_pd(v + j)));
+    m1 = _mm512_min_pd(m1, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(row + j + 8), u), _mm512_loadu_pd(v + j + 8)));
+  }
+  for (; j < n; j += 8) {
+    __mmask8 k = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1u);
+    __m512d r = _mm512_sub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(k, row + j), u), _mm512_maskz_loadu_pd(k, v + j));
+    m1 = _mm512_min_pd(m1, _mm512_mask_blend_pd(k, inf, r));
+  }
+  return _mm512_reduce_min_pd(_mm512_min_pd(m0, m1));
+}
+
+/* rows_min with no reduction per row: each lane keeps its least value and the first row that
+ * reached it (strict <); the lowest such row among the lanes holding the overall minimum is the
+ * lowest row whose minimum it is. */
+__attribute__((target("avx512f"))) static int rows_min_avx512(const double *c, const double *u,
+                                                              const double *v, int m, int n,
+                                                              double *best) {
+  const __m512d inf = _mm512_set1_pd(INFINITY);
+  __m512d low = inf;
+  __m512i at = _mm512_setzero_si512();
+  for (int i = 0; i < m; ++i) {
+    const double *row = c + (size_t)i * n;
+    const __m512d ui = _mm512_set1_pd(u[i]);
+    __m512d m0 = inf, m1 = inf;
+    int j = 0;
+    for (; j + 16 <= n; j += 16) {
+      m0 = _mm512_min_pd(m0, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(row + j), ui), _mm512_loadu_pd(v + j)));
+      m1 = _mm512_min_pd(m1, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(row + j + 8), ui), _mm512_loadu_pd(v + j + 8)));
+    }
+    for (; j < n; j += 8) {
+      __mmask8 k = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1u);
+      __m512d r = _mm512_sub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(k, row + j), ui), _mm512_maskz_loadu_pd(k, v + j));
+      m1 = _mm512_min_pd(m1, _mm512_mask_blend_pd(k, inf, r));
+    }
+    __m512d rm = _mm512_min_pd(m0, m1);
+    __mmask8 better = _mm512_cmp_pd_mask(rm, low, _CMP_LT_OQ);
+    low = _mm512_mask_blend_pd(better, low, rm);
+    at = _mm512_mask_blend_epi64(better, at, _mm512_set1_epi64(i));
+  }
+  double lanes[8];
+  long long rows[8];
+  _mm512_storeu_pd(lanes, low);
+  _mm512_storeu_si512(rows, at);
+  double b = lanes[0];
+  for (int l = 1; l < 8; ++l) b = lanes[l] < b ? lanes[l] : b;
+  long long first = m;
+  for (int l = 0; l < 8; ++l)
+    if (lanes[l] == b && rows[l] < first) first = rows[l];
+  *best = b;
+  return (int)first;
+}
+
+/* row_min in AVX2 lanes (4 doubles), the tail in scalar: the same minimum, as above. */
+__attribute__((target("avx2"))) static double row_min_avx2(const double *row, const double *v,
+                                                           double ui, int n) {
+  const __m256d u = _mm256_set1_pd(ui);
+  __m256d m0 = _mm256_set1_pd(INFINITY), m1 = m0;
+  int j = 0;
+  for (; j + 8 <= n; j += 8) {
+    m0 = _mm256_min_pd(m0, _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(row + j), u), _mm256_loadu_pd(v + j)));
+    m1 = _mm256_min_pd(m1, _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(row + j + 4), u), _mm256_loadu_pd(v + j + 4)));
+  }
+  double lanes[4];
+  _mm256_storeu_pd(lanes, _mm256_min_pd(m0, m1));
+  double best = lanes[0];
+  for (int k = 1; k < 4; ++k) best = lanes[k] < best ? lanes[k] : best;
+  for (; j < n; ++j) {
+    double r = row[j] - ui - v[j];
+    best = r < best ? r : best;
+  }
+  return best;
+}
+#endif
+
+#if defined(CHR_EMD_AVX512)
+static int rows_min_avx2(const double *c, const double *u, const double *v, int m, int n, double *best) {
+  return rows_with(row_min_avx2, c, u, v, m, n, best);
+}
+#endif
+
+chr_emd_kernels chr_emd_kernels_at(int level) {
+  chr_emd_kernels none = {NULL, NULL, NULL}, k = {row_min, row_find, rows_min};
+  if (level == 0) return k;
+#if defined(CHR_EMD_AVX512)
+  if (level == 1 && __builtin_cpu_supports("avx2")) return (chr_emd_kernels){row_min_avx2, row_find, rows_min_avx2};
+  if (level == 2 && __builtin_cpu_supports("avx512f"))
+    return (chr_emd_kernels){row_min_avx512, row_find_avx512, rows_min_avx512};
+#endif
+  return none;
+}
+
+/* The widest kernels this CPU runs (cheap: the CPU model is cached). */
+static chr_emd_kernels pick_kernels(void) {
+  for (int level = 2; level > 0; --level)
+    if (chr_emd_kernels_at(level).min != NULL) return chr_emd_kernels_at(level);
+  return chr_emd_kernels_at(0);
+}
+
 /* The non-basic cell with the most negative reduced cost below threshold (lowest index on
  * ties), or -1. A basic cell's reduced cost is 0 up to rounding far below the threshold, so
  * the fast pass skips the basis check; check_basic = 1 redoes the scan with it, should rounding
  * ever let a basic cell through. */
-static int price(const simplex *s, double threshold, int check_basic) {
+static int price(const simplex *s, double threshold, int check_basic, const chr_emd_kernels *kern) {
   const int m = s->m, n = s->n;
   const double *v = s->pot + m;
+  if (!check_basic) {
+    double best;
+    int best_row = kern->rows(s->c, s->pot, v, m, n, &best);
+    if (!(best < threshold)) return -1;
+    int j = kern->find(s->c + (size_t)best_row * n, v, s->pot[best_row], n, best);
+    return j < n ? best_row * n + j : -1;
+  }
   double best = threshold;
-  int enter = -1, best_row = -1;
+  int enter = -1;
   for (int i = 0; i < m; ++i) {
     const double *row = s->c + (size_t)i * n, ui = s->pot[i];
     const unsigned char *brow = s->basic + (size_t)i * n;
-    if (check_basic) {
-      for (int j = 0; j < n; ++j) {
-        double r = row[j] - ui - v[j];
-        if (r < best && !brow[j]) best = r, enter = i * n + j;
-      }
-      continue;
+    for (int j = 0; j < n; ++j) {
+      double r = row[j] - ui - v[j];
+      if (r < best && !brow[j]) best = r, enter = i * n + j;
     }
-    double rmin = row_min(row, v, ui, n);
-    if (rmin < best) best = rmin, best_row = i;
   }
-  if (check_basic || best_row < 0) return enter;
-  const double *row = s->c + (size_t)best_row * n, ui = s->pot[best_row];
-  for (int j = 0; j < n; ++j)
-    if (row[j] - ui - v[j] == best) return best_row * n + j;
-  return -1;
+  return enter;
 }
 
 chr_status chr_emd(const chr_qhist *q, const uint16_t *bins, const float *mass, int n,
@@ -240,6 +391,29 @@ chr_status chr_emd(const chr_qhist *q, const uint16_t *bins, const float *mass, 
 
 chr_status chr_emd_dual(const chr_qhist *q, const uint16_t *bins, const float *mass, int n,
                         double *distance, double *dual, chr_error *err) {
+  return chr_emd_dual_table(q, NULL, bins, mass, n, distance, dual, err);
+}
+
+/* The m x n ground costs, from the query's rows when given; returns their maximum. */
+static double fill_costs(double *c, const chr_qhist *q, const double (*cost)[CHR_BINS],
+                         const uint16_t *bins, int n) {
+  double cmax = 0.0;
+  for (int i = 0; i < q->count; ++i) {
+    double *row = c + (size_t)i * n;
+    if (cost != NULL) {
+      for (int j = 0; j < n; ++j) row[j] = cost[i][bins[j]];
+    } else {
+      for (int j = 0; j < n; ++j) row[j] = chr_grid_cost(q->bin[i], bins[j]);
+    }
+    for (int j = 0; j < n; ++j)
+      if (row[j] > cmax) cmax = row[j];
+  }
+  return cmax;
+}
+
+chr_status chr_emd_dual_table(const chr_qhist *q, const double (*cost)[CHR_BINS],
+                              const uint16_t *bins, const float *mass, int n, double *distance,
+                              double *dual, chr_error *err) {
   chr_status st = CHR_OK;
   void *buf = NULL;
   int *tree_slots = NULL;
@@ -270,27 +444,21 @@ chr_status chr_emd_dual(const chr_qhist *q, const uint16_t *bins, const float *m
   s.slots = tree_slots, s.degree = tree_slots + 2 * mn;
   memset(flags, 0, mn + (size_t)nn);
 
-  double cmax = 0.0;
-  for (int i = 0; i < m; ++i) {
-    supply[i] = q->mass[i];
-    for (int j = 0; j < n; ++j) {
-      double cij = chr_grid_cost(q->bin[i], bins[j]);
-      c[(size_t)i * n + j] = cij;
-      if (cij > cmax) cmax = cij;
-    }
-  }
+  const double cmax = fill_costs(c, q, cost, bins, n);
+  for (int i = 0; i < m; ++i) supply[i] = q->mass[i];
   for (int j = 0; j < n; ++j) demand[j] = (double)mass[j] / total;
   initial_basis(&s, supply, demand, flags + mn);
 
   const double tol = CHR_EMD_TOL * cmax;
   const long max_iter = 100L * nn + 10000L;
   int optimal = 0;
+  const chr_emd_kernels kern = pick_kernels();
   /* The start is a spanning tree; pivots keep it one and rehang only what moves. */
   long it = build_tree(&s) == nn ? 0 : max_iter;
   if (it == 0) slots_init(&s);
   for (; it < max_iter; ++it) {
-    int enter = price(&s, -tol, 0);
-    if (enter >= 0 && s.basic[enter]) enter = price(&s, -tol, 1);
+    int enter = price(&s, -tol, 0, &kern);
+    if (enter >= 0 && s.basic[enter]) enter = price(&s, -tol, 1, &kern);
     if (enter < 0) {
       optimal = 1;
       break;

@@ -171,7 +171,8 @@ static round_result solve(const chr_index *idx, const chr_emd_job *job, const jo
   }
   if (job->query->options.rerank_scope == CHR_SCOPE_ALL) r.ann = chr_scan_score(idx, q, local);
   chr_error e_err;
-  if (chr_emd_dual(q, bins, mass, m, &r.distance, r.dual, &e_err) != CHR_OK) {
+  if (chr_emd_dual_table(q, (const double (*)[CHR_BINS])s->bounds.cost, bins, mass, m, &r.distance,
+                         r.dual, &e_err) != CHR_OK) {
     r.status = FAILED;
     snprintf(error, CHR_ERROR_MESSAGE_MAX, "%s", e_err.message);
   }

@@ -1,0 +1,27 @@
+/* Private to src/core and its tests: the exact EMD's pricing kernels (emd.c). */
+#ifndef CHROMATICA_CORE_EMD_KERNELS_H
+#define CHROMATICA_CORE_EMD_KERNELS_H
+
+/* min_j ((row[j] - ui) - v[j]) over j < n: one row's least reduced cost. Every level returns the
+ * same bits (min is exact and each lane rounds as the scalar code does). */
+typedef double (*chr_emd_row_min_fn)(const double *row, const double *v, double ui, int n);
+
+/* The first j < n with (row[j] - ui) - v[j] == target, or n: where the minimum is. */
+typedef int (*chr_emd_row_find_fn)(const double *row, const double *v, double ui, int n,
+                                   double target);
+
+/* Over the rows i < m of the m x n matrix c (row i's potential u[i]): the least reduced cost in
+ * *best and the lowest row holding it. */
+typedef int (*chr_emd_rows_min_fn)(const double *c, const double *u, const double *v, int m, int n,
+                                   double *best);
+
+typedef struct {
+  chr_emd_row_min_fn min;
+  chr_emd_row_find_fn find;
+  chr_emd_rows_min_fn rows;
+} chr_emd_kernels;
+
+/* Level 0 SSE2/scalar, 1 AVX2, 2 AVX-512; both NULL where this CPU or build lacks the level. */
+chr_emd_kernels chr_emd_kernels_at(int level);
+
+#endif
