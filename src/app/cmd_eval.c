@@ -75,7 +75,7 @@ static int parse_args(int argc, char **argv, int rank, eval_args *a) {
   }
   if (!parse_list(a->epsilons ? a->epsilons : "0.01,0.02,0.05,0.1", "--epsilons",
                   CHR_SINKHORN_EPSILON_MIN, CHR_SINKHORN_EPSILON_MAX, 0, a->eps, &a->n_eps, rank) ||
-      !parse_list(a->rerank_ks ? a->rerank_ks : "25,50,100,200,400", "--rerank-ks", 1, 10000, 1,
+      !parse_list(a->rerank_ks ? a->rerank_ks : "25,50,100,200,400", "--rerank-ks", 1, CHR_RERANK_K_MAX, 1,
                   a->rks, &a->n_rks, rank))
     return 2;
   return 0;

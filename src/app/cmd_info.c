@@ -9,6 +9,7 @@
 #include "chromatica/app.h"
 #include "chromatica/dataset.h"
 #include "chromatica/grid.h"
+#include "chromatica/image_row.h"
 #include "chromatica/json_text.h"
 #include "chromatica/mpi_collect.h"
 
@@ -62,8 +63,8 @@ static chr_status validate(const char *path, info_summary *s, chr_error *err) {
   }
   if ((st = chr_dataset_read_strings(ds, &ids, &paths, err)) != CHR_OK) goto cleanup;
   if (s->has_palettes) {
-    palettes = malloc((size_t)s->images * 5 * sizeof *palettes);
-    weights = malloc((size_t)s->images * 5 * sizeof *weights);
+    palettes = malloc((size_t)s->images * CHR_PALETTE_MAX * sizeof *palettes);
+    weights = malloc((size_t)s->images * CHR_PALETTE_MAX * sizeof *weights);
     if (palettes == NULL || weights == NULL) {
       st = chr_error_set(err, CHR_ENOMEM, "out of memory for %lld palettes", (long long)s->images);
       goto cleanup;

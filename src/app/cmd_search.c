@@ -83,9 +83,10 @@ static chr_status write_report(const search_args *a, const chr_session *in,
                                const chr_rank_stats *ranks, int independent_io, chr_error *err) {
   const chr_batch *b = in->batch;
   int n_warnings = chr_batch_warning_count(b);
-  char *warnings[67];
-  for (int i = 0; i < n_warnings && i < 64; ++i) warnings[i] = (char *)chr_batch_warning(b, i);
-  if (n_warnings > 64) n_warnings = 64;
+  enum { OWN_WARNINGS = 2 }; /* the two below */
+  char *warnings[CHR_BATCH_WARNINGS_MAX + OWN_WARNINGS];
+  if (n_warnings > CHR_BATCH_WARNINGS_MAX) n_warnings = CHR_BATCH_WARNINGS_MAX;
+  for (int i = 0; i < n_warnings; ++i) warnings[i] = (char *)chr_batch_warning(b, i);
   char independent[] = "--io parallel: HDF5 reported that a read did not stay collective";
   if (independent_io) warnings[n_warnings++] = independent;
   char stopped[128];

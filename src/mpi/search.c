@@ -9,6 +9,8 @@
 #include "chromatica/search.h"
 #include "rerank_emd.h"
 
+_Static_assert(CHR_K_MAX <= CHR_RESULTS_K_MAX, "a query's k hits must fit a chr_query_result");
+
 /* The tag of a stop notice between group leaders; the layout's row transfers use 101 and 102. */
 enum { TAG_STOP = 201 };
 
