@@ -64,7 +64,7 @@ typedef struct {
   double ann_score;
 } chr_match;
 
-/* Orders matches by distance, then by lower row. */
+/* chr_order_value_row of two matches' (distance, row). */
 int chr_match_compare(const chr_match *a, const chr_match *b);
 
 /* How the Sinkhorn solves of a rerank ended (all zero for EMD and fast mode). Sums and maxima,

@@ -33,9 +33,7 @@ int chr_search_candidates(const chr_search_options *o, int64_t images) {
 }
 
 int chr_match_compare(const chr_match *a, const chr_match *b) {
-  if (a->distance < b->distance) return -1;
-  if (a->distance > b->distance) return 1;
-  return (a->row > b->row) - (a->row < b->row);
+  return chr_order_value_row(a->distance, a->row, b->distance, b->row);
 }
 
 static int match_compare_qsort(const void *a, const void *b) { return chr_match_compare(a, b); }

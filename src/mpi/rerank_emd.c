@@ -40,12 +40,7 @@ typedef struct {
 
 static int entry_compare(const void *pa, const void *pb) {
   const pool_entry *a = pa, *b = pb;
-  if (a->bound != b->bound) return a->bound < b->bound ? -1 : 1;
-  return (a->row > b->row) - (a->row < b->row);
-}
-
-static int hit_compare(const void *a, const void *b) {
-  return chr_hit_compare(a, b);
+  return chr_order_value_row(a->bound, a->row, b->bound, b->row);
 }
 
 static double threshold(const chr_emd_job *job, const job_state *s) {
@@ -291,7 +286,7 @@ static int pick_batches(const chr_index *idx, chr_emd_job *jobs, job_state *s, i
       s[j].done = 1;
       continue;
     }
-    qsort(b->merge, (size_t)gathered, sizeof *b->merge, hit_compare);
+    qsort(b->merge, (size_t)gathered, sizeof *b->merge, chr_hit_qsort_compare);
     int take = gathered < s[j].round ? gathered : s[j].round;
     int mine = 0;
     for (int e = 0; e < take; ++e) mine += b->merge[e].row >= first && b->merge[e].row < end;

@@ -55,27 +55,15 @@ chr_status chr_mpi_bcast_queries(MPI_Comm comm, chr_batch_query **queries, int *
   return st;
 }
 
-/* The heaviest bins of a support, heaviest first, ties by lower bin; -1 fills unused slots. */
+/* The heaviest bins of a support in chr_order_mass_bin order; -1 fills unused slots. */
 static void dominant_bins(const chr_index *idx, int64_t local_row, int16_t out[CHR_DOMINANT_MAX]) {
   const uint16_t *bins = NULL;
   const float *mass = NULL;
   int n = chr_index_support(idx, local_row, &bins, &mass);
-  float kept[CHR_DOMINANT_MAX];
+  chr_bin_mass kept[CHR_DOMINANT_MAX];
   int count = 0;
-  for (int j = 0; j < n; ++j) {
-    int pos = count < CHR_DOMINANT_MAX ? count : CHR_DOMINANT_MAX;
-    while (pos > 0 && mass[j] > kept[pos - 1]) pos--; /* bins ascend, so ties keep lower bin */
-    if (pos >= CHR_DOMINANT_MAX) continue;
-    int last = count < CHR_DOMINANT_MAX ? count : CHR_DOMINANT_MAX - 1;
-    for (int m = last; m > pos; --m) {
-      kept[m] = kept[m - 1];
-      out[m] = out[m - 1];
-    }
-    kept[pos] = mass[j];
-    out[pos] = (int16_t)bins[j];
-    if (count < CHR_DOMINANT_MAX) count++;
-  }
-  for (int m = count; m < CHR_DOMINANT_MAX; ++m) out[m] = -1;
+  for (int j = 0; j < n; ++j) count = chr_heaviest_offer(kept, count, CHR_DOMINANT_MAX, mass[j], bins[j]);
+  for (int m = 0; m < CHR_DOMINANT_MAX; ++m) out[m] = m < count ? (int16_t)kept[m].bin : -1;
 }
 
 static int exact_emd(const chr_search_options *o) {
@@ -258,8 +246,7 @@ static chr_status stage2_emd(MPI_Comm gcomm, const chr_index *idx, wave_query *w
 
 static int result_hit_compare(const void *pa, const void *pb) {
   const chr_result_hit *a = pa, *b = pb;
-  if (a->distance != b->distance) return a->distance < b->distance ? -1 : 1;
-  return (a->row > b->row) - (a->row < b->row);
+  return chr_order_value_row(a->distance, a->row, b->distance, b->row);
 }
 
 /* Gathers the shards' top-k lists on the group leader and writes the final answers. */
