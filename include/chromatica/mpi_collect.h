@@ -25,7 +25,8 @@ chr_status chr_mpi_duplicate(MPI_Comm parent, MPI_Comm *out, chr_error *err);
 /* This rank's number in comm and comm's size. Local. */
 chr_status chr_mpi_place(MPI_Comm comm, int *rank, int *size, chr_error *err);
 
-/* Seconds on MPI's wall clock (MPI_Wtime), the one clock every timing figure uses. Local. */
+/* The one clock every timing figure uses, chr_clock_seconds (chromatica/clock.h), under the
+ * name the MPI layer and the subcommands have always used. Local. */
 double chr_mpi_seconds(void);
 
 /* Agrees on failure at a phase boundary: every rank passes its own status; all return the

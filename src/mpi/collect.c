@@ -1,5 +1,7 @@
 #include "chromatica/mpi_collect.h"
 
+#include "chromatica/clock.h"
+
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -82,7 +84,7 @@ chr_status chr_mpi_place(MPI_Comm comm, int *rank, int *size, chr_error *err) {
   return st == CHR_OK ? chr_mpi_check(MPI_Comm_size(comm, size), err, "MPI_Comm_size") : st;
 }
 
-double chr_mpi_seconds(void) { return MPI_Wtime(); }
+double chr_mpi_seconds(void) { return chr_clock_seconds(); }
 
 chr_status chr_mpi_barrier(MPI_Comm comm, chr_error *err) {
   return chr_mpi_check(MPI_Barrier(comm), err, "MPI_Barrier");

@@ -437,12 +437,12 @@ chr_status chr_mpi_emd_rerank(MPI_Comm gcomm, const chr_index *idx, chr_emd_job 
   if (st == CHR_OK && (s == NULL || sizes == NULL))
     st = chr_error_set(err, CHR_ENOMEM, "emd rerank: out of memory");
   for (int j = 0; j < n && st == CHR_OK; ++j) {
-    double t = omp_get_wtime();
+    double t = chr_mpi_seconds();
     jobs[j].failed = 0;
     jobs[j].error[0] = '\0';
     jobs[j].rerank_ms = -1.0; /* set when the job finishes */
     st = build_pool(idx, &jobs[j], &s[j], err);
-    jobs[j].bound_ms = (omp_get_wtime() - t) * 1e3;
+    jobs[j].bound_ms = (chr_mpi_seconds() - t) * 1e3;
     sizes[j] = s[j].n_pool;
   }
   if (st == CHR_OK && !buffers_alloc(&b, shards, s, n))
@@ -451,7 +451,7 @@ chr_status chr_mpi_emd_rerank(MPI_Comm gcomm, const chr_index *idx, chr_emd_job 
   st = chr_mpi_check(MPI_Allreduce(MPI_IN_PLACE, sizes, n, MPI_INT64_T, MPI_SUM, gcomm), err,
                      "emd rerank: summing pool sizes");
   if ((st = chr_mpi_agree(gcomm, st, err)) != CHR_OK) goto cleanup;
-  double start = omp_get_wtime();
+  double start = chr_mpi_seconds();
   for (int j = 0; j < n; ++j) s[j].pool_total = sizes[j];
   for (;;) {
     int active = 0;
@@ -460,7 +460,7 @@ chr_status chr_mpi_emd_rerank(MPI_Comm gcomm, const chr_index *idx, chr_emd_job 
     st = chr_mpi_agree(gcomm, run_round(gcomm, idx, jobs, s, n, &b, err), err);
     if (st != CHR_OK) goto cleanup;
     for (int j = 0; j < n; ++j)
-      if (s[j].done && jobs[j].rerank_ms < 0.0) jobs[j].rerank_ms = (omp_get_wtime() - start) * 1e3;
+      if (s[j].done && jobs[j].rerank_ms < 0.0) jobs[j].rerank_ms = (chr_mpi_seconds() - start) * 1e3;
   }
   for (int j = 0; j < n; ++j) {
     chr_emd_job *job = &jobs[j];

@@ -1,6 +1,5 @@
 #include "chromatica/mpi_search.h"
 
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,9 +89,9 @@ static void stage1_wave(const chr_index *idx, wave_query *wq, int W) {
   }
   if (n == 0) return;
   chr_error err;
-  double t = omp_get_wtime();
+  double t = chr_mpi_seconds();
   chr_status st = chr_scan_topk_many(idx, qs, n, want, outs, counts, &err);
-  double ms = (omp_get_wtime() - t) * 1e3;
+  double ms = (chr_mpi_seconds() - t) * 1e3;
   for (int j = 0; j < n; ++j) {
     wave_query *w = &wq[which[j]];
     w->n_partial = st == CHR_OK ? counts[j] : -1;
@@ -185,7 +184,7 @@ static void keep_top(const chr_index *idx, wave_query *w, const chr_match *match
 
 /* Reranks the merged candidates this shard owns and keeps its best k. */
 static void stage2(const chr_index *idx, wave_query *w, chr_match *matches, chr_hit *owned) {
-  double t = omp_get_wtime();
+  double t = chr_mpi_seconds();
   const chr_search_options *o = &w->query->options;
   int64_t first = chr_index_first_row(idx), end = first + chr_index_rows(idx);
   w->n_top = -1;
@@ -202,7 +201,7 @@ static void stage2(const chr_index *idx, wave_query *w, chr_match *matches, chr_
     return;
   }
   keep_top(idx, w, matches, chr_matches_rank(matches, n, o->k));
-  w->rerank_ms = (omp_get_wtime() - t) * 1e3;
+  w->rerank_ms = (chr_mpi_seconds() - t) * 1e3;
 }
 
 /* The exact EMD queries of the wave, reranked together in bound-pruned rounds across the
@@ -300,7 +299,7 @@ static chr_status finish_on_leader(MPI_Comm gcomm, wave_query *wq, int W, const 
       r->sinkhorn_error_max = sinkhorn.error_max;
     }
     r->start_s = start_s;
-    r->end_s = MPI_Wtime() - t0;
+    r->end_s = chr_mpi_seconds() - t0;
     r->total_ms = (r->end_s - r->start_s) * 1e3;
   }
 cleanup:
@@ -312,11 +311,11 @@ cleanup:
 /* Runs one wave of W queries on the group; the leader appends W results to out. */
 static chr_status run_wave(const chr_layout *L, const chr_index *idx, wave_query *wq, int W,
                            const int *indices, double t0, chr_query_result *out, chr_error *err) {
-  double start_s = MPI_Wtime() - t0;
+  double start_s = chr_mpi_seconds() - t0;
   stage1_wave(idx, wq, W);
-  double t_merge = MPI_Wtime();
+  double t_merge = chr_mpi_seconds();
   chr_status st = merge_partials(L->group_comm, wq, W, err);
-  double merge_ms = (MPI_Wtime() - t_merge) * 1e3;
+  double merge_ms = (chr_mpi_seconds() - t_merge) * 1e3;
   if (st != CHR_OK) return st;
   int longest = 0;
   for (int i = 0; i < W; ++i) longest = wq[i].want > longest ? wq[i].want : longest;
@@ -332,9 +331,9 @@ static chr_status run_wave(const chr_layout *L, const chr_index *idx, wave_query
   st = chr_mpi_agree(L->group_comm, st, err);
   if (st == CHR_OK) st = stage2_emd(L->group_comm, idx, wq, W, err);
   if (st != CHR_OK) return st;
-  double t_gather = MPI_Wtime();
+  double t_gather = chr_mpi_seconds();
   st = finish_on_leader(L->group_comm, wq, W, indices, L->group, start_s, t0, out, err);
-  double gather_ms = (MPI_Wtime() - t_gather) * 1e3;
+  double gather_ms = (chr_mpi_seconds() - t_gather) * 1e3;
   for (int i = 0; i < W && out != NULL && L->shard == 0; ++i) out[i].rerank_ms += gather_ms;
   return st;
 }
@@ -486,7 +485,7 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
   *queries_answered = 0;
   if (st == CHR_OK) st = chr_mpi_agree(comm, chr_mpi_barrier(comm, err), err);
   if (st != CHR_OK) goto cleanup;
-  double t0 = MPI_Wtime(); /* the common clock: every rank leaves the barrier together */
+  double t0 = chr_mpi_seconds(); /* the common clock: every rank leaves the barrier together */
   double last_report = t0;
   int answered = 0;
   for (int first = 0; first < count && st == CHR_OK; first += quota) {
@@ -508,10 +507,10 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
     st = run_wave(L, idx, wq, W, indices + first, t0, leader ? mine + first : NULL, err);
     int done = first + W;
     answered = done;
-    if (progress && leader && (MPI_Wtime() - last_report >= 1.0 || done == count)) {
+    if (progress && leader && (chr_mpi_seconds() - last_report >= 1.0 || done == count)) {
       fprintf(stderr, "chromatica search: group %d answered %d/%d queries (%.1f s)\n", L->group,
-              done, count, MPI_Wtime() - t0);
-      last_report = MPI_Wtime();
+              done, count, chr_mpi_seconds() - t0);
+      last_report = chr_mpi_seconds();
     }
   }
   /* Drained first, so no notice is left in flight whatever the outcome. */
