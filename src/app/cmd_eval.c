@@ -126,10 +126,10 @@ static chr_status run_mode(MPI_Comm comm, chr_session *s, const mode_plan *m,
     work[i] = s->queries[i];
     apply_mode(m, &work[i].options);
   }
-  int answered = 0;
+  chr_mpi_search_options o = {.max_concurrent = s->max_concurrent};
+  chr_mpi_search_outcome outcome;
   double t = chr_mpi_seconds();
-  chr_status st = chr_mpi_search(comm, &s->layout, s->idx, work, s->n, s->max_concurrent, 0,
-                                 NULL, results, &answered, NULL, err);
+  chr_status st = chr_mpi_search(comm, &s->layout, s->idx, work, s->n, &o, results, &outcome, err);
   *wall_ms = (chr_mpi_seconds() - t) * 1e3;
   return st;
 }

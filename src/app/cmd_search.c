@@ -150,9 +150,12 @@ int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
   if (st != CHR_OK) goto cleanup;
   if (a.progress && rank == 0) fprintf(stderr, "chromatica search: answering %d queries\n", n);
   double t_search = chr_mpi_seconds();
-  st = chr_mpi_search(comm, &in.layout, in.idx, in.queries, n, in.max_concurrent, a.progress,
-                      &stop_signal, results, &mine.queries, &stopped, &err);
+  chr_mpi_search_options options = {in.max_concurrent, a.progress, &stop_signal};
+  chr_mpi_search_outcome outcome;
+  st = chr_mpi_search(comm, &in.layout, in.idx, in.queries, n, &options, results, &outcome, &err);
   if (st != CHR_OK) goto cleanup;
+  mine.queries = outcome.queries_answered;
+  stopped = outcome.stopped;
   if (stopped) {
     /* Every rank learnt of the stop and of the signal, even those no signal reached. */
     run.incomplete = 1;

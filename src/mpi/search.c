@@ -107,17 +107,17 @@ static chr_status merge_partials(MPI_Comm gcomm, wave_query *wq, int W, chr_erro
   chr_status placed = chr_mpi_place(gcomm, &grank, &shards, err);
   if (placed != CHR_OK) return placed;
   int my_counts[CHR_MAX_CONCURRENT_MAX];
-  int mine = 0, total = 0, longest = 0;
+  int mine = 0, longest = 0;
   for (int i = 0; i < W; ++i) {
     my_counts[i] = wq[i].n_partial;
     mine += wq[i].n_partial > 0 ? wq[i].n_partial : 0;
     longest = wq[i].want > longest ? wq[i].want : longest;
   }
   int *counts = malloc((size_t)W * (size_t)shards * sizeof *counts);
-  int *bytes = malloc((size_t)shards * sizeof *bytes), *displs = malloc((size_t)shards * sizeof *displs);
-  chr_hit *send = malloc((size_t)(mine > 0 ? mine : 1) * sizeof *send), *all = NULL;
+  chr_hit *send = malloc((size_t)(mine > 0 ? mine : 1) * sizeof *send);
   chr_hit *tmp = malloc((size_t)(longest > 0 ? longest : 1) * sizeof *tmp);
-  chr_status st = counts && bytes && displs && send && tmp
+  chr_mpi_gathered gathered = {0};
+  chr_status st = counts && send && tmp
                       ? CHR_OK
                       : chr_error_set(err, CHR_ENOMEM, "cannot hold the stage-1 lists of a wave");
   st = chr_mpi_agree(gcomm, st, err);
@@ -127,23 +127,11 @@ static chr_status merge_partials(MPI_Comm gcomm, wave_query *wq, int W, chr_erro
   st = chr_mpi_check(MPI_Allgather(my_counts, W, MPI_INT, counts, W, MPI_INT, gcomm), err,
                      "MPI_Allgather of stage-1 list sizes");
   st = chr_mpi_agree(gcomm, st, err);
+  if (st == CHR_OK)
+    st = chr_mpi_gatherv(gcomm, CHR_MPI_EVERY_RANK, send, (int64_t)mine * (int64_t)sizeof *send,
+                         &gathered, err, "the stage-1 lists of %d queries", W);
   if (st != CHR_OK) goto cleanup;
-  for (int s = 0; s < shards; ++s) {
-    int n = 0;
-    for (int i = 0; i < W; ++i) n += counts[s * W + i] > 0 ? counts[s * W + i] : 0;
-    bytes[s] = n * (int)sizeof(chr_hit);
-    displs[s] = total * (int)sizeof(chr_hit);
-    total += n;
-  }
-  all = malloc((size_t)(total > 0 ? total : 1) * sizeof *all);
-  if (all == NULL) st = chr_error_set(err, CHR_ENOMEM, "cannot hold %d stage-1 hits", total);
-  st = chr_mpi_agree(gcomm, st, err);
-  if (st != CHR_OK) goto cleanup;
-  st = chr_mpi_check(MPI_Allgatherv(send, mine * (int)sizeof(chr_hit), MPI_BYTE, all, bytes,
-                                    displs, MPI_BYTE, gcomm),
-                     err, "MPI_Allgatherv of stage-1 lists");
-  st = chr_mpi_agree(gcomm, st, err);
-  if (st != CHR_OK) goto cleanup;
+  const chr_hit *all = (const chr_hit *)gathered.data; /* shard after shard, query after query */
   for (int i = 0; i < W; ++i) wq[i].n_merged = 0;
   for (int s = 0, at = 0; s < shards; ++s) {
     for (int i = 0; i < W; ++i) {
@@ -161,11 +149,9 @@ static chr_status merge_partials(MPI_Comm gcomm, wave_query *wq, int W, chr_erro
   }
 cleanup:
   free(counts);
-  free(bytes);
-  free(displs);
   free(send);
-  free(all);
   free(tmp);
+  chr_mpi_gathered_free(&gathered);
   return st;
 }
 
@@ -450,113 +436,120 @@ static chr_status stop_drain(MPI_Comm comm, const chr_layout *L, stop_state *s, 
   return st;
 }
 
-chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *idx,
-                          const chr_batch_query *queries, int n, int max_concurrent, int progress,
-                          const volatile sig_atomic_t *stop, chr_query_result *results,
-                          int *queries_answered, int *stopped, chr_error *err) {
-  int rank = 0, size = 1, quota = 0;
-  stop_state halt = {0};
-  halt.requests = malloc((size_t)L->groups * sizeof *halt.requests);
-  int *indices = malloc((size_t)(n > 0 ? n : 1) * sizeof *indices);
+/* What this rank's group answers: the queries (batch positions, in order), its share of
+ * max_concurrent per wave, and the source of every query in the batch (chr_query_cache_plan). */
+typedef struct {
+  int *source;  /* n entries: -1 invalid, i searched, j < i a cache hit of query j */
+  int *indices; /* count entries */
+  int count, quota;
+  int want_max; /* the largest candidate list any of them needs */
+} search_plan;
+
+/* How many candidates stage 1 keeps for q over the whole dataset: R, or k in fast mode. */
+static int wanted(const chr_layout *L, const chr_search_options *o) {
+  return o->fast_mode ? (L->images < o->k ? (int)L->images : o->k) : chr_search_candidates(o, L->images);
+}
+
+/* Plans the group's share; the same on every rank of the group. Local; CHR_ENOMEM on failure. */
+static chr_status plan_search(const chr_layout *L, const chr_batch_query *queries, int n,
+                              int max_concurrent, search_plan *p) {
+  p->indices = malloc((size_t)(n > 0 ? n : 1) * sizeof *p->indices);
+  p->source = plan_cache(queries, n);
+  if (p->indices == NULL || p->source == NULL) return CHR_ENOMEM;
+  p->count = group_share(p->source, n, L->groups, L->group, max_concurrent, p->indices, &p->quota);
+  for (int i = 0; i < p->count; ++i) {
+    int want = wanted(L, &queries[p->indices[i]].options);
+    p->want_max = want > p->want_max ? want : p->want_max;
+  }
+  return CHR_OK;
+}
+
+/* The per-query state of one wave, with candidate lists of want_max hits. NULL on failure. */
+static wave_query *waves_create(int want_max) {
   wave_query *wq = calloc(CHR_MAX_CONCURRENT_MAX, sizeof *wq);
-  chr_query_result *mine = NULL, *gathered = NULL;
-  int *counts = NULL, *displs = NULL;
-  int *source = plan_cache(queries, n);
-  int count = indices && source ? group_share(source, n, L->groups, L->group, max_concurrent,
-                                              indices, &quota)
-                                : 0;
-  int want_max = 0;
-  for (int i = 0; i < count; ++i) {
-    const chr_search_options *o = &queries[indices[i]].options;
-    int want = o->fast_mode ? (L->images < o->k ? (int)L->images : o->k) : chr_search_candidates(o, L->images);
-    want_max = want > want_max ? want : want_max;
+  size_t bytes = (size_t)(want_max > 0 ? want_max : 1) * sizeof(chr_hit);
+  int ok = wq != NULL;
+  for (int i = 0; ok && i < CHR_MAX_CONCURRENT_MAX; ++i) {
+    wq[i].partial = malloc(bytes);
+    wq[i].merged = malloc(bytes);
+    ok = wq[i].partial != NULL && wq[i].merged != NULL;
   }
-  int leader = L->shard == 0;
-  mine = leader ? malloc((size_t)(count > 0 ? count : 1) * sizeof *mine) : NULL;
-  chr_status st = indices && source && wq && halt.requests && (!leader || mine) ? CHR_OK : CHR_ENOMEM;
-  for (int i = 0; i < CHR_MAX_CONCURRENT_MAX && st == CHR_OK && wq; ++i) {
-    wq[i].partial = malloc((size_t)(want_max > 0 ? want_max : 1) * sizeof(chr_hit));
-    wq[i].merged = malloc((size_t)(want_max > 0 ? want_max : 1) * sizeof(chr_hit));
-    if (wq[i].partial == NULL || wq[i].merged == NULL) st = CHR_ENOMEM;
+  if (ok) return wq;
+  for (int i = 0; wq != NULL && i < CHR_MAX_CONCURRENT_MAX; ++i) {
+    free(wq[i].partial);
+    free(wq[i].merged);
   }
-  if (st != CHR_OK) chr_error_set(err, st, "cannot hold the search state of %d queries", count);
-  if (st == CHR_OK) st = chr_mpi_place(comm, &rank, &size, err);
-  st = chr_mpi_agree(comm, st, err);
-  *queries_answered = 0;
-  if (st == CHR_OK) st = chr_mpi_agree(comm, chr_mpi_barrier(comm, err), err);
-  if (st != CHR_OK) goto cleanup;
-  double t0 = chr_mpi_seconds(); /* the common clock: every rank leaves the barrier together */
+  free(wq);
+  return NULL;
+}
+
+static void waves_destroy(wave_query *wq) {
+  for (int i = 0; wq != NULL && i < CHR_MAX_CONCURRENT_MAX; ++i) {
+    free(wq[i].partial);
+    free(wq[i].merged);
+  }
+  free(wq);
+}
+
+/* Runs the group's waves until its queries are answered or a stop is seen; the leader's answers
+ * go to mine (plan->count slots). *answered receives how many of the group's queries were
+ * answered. t0 is the common clock's origin. Collective on comm (the stop checks) and on the
+ * group communicator (the waves). */
+static chr_status run_waves(MPI_Comm comm, const chr_layout *L, const chr_index *idx,
+                            const chr_batch_query *queries, const search_plan *plan,
+                            const chr_mpi_search_options *o, wave_query *wq, stop_state *halt,
+                            double t0, chr_query_result *mine, int *answered, chr_error *err) {
+  chr_status st = CHR_OK;
+  int count = plan->count, quota = plan->quota, leader = L->shard == 0;
   double last_report = t0;
-  int answered = 0;
+  *answered = 0;
   for (int first = 0; first < count && st == CHR_OK; first += quota) {
-    if ((st = group_stops(comm, L, stop, &halt.value, err)) != CHR_OK) break;
-    if (halt.value != 0) {
-      st = stop_notify(comm, L, &halt, err);
+    if ((st = group_stops(comm, L, o->stop, &halt->value, err)) != CHR_OK) break;
+    if (halt->value != 0) {
+      st = stop_notify(comm, L, halt, err);
       break;
     }
     int W = count - first < quota ? count - first : quota;
     for (int i = 0; i < W; ++i) {
-      const chr_batch_query *q = &queries[indices[first + i]];
+      const chr_batch_query *q = &queries[plan->indices[first + i]];
       wq[i].query = q;
-      wq[i].want = q->options.fast_mode ? (L->images < q->options.k ? (int)L->images : q->options.k)
-                                        : chr_search_candidates(&q->options, L->images);
+      wq[i].want = wanted(L, &q->options);
       wq[i].error[0] = '\0';
       wq[i].ann_ms = wq[i].rerank_ms = 0.0;
       wq[i].sinkhorn = (chr_rerank_stats){0, 0, 0.0};
     }
-    st = run_wave(L, idx, wq, W, indices + first, t0, leader ? mine + first : NULL, err);
+    st = run_wave(L, idx, wq, W, plan->indices + first, t0, leader ? mine + first : NULL, err);
     int done = first + W;
-    answered = done;
-    if (progress && leader && (chr_mpi_seconds() - last_report >= 1.0 || done == count)) {
+    *answered = done;
+    if (o->progress && leader && (chr_mpi_seconds() - last_report >= 1.0 || done == count)) {
       fprintf(stderr, "chromatica search: group %d answered %d/%d queries (%.1f s)\n", L->group,
               done, count, chr_mpi_seconds() - t0);
       last_report = chr_mpi_seconds();
     }
   }
-  /* Drained first, so no notice is left in flight whatever the outcome. */
-  int any_stopped = 0;
-  chr_status drained = stop_drain(comm, L, &halt, &any_stopped, err);
-  st = chr_mpi_agree(comm, st, err);
-  if (st == CHR_OK) st = drained;
-  if (st != CHR_OK) goto cleanup;
-  *queries_answered = answered;
-  if (stopped != NULL) *stopped = any_stopped;
+  return st;
+}
 
-  /* Leaders send their answers to rank 0, which files them by batch position. */
-  MPI_Datatype one_result = MPI_DATATYPE_NULL;
-  st = chr_mpi_check(MPI_Type_contiguous((int)sizeof(chr_query_result), MPI_BYTE, &one_result), err,
-                     "MPI_Type_contiguous (one result)");
-  if (st == CHR_OK) st = chr_mpi_check(MPI_Type_commit(&one_result), err, "MPI_Type_commit");
-  int send_count = leader ? answered : 0, total = 0;
-  if (rank == 0 && st == CHR_OK) {
-    counts = malloc((size_t)size * sizeof *counts);
-    displs = malloc((size_t)size * sizeof *displs);
-    gathered = malloc((size_t)(n > 0 ? n : 1) * sizeof *gathered); /* at most one per query */
-    if (counts == NULL || displs == NULL || gathered == NULL)
-      st = chr_error_set(err, CHR_ENOMEM, "cannot hold the answers of %d queries", n);
-  }
-  st = chr_mpi_agree(comm, st, err);
-  if (st == CHR_OK)
-    st = chr_mpi_check(MPI_Gather(&send_count, 1, MPI_INT, counts, 1, MPI_INT, 0, comm), err,
-                       "MPI_Gather of answer counts");
-  st = chr_mpi_agree(comm, st, err);
-  for (int r = 0; rank == 0 && st == CHR_OK && r < size; ++r) {
-    displs[r] = total;
-    total += counts[r];
-  }
-  if (st == CHR_OK)
-    st = chr_mpi_agree(comm,
-                       chr_mpi_check(MPI_Gatherv(mine, send_count, one_result, gathered, counts,
-                                                 displs, one_result, 0, comm),
-                                     err, "MPI_Gatherv of query results"),
-                       err);
-  if (one_result != MPI_DATATYPE_NULL) (void)MPI_Type_free(&one_result); /* nothing to undo */
-  for (int i = 0; rank == 0 && st == CHR_OK && i < total; ++i)
-    results[gathered[i].query_index] = gathered[i];
-  for (int i = 0; rank == 0 && st == CHR_OK && i < n; ++i) {
+/* Rank 0 files every leader's answers (send_count of them in mine) by batch position. Leaders'
+ * answers are at most one per query. Collective on comm. */
+static chr_status gather_answers(MPI_Comm comm, const chr_query_result *mine, int send_count,
+                                 chr_query_result *results, chr_error *err) {
+  chr_mpi_gathered g;
+  chr_status st = chr_mpi_gatherv(comm, 0, mine, (int64_t)send_count * (int64_t)sizeof *mine, &g,
+                                  err, "the answers of %d queries", send_count);
+  if (st != CHR_OK) return st;
+  const chr_query_result *got = (const chr_query_result *)g.data; /* NULL except on rank 0 */
+  int64_t total = got != NULL ? g.total / (int64_t)sizeof *got : 0;
+  for (int64_t i = 0; i < total; ++i) results[got[i].query_index] = got[i];
+  chr_mpi_gathered_free(&g);
+  return CHR_OK;
+}
+
+/* Rank 0: every cache hit takes the answer of the identical query that computed it, available
+ * when that query ended, at no search cost of its own. */
+static void fill_cache_hits(const int *source, int n, chr_query_result *results) {
+  for (int i = 0; i < n; ++i) {
     if (source[i] < 0 || source[i] == i || !results[source[i]].answered) continue;
-    /* A cache hit: the answer of the identical query that computed it, available when that
-     * query ended, at no search cost of its own. */
     chr_query_result *r = &results[i];
     *r = results[source[i]];
     r->query_index = i;
@@ -564,18 +557,45 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
     r->start_s = r->end_s;
     r->ann_ms = r->rerank_ms = r->total_ms = 0.0;
   }
+}
+
+chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *idx,
+                          const chr_batch_query *queries, int n, const chr_mpi_search_options *o,
+                          chr_query_result *results, chr_mpi_search_outcome *outcome,
+                          chr_error *err) {
+  int rank = 0, size = 1, leader = L->shard == 0, answered = 0;
+  *outcome = (chr_mpi_search_outcome){0, 0};
+  search_plan plan = {0};
+  stop_state halt = {0};
+  halt.requests = malloc((size_t)L->groups * sizeof *halt.requests);
+  chr_status st = plan_search(L, queries, n, o->max_concurrent, &plan);
+  wave_query *wq = st == CHR_OK ? waves_create(plan.want_max) : NULL;
+  chr_query_result *mine =
+      leader ? malloc((size_t)(plan.count > 0 ? plan.count : 1) * sizeof *mine) : NULL;
+  if (st != CHR_OK || wq == NULL || halt.requests == NULL || (leader && mine == NULL))
+    st = chr_error_set(err, CHR_ENOMEM, "cannot hold the search state of %d queries", plan.count);
+  if (st == CHR_OK) st = chr_mpi_place(comm, &rank, &size, err);
+  st = chr_mpi_agree(comm, st, err);
+  if (st == CHR_OK) st = chr_mpi_agree(comm, chr_mpi_barrier(comm, err), err);
+  if (st != CHR_OK) goto cleanup;
+  /* The common clock: every rank leaves the barrier together. */
+  st = run_waves(comm, L, idx, queries, &plan, o, wq, &halt, chr_mpi_seconds(), mine, &answered,
+                 err);
+  /* Drained first, so no notice is left in flight whatever the outcome. */
+  int any_stopped = 0;
+  chr_status drained = stop_drain(comm, L, &halt, &any_stopped, err);
+  st = chr_mpi_agree(comm, st, err);
+  if (st == CHR_OK) st = drained;
+  if (st == CHR_OK) st = gather_answers(comm, mine, leader ? answered : 0, results, err);
+  if (st != CHR_OK) goto cleanup;
+  if (rank == 0) fill_cache_hits(plan.source, n, results);
+  outcome->queries_answered = answered;
+  outcome->stopped = any_stopped;
 cleanup:
-  for (int i = 0; wq && i < CHR_MAX_CONCURRENT_MAX; ++i) {
-    free(wq[i].partial);
-    free(wq[i].merged);
-  }
-  free(wq);
-  free(indices);
-  free(source);
+  waves_destroy(wq);
+  free(plan.indices);
+  free(plan.source);
   free(mine);
-  free(gathered);
-  free(counts);
-  free(displs);
   free(halt.requests);
   return st;
 }
