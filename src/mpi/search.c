@@ -1,5 +1,6 @@
 #include "chromatica/mpi_search.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,9 @@
 #include "rerank_emd.h"
 
 _Static_assert(CHR_K_MAX <= CHR_RESULTS_K_MAX, "a query's k hits must fit a chr_query_result");
+/* Rank 0 gathers every answer as bytes (chr_mpi_gatherv), whose total MPI counts in an int. */
+_Static_assert((long long)CHR_BATCH_QUERIES_MAX * (long long)sizeof(chr_query_result) < INT_MAX,
+               "the answers of a full batch must fit one gather");
 
 /* The tag of a stop notice between group leaders; the layout's row transfers use 101 and 102. */
 enum { TAG_STOP = 201 };
