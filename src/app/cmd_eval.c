@@ -14,6 +14,7 @@
 #include "chromatica/mpi_collect.h"
 #include "chromatica/mpi_search.h"
 #include "chromatica/sinkhorn.h"
+#include "args.h"
 #include "session.h"
 
 #define EVAL_LIST_MAX 8
@@ -168,17 +169,12 @@ static int check_queries(const chr_session *s, int rank, char *first_invalid, si
   return valid;
 }
 
-int chr_cmd_eval(int argc, char **argv, MPI_Comm comm) {
-  int rank = 0, size = 1;
-  chr_error place_err;
-  if (chr_mpi_place(comm, &rank, &size, &place_err) != CHR_OK) {
-    fprintf(stderr, "chromatica eval: %s\n", place_err.message);
-    return 1;
-  }
+int chr_cmd_eval(int argc, char **argv, const chr_command_context *ctx) {
+  MPI_Comm comm = ctx->comm;
+  int rank = ctx->rank, size = ctx->size;
   eval_args a = {0};
   int parsed = parse_args(argc, argv, rank, &a);
-  if (parsed == 1 && rank == 0) fputs(usage, stdout);
-  if (parsed != 0) return parsed == 1 ? 0 : 2;
+  if (parsed != 0) return chr_args_exit_code(parsed, rank, usage);
 
   chr_error err;
   chr_error_clear(&err);

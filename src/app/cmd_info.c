@@ -98,25 +98,11 @@ static int print_json(const char *path, const info_summary *s, double median) {
   cJSON_AddBoolToObject(root, "file_paths", s->has_file_paths);
   cJSON_AddBoolToObject(root, "palettes", s->has_palettes);
   cJSON_AddBoolToObject(root, "valid", 1);
-  char *text = cJSON_Print(root);
-  cJSON_Delete(root);
-  if (text == NULL) {
-    fprintf(stderr, "chromatica info: out of memory\n");
-    return 1;
-  }
-  puts(text);
-  free(text);
-  return 0;
+  return chr_json_print(root, "chromatica info");
 }
 
-int chr_cmd_info(int argc, char **argv, MPI_Comm comm) {
-  int rank = 0, size = 1;
-  chr_error place_err;
-  if (chr_mpi_place(comm, &rank, &size, &place_err) != CHR_OK) {
-    fprintf(stderr, "chromatica info: %s\n", place_err.message);
-    return 1;
-  }
-  if (rank != 0) return 0;
+int chr_cmd_info(int argc, char **argv, const chr_command_context *ctx) {
+  (void)ctx; /* run on rank 0 alone: no communication */
   const char *path = NULL;
   int json = 0;
   for (int i = 1; i < argc; ++i) {

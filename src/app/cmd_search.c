@@ -12,6 +12,7 @@
 #include "chromatica/mpi_collect.h"
 #include "chromatica/mpi_search.h"
 #include "chromatica/report.h"
+#include "args.h"
 #include "session.h"
 
 #define EXIT_STOPPED 4
@@ -109,17 +110,12 @@ static chr_status write_report(const search_args *a, const chr_session *in,
   return CHR_OK;
 }
 
-int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
-  int rank = 0, size = 1;
-  chr_error place_err;
-  if (chr_mpi_place(comm, &rank, &size, &place_err) != CHR_OK) {
-    fprintf(stderr, "chromatica search: %s\n", place_err.message);
-    return 1;
-  }
+int chr_cmd_search(int argc, char **argv, const chr_command_context *ctx) {
+  MPI_Comm comm = ctx->comm;
+  int rank = ctx->rank, size = ctx->size;
   search_args a = {0};
   int parsed = parse_args(argc, argv, rank, &a);
-  if (parsed == 1 && rank == 0) fputs(usage, stdout);
-  if (parsed != 0) return parsed == 1 ? 0 : 2;
+  if (parsed != 0) return chr_args_exit_code(parsed, rank, usage);
 
   double t_start = chr_mpi_seconds();
   chr_error err;
