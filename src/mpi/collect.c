@@ -137,8 +137,9 @@ chr_status chr_mpi_gatherv(MPI_Comm comm, int root, const void *mine, int64_t si
   va_end(args);
   int rank = 0;
   *out = (chr_mpi_gathered){0};
+  /* Only a broken comm fails here, and then on every rank alike. */
   chr_status st = chr_mpi_place(comm, &rank, &out->ranks, err);
-  if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) return st;
+  if (st != CHR_OK) return st;
   int receives = root == CHR_MPI_EVERY_RANK || rank == root;
   int64_t *sizes = malloc((size_t)out->ranks * sizeof *sizes);
   out->bytes = malloc((size_t)out->ranks * sizeof *out->bytes);
@@ -146,18 +147,19 @@ chr_status chr_mpi_gatherv(MPI_Comm comm, int root, const void *mine, int64_t si
   if (sizes == NULL || out->bytes == NULL || out->displs == NULL)
     st = chr_error_set(err, CHR_ENOMEM, "cannot hold the sizes of a gather of %s", name);
   if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) goto cleanup;
-  if ((st = chr_mpi_agree(comm, chr_mpi_allgather_int64(comm, size, sizes, err), err)) != CHR_OK)
-    goto cleanup;
-  for (int r = 0; r < out->ranks; ++r) {
-    if (sizes[r] < 0 || out->total + sizes[r] >= INT_MAX) {
+  /* One agreement covers the size exchange, the size limit and the receive buffer. */
+  st = chr_mpi_allgather_int64(comm, size, sizes, err);
+  for (int r = 0; st == CHR_OK && r < out->ranks; ++r) {
+    if (sizes[r] < 0 || sizes[r] >= INT_MAX - out->total) {
       st = chr_error_set(err, CHR_EINVAL, "gather of %s: more than %d bytes", name, INT_MAX - 1);
-      goto cleanup; /* every rank sees the same sizes, so all leave here together */
+      break; /* every rank sees the same sizes, so all fail alike */
     }
     out->displs[r] = (int)out->total;
     out->bytes[r] = (int)sizes[r];
     out->total += sizes[r];
   }
-  if (receives && (out->data = malloc(out->total > 0 ? (size_t)out->total : 1)) == NULL)
+  if (st == CHR_OK && receives &&
+      (out->data = malloc(out->total > 0 ? (size_t)out->total : 1)) == NULL)
     st = chr_error_set(err, CHR_ENOMEM, "cannot hold %s (%lld bytes)", name, (long long)out->total);
   if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) goto cleanup;
   int rc = root == CHR_MPI_EVERY_RANK
