@@ -8,14 +8,12 @@
 #include "chromatica/query_cache.h"
 #include "chromatica/search.h"
 #include "rerank_emd.h"
+#include "search_stop.h"
 
 _Static_assert(CHR_K_MAX <= CHR_RESULTS_K_MAX, "a query's k hits must fit a chr_query_result");
 /* Rank 0 gathers every answer as bytes (chr_mpi_gatherv), whose total MPI counts in an int. */
 _Static_assert((long long)CHR_BATCH_QUERIES_MAX * (long long)sizeof(chr_query_result) < INT_MAX,
                "the answers of a full batch must fit one gather");
-
-/* The tag of a stop notice between group leaders; the layout's row transfers use 101 and 102. */
-enum { TAG_STOP = 201 };
 
 /* One query of a wave as one rank of the group sees it. */
 typedef struct {
@@ -36,25 +34,15 @@ typedef struct {
 chr_status chr_mpi_bcast_queries(MPI_Comm comm, chr_batch_query **queries, int *n, chr_error *err) {
   int rank = 0, size = 1;
   chr_status st = chr_mpi_place(comm, &rank, &size, err);
-  if (st == CHR_OK)
-    st = chr_mpi_check(MPI_Bcast(n, 1, MPI_INT, 0, comm), err, "MPI_Bcast of the query count");
-  if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) return st;
-  if (rank != 0) {
-    *queries = malloc((size_t)*n * sizeof **queries);
-    if (*queries == NULL) st = chr_error_set(err, CHR_ENOMEM, "cannot hold %d queries", *n);
-  }
-  st = chr_mpi_agree(comm, st, err);
   if (st != CHR_OK) return st;
-  MPI_Datatype one_query = MPI_DATATYPE_NULL;
-  st = chr_mpi_check(MPI_Type_contiguous((int)sizeof **queries, MPI_BYTE, &one_query), err,
-                     "MPI_Type_contiguous (one query)");
-  if (st == CHR_OK) st = chr_mpi_check(MPI_Type_commit(&one_query), err, "MPI_Type_commit");
-  if ((st = chr_mpi_agree(comm, st, err)) == CHR_OK)
-    st = chr_mpi_agree(comm,
-                       chr_mpi_check(MPI_Bcast(*queries, *n, one_query, 0, comm), err,
-                                     "MPI_Bcast of %d queries", *n),
-                       err);
-  if (one_query != MPI_DATATYPE_NULL) (void)MPI_Type_free(&one_query); /* nothing to undo */
+  /* The records travel as bytes: they hold no pointers. */
+  char *data = rank == 0 ? (char *)*queries : NULL;
+  int64_t bytes = rank == 0 ? (int64_t)*n * (int64_t)sizeof **queries : 0;
+  st = chr_mpi_bcast_bytes(comm, &data, &bytes, err);
+  if (st == CHR_OK && rank != 0) {
+    *queries = (chr_batch_query *)data;
+    *n = (int)(bytes / (int64_t)sizeof **queries);
+  }
   return st;
 }
 
@@ -360,86 +348,6 @@ static int group_share(const int *source, int n, int groups, int g, int max_conc
   return count;
 }
 
-/* How a stop spreads without making groups wait for one another: at each of its wave
- * boundaries a group all-reduces (MAX) its ranks' signal numbers, its leader adding the value of
- * any stop notice another group's leader has sent it (probed, not received). A group that stops
- * sends one notice to every other leader; after the search the ranks allgather who stopped and
- * each leader receives exactly the notices sent to it, so none is left unmatched. */
-typedef struct {
-  int value;              /* the signal that stopped this group (0: it did not stop) */
-  int sent;               /* its leader sent a notice to every other leader */
-  MPI_Request *requests;  /* groups entries: the notices in flight */
-  int n_requests;
-} stop_state;
-
-/* *stop_out = the largest signal number any rank of the group, or any notice to its leader,
- * carries (0: go on). Collective on the group communicator. */
-static chr_status group_stops(MPI_Comm comm, const chr_layout *L, const volatile sig_atomic_t *stop,
-                              int *stop_out, chr_error *err) {
-  int local = stop != NULL ? (int)*stop : 0, noticed = 0;
-  MPI_Status status;
-  chr_status st = L->shard == 0 ? chr_mpi_check(MPI_Iprobe(MPI_ANY_SOURCE, TAG_STOP, comm, &noticed,
-                                                           &status),
-                                                err, "MPI_Iprobe for a stop notice")
-                                : CHR_OK;
-  int value = 0;
-  if (st == CHR_OK && noticed &&
-      (st = chr_mpi_check(MPI_Get_count(&status, MPI_INT, &value), err, "MPI_Get_count")) == CHR_OK)
-    local = value > local ? value : local; /* the message stays queued for stop_drain */
-  if ((st = chr_mpi_agree(L->group_comm, st, err)) != CHR_OK) return st;
-  *stop_out = 0;
-  return chr_mpi_agree(L->group_comm,
-                       chr_mpi_check(MPI_Allreduce(&local, stop_out, 1, MPI_INT, MPI_MAX,
-                                                   L->group_comm),
-                                     err, "MPI_Allreduce of the stop flags"),
-                       err);
-}
-
-/* The leader of a group that has just stopped tells every other group's leader. Local. */
-static chr_status stop_notify(MPI_Comm comm, const chr_layout *L, stop_state *s, chr_error *err) {
-  chr_status st = CHR_OK;
-  for (int g = 0; L->shard == 0 && g < L->groups && st == CHR_OK; ++g) {
-    if (g == L->group) continue;
-    st = chr_mpi_check(MPI_Isend(&s->value, 1, MPI_INT, g * L->shards, TAG_STOP, comm,
-                                 &s->requests[s->n_requests]),
-                       err, "MPI_Isend of a stop notice to rank %d", g * L->shards);
-    if (st == CHR_OK) s->n_requests++;
-  }
-  /* A notice that did not go out is never waited for; its receiver's drain skips this leader. */
-  s->sent = L->shard == 0 && st == CHR_OK && L->groups > 1;
-  return st;
-}
-
-/* After the search: every rank learns the largest stop value of any group (*any), leaders
- * receive the notices sent to them and complete their own. Collective on comm. */
-static chr_status stop_drain(MPI_Comm comm, const chr_layout *L, stop_state *s, int *any,
-                             chr_error *err) {
-  int *all = malloc((size_t)L->ranks * 2 * sizeof *all);
-  int mine[2] = {s->value, s->sent};
-  *any = 0;
-  chr_status st = all ? CHR_OK : chr_error_set(err, CHR_ENOMEM, "cannot hold %d stop flags", L->ranks);
-  if ((st = chr_mpi_agree(comm, st, err)) == CHR_OK)
-    st = chr_mpi_agree(comm,
-                       chr_mpi_check(MPI_Allgather(mine, 2, MPI_INT, all, 2, MPI_INT, comm), err,
-                                     "MPI_Allgather of the stop flags"),
-                       err);
-  chr_status agreed = st; /* the same on every rank */
-  for (int r = 0; agreed == CHR_OK && r < L->ranks; ++r) *any = all[2 * r] > *any ? all[2 * r] : *any;
-  for (int g = 0; agreed == CHR_OK && L->shard == 0 && g < L->groups && st == CHR_OK; ++g) {
-    int leader = g * L->shards, ignored = 0;
-    if (g == L->group || !all[2 * leader + 1]) continue;
-    st = chr_mpi_check(MPI_Recv(&ignored, 1, MPI_INT, leader, TAG_STOP, comm, MPI_STATUS_IGNORE),
-                       err, "MPI_Recv of the stop notice from rank %d", leader);
-  }
-  /* A notice is 4 bytes, sent eagerly: its request completes even if nobody received it. */
-  chr_status waited = chr_mpi_check(MPI_Waitall(s->n_requests, s->requests, MPI_STATUSES_IGNORE),
-                                    err, "MPI_Waitall for the stop notices");
-  s->n_requests = 0;
-  if (agreed == CHR_OK) st = chr_mpi_agree(comm, st != CHR_OK ? st : waited, err);
-  free(all);
-  return st;
-}
-
 /* What this rank's group answers: the queries (batch positions, in order), its share of
  * max_concurrent per wave, and the source of every query in the batch (chr_query_cache_plan). */
 typedef struct {
@@ -468,6 +376,14 @@ static chr_status plan_search(const chr_layout *L, const chr_batch_query *querie
   return CHR_OK;
 }
 
+static void waves_destroy(wave_query *wq) {
+  for (int i = 0; wq != NULL && i < CHR_MAX_CONCURRENT_MAX; ++i) {
+    free(wq[i].partial);
+    free(wq[i].merged);
+  }
+  free(wq);
+}
+
 /* The per-query state of one wave, with candidate lists of want_max hits. NULL on failure. */
 static wave_query *waves_create(int want_max) {
   wave_query *wq = calloc(CHR_MAX_CONCURRENT_MAX, sizeof *wq);
@@ -478,21 +394,8 @@ static wave_query *waves_create(int want_max) {
     wq[i].merged = malloc(bytes);
     ok = wq[i].partial != NULL && wq[i].merged != NULL;
   }
-  if (ok) return wq;
-  for (int i = 0; wq != NULL && i < CHR_MAX_CONCURRENT_MAX; ++i) {
-    free(wq[i].partial);
-    free(wq[i].merged);
-  }
-  free(wq);
-  return NULL;
-}
-
-static void waves_destroy(wave_query *wq) {
-  for (int i = 0; wq != NULL && i < CHR_MAX_CONCURRENT_MAX; ++i) {
-    free(wq[i].partial);
-    free(wq[i].merged);
-  }
-  free(wq);
+  if (!ok) waves_destroy(wq);
+  return ok ? wq : NULL;
 }
 
 /* Runs the group's waves until its queries are answered or a stop is seen; the leader's answers
@@ -501,16 +404,16 @@ static void waves_destroy(wave_query *wq) {
  * group communicator (the waves). */
 static chr_status run_waves(MPI_Comm comm, const chr_layout *L, const chr_index *idx,
                             const chr_batch_query *queries, const search_plan *plan,
-                            const chr_mpi_search_options *o, wave_query *wq, stop_state *halt,
+                            const chr_mpi_search_options *o, wave_query *wq, chr_mpi_stop *halt,
                             double t0, chr_query_result *mine, int *answered, chr_error *err) {
   chr_status st = CHR_OK;
   int count = plan->count, quota = plan->quota, leader = L->shard == 0;
   double last_report = t0;
   *answered = 0;
   for (int first = 0; first < count && st == CHR_OK; first += quota) {
-    if ((st = group_stops(comm, L, o->stop, &halt->value, err)) != CHR_OK) break;
+    if ((st = chr_mpi_stop_check(comm, L, o->stop, &halt->value, err)) != CHR_OK) break;
     if (halt->value != 0) {
-      st = stop_notify(comm, L, halt, err);
+      st = chr_mpi_stop_notify(comm, L, halt, err);
       break;
     }
     int W = count - first < quota ? count - first : quota;
@@ -570,7 +473,7 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
   int rank = 0, size = 1, leader = L->shard == 0, answered = 0;
   *outcome = (chr_mpi_search_outcome){0, 0};
   search_plan plan = {0};
-  stop_state halt = {0};
+  chr_mpi_stop halt = {0};
   halt.requests = malloc((size_t)L->groups * sizeof *halt.requests);
   chr_status st = plan_search(L, queries, n, o->max_concurrent, &plan);
   wave_query *wq = st == CHR_OK ? waves_create(plan.want_max) : NULL;
@@ -587,7 +490,7 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
                  err);
   /* Drained first, so no notice is left in flight whatever the outcome. */
   int any_stopped = 0;
-  chr_status drained = stop_drain(comm, L, &halt, &any_stopped, err);
+  chr_status drained = chr_mpi_stop_drain(comm, L, &halt, &any_stopped, err);
   st = chr_mpi_agree(comm, st, err);
   if (st == CHR_OK) st = drained;
   if (st == CHR_OK) st = gather_answers(comm, mine, leader ? answered : 0, results, err);
