@@ -492,9 +492,9 @@ static chr_status write_dataset(const build_args *a, const file_table *t, MPI_Co
   return st;
 }
 
-int chr_cmd_build(int argc, char **argv, const chr_command_context *ctx) {
-  MPI_Comm comm = ctx->comm;
-  int rank = ctx->rank, ranks = ctx->size;
+int chr_cmd_build(int argc, char **argv, const chr_command_context *cmd) {
+  MPI_Comm comm = cmd->comm;
+  int rank = cmd->rank, ranks = cmd->size;
   build_args a = {.max_side = CHR_MAX_SIDE_DEFAULT,
                   .max_pixels = CHR_IMAGE_MAX_PIXELS_DEFAULT,
                   .chunk_files = 256,

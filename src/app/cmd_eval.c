@@ -169,9 +169,9 @@ static int check_queries(const chr_session *s, int rank, char *first_invalid, si
   return valid;
 }
 
-int chr_cmd_eval(int argc, char **argv, const chr_command_context *ctx) {
-  MPI_Comm comm = ctx->comm;
-  int rank = ctx->rank, size = ctx->size;
+int chr_cmd_eval(int argc, char **argv, const chr_command_context *cmd) {
+  MPI_Comm comm = cmd->comm;
+  int rank = cmd->rank, size = cmd->size;
   eval_args a = {0};
   int parsed = parse_args(argc, argv, rank, &a);
   if (parsed != 0) return chr_args_exit_code(parsed, rank, usage);

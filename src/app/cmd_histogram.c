@@ -166,8 +166,8 @@ static int show_image(const histogram_args *args) {
   return exit_code;
 }
 
-int chr_cmd_histogram(int argc, char **argv, const chr_command_context *ctx) {
-  (void)ctx; /* run on rank 0 alone: no communication */
+int chr_cmd_histogram(int argc, char **argv, const chr_command_context *cmd) {
+  (void)cmd; /* run on rank 0 alone: no communication */
   histogram_args args = {0};
   int parsed = parse_args(argc, argv, &args);
   if (parsed != 0) return chr_args_exit_code(parsed, 0, usage);

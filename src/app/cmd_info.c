@@ -101,8 +101,8 @@ static int print_json(const char *path, const info_summary *s, double median) {
   return chr_json_print(root, "chromatica info");
 }
 
-int chr_cmd_info(int argc, char **argv, const chr_command_context *ctx) {
-  (void)ctx; /* run on rank 0 alone: no communication */
+int chr_cmd_info(int argc, char **argv, const chr_command_context *cmd) {
+  (void)cmd; /* run on rank 0 alone: no communication */
   const char *path = NULL;
   int json = 0;
   for (int i = 1; i < argc; ++i) {

@@ -114,8 +114,8 @@ static int run(const report_args *a) {
   return st == CHR_OK ? 0 : 1;
 }
 
-int chr_cmd_report(int argc, char **argv, const chr_command_context *ctx) {
-  (void)ctx; /* run on rank 0 alone: no communication */
+int chr_cmd_report(int argc, char **argv, const chr_command_context *cmd) {
+  (void)cmd; /* run on rank 0 alone: no communication */
   report_args a = {NULL, NULL, NULL, REPORT_MAX_THUMB_QUERIES_DEFAULT, REPORT_THUMB_SIDE_DEFAULT};
   int parsed = parse_args(argc, argv, &a);
   return parsed != 0 ? chr_args_exit_code(parsed, 0, usage) : run(&a);

@@ -110,9 +110,9 @@ static chr_status write_report(const search_args *a, const chr_session *in,
   return CHR_OK;
 }
 
-int chr_cmd_search(int argc, char **argv, const chr_command_context *ctx) {
-  MPI_Comm comm = ctx->comm;
-  int rank = ctx->rank, size = ctx->size;
+int chr_cmd_search(int argc, char **argv, const chr_command_context *cmd) {
+  MPI_Comm comm = cmd->comm;
+  int rank = cmd->rank, size = cmd->size;
   search_args a = {0};
   int parsed = parse_args(argc, argv, rank, &a);
   if (parsed != 0) return chr_args_exit_code(parsed, rank, usage);

@@ -166,9 +166,9 @@ static chr_status move_into_place(const char *partial, const char *output, chr_e
                        strerror(errno));
 }
 
-int chr_cmd_synth(int argc, char **argv, const chr_command_context *ctx) {
-  MPI_Comm comm = ctx->comm;
-  int rank = ctx->rank, size = ctx->size;
+int chr_cmd_synth(int argc, char **argv, const chr_command_context *cmd) {
+  MPI_Comm comm = cmd->comm;
+  int rank = cmd->rank, size = cmd->size;
   synth_args args = {0, 0, NULL};
   int parsed = parse_args(argc, argv, rank, &args);
   if (parsed != 0) return chr_args_exit_code(parsed, rank, usage);

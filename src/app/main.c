@@ -9,7 +9,7 @@
 #include "chromatica/mpi_collect.h"
 #include "environment.h"
 
-typedef int (*chr_command_fn)(int argc, char **argv, const chr_command_context *ctx);
+typedef int (*chr_command_fn)(int argc, char **argv, const chr_command_context *cmd);
 
 typedef struct {
   const char *name;
