@@ -15,9 +15,9 @@
  * sends one notice to every other leader; after the search the ranks allgather who stopped and
  * each leader receives exactly the notices sent to it, so none is left unmatched. */
 typedef struct {
-  int value;              /* the signal that stopped this group (0: it did not stop) */
-  int sent;               /* its leader sent a notice to every other leader */
-  MPI_Request *requests;  /* groups entries: the notices in flight */
+  int value;             /* the signal that stopped this group (0: it did not stop) */
+  int sent;              /* its leader sent a notice to every other leader */
+  MPI_Request *requests; /* groups entries: the notices in flight */
   int n_requests;
 } chr_mpi_stop;
 
@@ -32,6 +32,6 @@ chr_status chr_mpi_stop_notify(MPI_Comm comm, const chr_layout *L, chr_mpi_stop 
 /* After the search: every rank learns the largest stop value of any group (*any), leaders
  * receive the notices sent to them and complete their own. Collective on comm. */
 chr_status chr_mpi_stop_drain(MPI_Comm comm, const chr_layout *L, chr_mpi_stop *s, int *any,
-                             chr_error *err);
+                              chr_error *err);
 
 #endif
