@@ -18,6 +18,7 @@
 /* Rank 0 holds every query's results and report: 100,000 queries peak at about 2.7 GB. */
 #define CHR_BATCH_QUERIES_MAX 100000
 #define CHR_BATCH_FILE_MAX (1LL << 30) /* bytes of one batch file */
+#define CHR_BATCH_WARNINGS_MAX 64      /* distinct unknown-key warnings kept; later ones dropped */
 
 typedef struct {
   char id[CHR_QUERY_ID_MAX];

@@ -19,4 +19,9 @@ int chr_json_add_text(cJSON *o, const char *key, const char *v);
 /* Appends v (made UTF-8) to array a; 1 on success, 0 when out of memory. */
 int chr_json_push_text(cJSON *a, const char *v);
 
+/* Prints json, formatted, and a newline on stdout, and deletes it (NULL, from a failed build,
+ * is accepted). Returns the exit code of a command that prints it: 0, or 1 after telling stderr
+ * "<who>: out of memory". */
+int chr_json_print(cJSON *json, const char *who);
+
 #endif

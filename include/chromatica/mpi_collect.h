@@ -25,7 +25,8 @@ chr_status chr_mpi_duplicate(MPI_Comm parent, MPI_Comm *out, chr_error *err);
 /* This rank's number in comm and comm's size. Local. */
 chr_status chr_mpi_place(MPI_Comm comm, int *rank, int *size, chr_error *err);
 
-/* Seconds on MPI's wall clock (MPI_Wtime), the one clock every timing figure uses. Local. */
+/* The one clock every timing figure uses, chr_clock_seconds (chromatica/clock.h), under the
+ * name the MPI layer and the subcommands have always used. Local. */
 double chr_mpi_seconds(void);
 
 /* Agrees on failure at a phase boundary: every rank passes its own status; all return the
@@ -50,9 +51,34 @@ chr_status chr_mpi_bcast_bytes(MPI_Comm comm, char **data, int64_t *size, chr_er
 /* all[r] = rank r's `local`, on every rank (all has comm size entries). */
 chr_status chr_mpi_allgather_int64(MPI_Comm comm, int64_t local, int64_t *all, chr_error *err);
 
-/* Concatenates every rank's bytes, in rank order, on rank 0: *all becomes a malloc'd buffer
- * (caller frees) of *all_size bytes there, NULL elsewhere. The total must stay below INT_MAX.
- * All ranks agree on the outcome. */
+/* The outcome of chr_mpi_gatherv: every rank's bytes, concatenated in rank order. */
+typedef struct {
+  int ranks;
+  int *bytes;    /* ranks entries: how many bytes each rank sent (known on every rank) */
+  int *displs;   /* ranks entries: where each rank's bytes start in data */
+  int64_t total; /* the sum of bytes */
+  char *data;    /* the gathered bytes where they were received, NULL elsewhere */
+} chr_mpi_gathered;
+
+/* chr_mpi_gatherv's root for an allgatherv: every rank receives. */
+#define CHR_MPI_EVERY_RANK (-1)
+
+/* The one gather of unequal byte counts: every rank sends `size` bytes from mine; root (a rank
+ * of comm, or CHR_MPI_EVERY_RANK) receives them all in rank order. The counts, displacements
+ * and receive buffer are built here; what (printf-formatted) names the data in messages
+ * ("cannot hold <what>", "MPI_Gatherv of <what>"). The total must stay below INT_MAX. Ranks
+ * agree on the outcome; on failure *out holds nothing, on success the caller releases it with
+ * chr_mpi_gathered_free. Collective on comm. */
+chr_status chr_mpi_gatherv(MPI_Comm comm, int root, const void *mine, int64_t size,
+                           chr_mpi_gathered *out, chr_error *err, const char *what, ...)
+    __attribute__((format(printf, 7, 8)));
+
+/* Frees what chr_mpi_gatherv allocated and zeroes *g; accepts a zeroed record. Local. */
+void chr_mpi_gathered_free(chr_mpi_gathered *g);
+
+/* Concatenates every rank's bytes, in rank order, on rank 0 (chr_mpi_gatherv): *all becomes a
+ * malloc'd buffer (caller frees) of *all_size bytes there, NULL elsewhere. The total must stay
+ * below INT_MAX. All ranks agree on the outcome. */
 chr_status chr_mpi_gather_bytes(MPI_Comm comm, const char *mine, int64_t size, char **all,
                                 int64_t *all_size, chr_error *err);
 

@@ -6,9 +6,12 @@
 #include <stdint.h>
 #include "chromatica/duplicates.h"
 #include "chromatica/error.h"
+#include "chromatica/image_row.h"
 
 #define CHR_RESULTS_K_MAX 200
-#define CHR_DOMINANT_MAX 5
+/* A hit's dominant bins stand in for its palette (when the dataset has no /palettes), slot for
+ * slot, so there are as many as a palette has colours. */
+#define CHR_DOMINANT_MAX CHR_PALETTE_MAX
 
 /* One ranked image. dominant_bin holds the image's heaviest bins (heaviest first, ties by lower
  * bin; -1 marks an unused slot), used when the dataset has no /palettes. */

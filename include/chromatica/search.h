@@ -26,6 +26,9 @@ typedef enum { CHR_SCOPE_CANDIDATES = 0, CHR_SCOPE_ALL = 1, CHR_SCOPE_AUTO = 2 }
  * contract allows 3x. */
 #define CHR_BOUNDS_AUTO_MAX_IMAGES 10000
 
+/* The largest rerank_k a batch (or `eval --rerank-ks`) may ask for. */
+#define CHR_RERANK_K_MAX 10000
+
 /* Every per-query knob; batch `options` set them for all queries, a query may override any. */
 typedef struct {
   int k;
@@ -62,7 +65,7 @@ typedef struct {
   double ann_score;
 } chr_match;
 
-/* Orders matches by distance, then by lower row. */
+/* chr_order_value_row of two matches' (distance, row). */
 int chr_match_compare(const chr_match *a, const chr_match *b);
 
 /* How the Sinkhorn solves of a rerank ended (all zero for EMD and fast mode). Sums and maxima,

@@ -1,5 +1,9 @@
-/* Bounded top-k selection with the spec's total order: lower score first, ties broken by the
- * lower global row index. Used by stage 1, stage 2 and every merge. Not collective. */
+/* The two orders every ranking of the program uses, and bounded top-k selection with the first.
+ * Determinism rests on each being one rule, written once here:
+ * - (value, row): lower value first, ties by lower global row (spec section 4). Hits, matches,
+ *   result hits, EMD pool entries (lower bound, row): stage 1, stage 2 and every merge.
+ * - (mass, bin): heavier first, ties by lower bin. Palettes and the dominant bins of a hit.
+ * Pure; not collective; thread-safe. */
 #ifndef CHROMATICA_TOPK_H
 #define CHROMATICA_TOPK_H
 
@@ -10,8 +14,29 @@ typedef struct {
   int64_t row; /* global row index of the image */
 } chr_hit;
 
-/* Negative, zero or positive as a orders before, equal to, or after b. */
+/* Negative, zero or positive as (va, ra) orders before, equal to, or after (vb, rb): lower value
+ * first, ties by lower row. */
+int chr_order_value_row(double va, int64_t ra, double vb, int64_t rb);
+
+/* Negative, zero or positive as (ma, ba) orders before, equal to, or after (mb, bb): heavier
+ * first, ties by lower bin. */
+int chr_order_mass_bin(double ma, int ba, double mb, int bb);
+
+/* One bin's mass, as chr_heaviest_offer keeps them. */
+typedef struct {
+  double mass;
+  int bin;
+} chr_bin_mass;
+
+/* Offers (mass, bin) to kept[0..count), the cap heaviest so far in chr_order_mass_bin order,
+ * and returns the new count (at most cap). */
+int chr_heaviest_offer(chr_bin_mass *kept, int count, int cap, double mass, int bin);
+
+/* chr_order_value_row of two chr_hit. */
 int chr_hit_compare(const chr_hit *a, const chr_hit *b);
+
+/* chr_hit_compare in qsort's form. */
+int chr_hit_qsort_compare(const void *a, const void *b);
 
 /* A bounded max-heap over caller-owned storage of capacity cap (cap >= 0). */
 typedef struct {

@@ -492,23 +492,18 @@ static chr_status write_dataset(const build_args *a, const file_table *t, MPI_Co
   return st;
 }
 
-int chr_cmd_build(int argc, char **argv, MPI_Comm comm) {
-  int rank = 0, ranks = 1;
-  chr_error place_err;
-  if (chr_mpi_place(comm, &rank, &ranks, &place_err) != CHR_OK) {
-    fprintf(stderr, "chromatica build: %s\n", place_err.message);
-    return 1;
-  }
+int chr_cmd_build(int argc, char **argv, const chr_command_context *cmd) {
+  MPI_Comm comm = cmd->comm;
+  int rank = cmd->rank, ranks = cmd->size;
   build_args a = {.max_side = CHR_MAX_SIDE_DEFAULT,
                   .max_pixels = CHR_IMAGE_MAX_PIXELS_DEFAULT,
                   .chunk_files = 256,
                   .inputs = calloc((size_t)argc, sizeof(char *))};
   int parsed = a.inputs == NULL ? 2 : parse_args(argc, argv, rank, &a);
   if (a.inputs == NULL && rank == 0) fprintf(stderr, "chromatica build: out of memory\n");
-  if (parsed == 1 && rank == 0) fputs(usage, stdout);
   if (parsed != 0) {
     free(a.inputs);
-    return parsed == 1 ? 0 : parsed;
+    return chr_args_exit_code(parsed, rank, usage);
   }
   if (!chr_stop_install() && rank == 0)
     fprintf(stderr, "chromatica build: warning: cannot install the SIGTERM handler\n");

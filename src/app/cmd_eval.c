@@ -14,6 +14,7 @@
 #include "chromatica/mpi_collect.h"
 #include "chromatica/mpi_search.h"
 #include "chromatica/sinkhorn.h"
+#include "args.h"
 #include "session.h"
 
 #define EVAL_LIST_MAX 8
@@ -75,7 +76,7 @@ static int parse_args(int argc, char **argv, int rank, eval_args *a) {
   }
   if (!parse_list(a->epsilons ? a->epsilons : "0.01,0.02,0.05,0.1", "--epsilons",
                   CHR_SINKHORN_EPSILON_MIN, CHR_SINKHORN_EPSILON_MAX, 0, a->eps, &a->n_eps, rank) ||
-      !parse_list(a->rerank_ks ? a->rerank_ks : "25,50,100,200,400", "--rerank-ks", 1, 10000, 1,
+      !parse_list(a->rerank_ks ? a->rerank_ks : "25,50,100,200,400", "--rerank-ks", 1, CHR_RERANK_K_MAX, 1,
                   a->rks, &a->n_rks, rank))
     return 2;
   return 0;
@@ -126,10 +127,10 @@ static chr_status run_mode(MPI_Comm comm, chr_session *s, const mode_plan *m,
     work[i] = s->queries[i];
     apply_mode(m, &work[i].options);
   }
-  int answered = 0;
+  chr_mpi_search_options o = {.max_concurrent = s->max_concurrent};
+  chr_mpi_search_outcome outcome;
   double t = chr_mpi_seconds();
-  chr_status st = chr_mpi_search(comm, &s->layout, s->idx, work, s->n, s->max_concurrent, 0,
-                                 NULL, results, &answered, NULL, err);
+  chr_status st = chr_mpi_search(comm, &s->layout, s->idx, work, s->n, &o, results, &outcome, err);
   *wall_ms = (chr_mpi_seconds() - t) * 1e3;
   return st;
 }
@@ -168,17 +169,12 @@ static int check_queries(const chr_session *s, int rank, char *first_invalid, si
   return valid;
 }
 
-int chr_cmd_eval(int argc, char **argv, MPI_Comm comm) {
-  int rank = 0, size = 1;
-  chr_error place_err;
-  if (chr_mpi_place(comm, &rank, &size, &place_err) != CHR_OK) {
-    fprintf(stderr, "chromatica eval: %s\n", place_err.message);
-    return 1;
-  }
+int chr_cmd_eval(int argc, char **argv, const chr_command_context *cmd) {
+  MPI_Comm comm = cmd->comm;
+  int rank = cmd->rank, size = cmd->size;
   eval_args a = {0};
   int parsed = parse_args(argc, argv, rank, &a);
-  if (parsed == 1 && rank == 0) fputs(usage, stdout);
-  if (parsed != 0) return parsed == 1 ? 0 : 2;
+  if (parsed != 0) return chr_args_exit_code(parsed, rank, usage);
 
   chr_error err;
   chr_error_clear(&err);

@@ -144,18 +144,6 @@ static cJSON *image_json(const char *path, const chr_image *img, int max_side,
   return root;
 }
 
-static int print_json(cJSON *json) {
-  char *text = json ? cJSON_Print(json) : NULL;
-  cJSON_Delete(json);
-  if (text == NULL) {
-    fprintf(stderr, "chromatica histogram: out of memory\n");
-    return 1;
-  }
-  puts(text);
-  free(text);
-  return 0;
-}
-
 /* Decodes and indexes one image as `chromatica build` would. 0 printed, 1 on failure. */
 static int show_image(const histogram_args *args) {
   long long max_side = CHR_MAX_SIDE_DEFAULT, max_pixels = CHR_IMAGE_MAX_PIXELS_DEFAULT;
@@ -171,28 +159,18 @@ static int show_image(const histogram_args *args) {
     st = chr_image_row_build(img.rgba, img.width, img.height, (int)max_side, &row, &err);
   int exit_code = 1;
   if (st == CHR_OK)
-    exit_code = print_json(image_json(args->image, &img, (int)max_side, &row));
+    exit_code = chr_json_print(image_json(args->image, &img, (int)max_side, &row), "chromatica histogram");
   else
     fprintf(stderr, "chromatica histogram: %s: %s\n", args->image, err.message);
   chr_image_free(&img);
   return exit_code;
 }
 
-int chr_cmd_histogram(int argc, char **argv, MPI_Comm comm) {
-  int rank = 0, size = 1;
-  chr_error place_err;
-  if (chr_mpi_place(comm, &rank, &size, &place_err) != CHR_OK) {
-    fprintf(stderr, "chromatica histogram: %s\n", place_err.message);
-    return 1;
-  }
-  if (rank != 0) return 0;
+int chr_cmd_histogram(int argc, char **argv, const chr_command_context *cmd) {
+  (void)cmd; /* run on rank 0 alone: no communication */
   histogram_args args = {0};
   int parsed = parse_args(argc, argv, &args);
-  if (parsed == 1) {
-    fputs(usage, stdout);
-    return 0;
-  }
-  if (parsed != 0) return parsed;
+  if (parsed != 0) return chr_args_exit_code(parsed, 0, usage);
   if (args.image != NULL) return show_image(&args);
 
   chr_error err;
@@ -230,7 +208,7 @@ int chr_cmd_histogram(int argc, char **argv, MPI_Comm comm) {
   for (int i = 0; i < n; ++i) total += args.weights ? weights[i] : 1.0;
   for (int i = 0; i < n; ++i) weights[i] = (args.weights ? weights[i] : 1.0) / total;
 
-  return print_json(histogram_json(rgb, lab, weights, n, sharpen, &q));
+  return chr_json_print(histogram_json(rgb, lab, weights, n, sharpen, &q), "chromatica histogram");
 fail:
   fprintf(stderr, "chromatica histogram: %s\n", err.message);
   return 2;

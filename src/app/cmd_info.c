@@ -9,6 +9,7 @@
 #include "chromatica/app.h"
 #include "chromatica/dataset.h"
 #include "chromatica/grid.h"
+#include "chromatica/image_row.h"
 #include "chromatica/json_text.h"
 #include "chromatica/mpi_collect.h"
 
@@ -62,8 +63,8 @@ static chr_status validate(const char *path, info_summary *s, chr_error *err) {
   }
   if ((st = chr_dataset_read_strings(ds, &ids, &paths, err)) != CHR_OK) goto cleanup;
   if (s->has_palettes) {
-    palettes = malloc((size_t)s->images * 5 * sizeof *palettes);
-    weights = malloc((size_t)s->images * 5 * sizeof *weights);
+    palettes = malloc((size_t)s->images * CHR_PALETTE_MAX * sizeof *palettes);
+    weights = malloc((size_t)s->images * CHR_PALETTE_MAX * sizeof *weights);
     if (palettes == NULL || weights == NULL) {
       st = chr_error_set(err, CHR_ENOMEM, "out of memory for %lld palettes", (long long)s->images);
       goto cleanup;
@@ -97,25 +98,11 @@ static int print_json(const char *path, const info_summary *s, double median) {
   cJSON_AddBoolToObject(root, "file_paths", s->has_file_paths);
   cJSON_AddBoolToObject(root, "palettes", s->has_palettes);
   cJSON_AddBoolToObject(root, "valid", 1);
-  char *text = cJSON_Print(root);
-  cJSON_Delete(root);
-  if (text == NULL) {
-    fprintf(stderr, "chromatica info: out of memory\n");
-    return 1;
-  }
-  puts(text);
-  free(text);
-  return 0;
+  return chr_json_print(root, "chromatica info");
 }
 
-int chr_cmd_info(int argc, char **argv, MPI_Comm comm) {
-  int rank = 0, size = 1;
-  chr_error place_err;
-  if (chr_mpi_place(comm, &rank, &size, &place_err) != CHR_OK) {
-    fprintf(stderr, "chromatica info: %s\n", place_err.message);
-    return 1;
-  }
-  if (rank != 0) return 0;
+int chr_cmd_info(int argc, char **argv, const chr_command_context *cmd) {
+  (void)cmd; /* run on rank 0 alone: no communication */
   const char *path = NULL;
   int json = 0;
   for (int i = 1; i < argc; ++i) {

@@ -119,16 +119,9 @@ static int run(const report_args *a) {
   return st == CHR_OK ? 0 : 1;
 }
 
-int chr_cmd_report(int argc, char **argv, MPI_Comm comm) {
-  int rank = 0, size = 1;
-  chr_error place_err;
-  if (chr_mpi_place(comm, &rank, &size, &place_err) != CHR_OK) {
-    fprintf(stderr, "chromatica report: %s\n", place_err.message);
-    return 1;
-  }
-  if (rank != 0) return 0;
+int chr_cmd_report(int argc, char **argv, const chr_command_context *cmd) {
+  (void)cmd; /* run on rank 0 alone: no communication */
   report_args a = {NULL, NULL, NULL, REPORT_MAX_THUMB_QUERIES_DEFAULT, REPORT_THUMB_SIDE_DEFAULT};
   int parsed = parse_args(argc, argv, &a);
-  if (parsed == 1) fputs(usage, stdout);
-  return parsed == 1 ? 0 : parsed == 2 ? 2 : run(&a);
+  return parsed != 0 ? chr_args_exit_code(parsed, 0, usage) : run(&a);
 }

@@ -12,6 +12,7 @@
 #include "chromatica/mpi_collect.h"
 #include "chromatica/mpi_search.h"
 #include "chromatica/report.h"
+#include "args.h"
 #include "session.h"
 
 #define EXIT_STOPPED 4
@@ -83,9 +84,10 @@ static chr_status write_report(const search_args *a, const chr_session *in,
                                const chr_rank_stats *ranks, int independent_io, chr_error *err) {
   const chr_batch *b = in->batch;
   int n_warnings = chr_batch_warning_count(b);
-  char *warnings[67];
-  for (int i = 0; i < n_warnings && i < 64; ++i) warnings[i] = (char *)chr_batch_warning(b, i);
-  if (n_warnings > 64) n_warnings = 64;
+  enum { OWN_WARNINGS = 2 }; /* the two below */
+  char *warnings[CHR_BATCH_WARNINGS_MAX + OWN_WARNINGS];
+  if (n_warnings > CHR_BATCH_WARNINGS_MAX) n_warnings = CHR_BATCH_WARNINGS_MAX;
+  for (int i = 0; i < n_warnings; ++i) warnings[i] = (char *)chr_batch_warning(b, i);
   char independent[] = "--io parallel: HDF5 reported that a read did not stay collective";
   if (independent_io) warnings[n_warnings++] = independent;
   char stopped[128];
@@ -108,17 +110,12 @@ static chr_status write_report(const search_args *a, const chr_session *in,
   return CHR_OK;
 }
 
-int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
-  int rank = 0, size = 1;
-  chr_error place_err;
-  if (chr_mpi_place(comm, &rank, &size, &place_err) != CHR_OK) {
-    fprintf(stderr, "chromatica search: %s\n", place_err.message);
-    return 1;
-  }
+int chr_cmd_search(int argc, char **argv, const chr_command_context *cmd) {
+  MPI_Comm comm = cmd->comm;
+  int rank = cmd->rank, size = cmd->size;
   search_args a = {0};
   int parsed = parse_args(argc, argv, rank, &a);
-  if (parsed == 1 && rank == 0) fputs(usage, stdout);
-  if (parsed != 0) return parsed == 1 ? 0 : 2;
+  if (parsed != 0) return chr_args_exit_code(parsed, rank, usage);
 
   double t_start = chr_mpi_seconds();
   chr_error err;
@@ -150,9 +147,12 @@ int chr_cmd_search(int argc, char **argv, MPI_Comm comm) {
   if (st != CHR_OK) goto cleanup;
   if (a.progress && rank == 0) fprintf(stderr, "chromatica search: answering %d queries\n", n);
   double t_search = chr_mpi_seconds();
-  st = chr_mpi_search(comm, &in.layout, in.idx, in.queries, n, in.max_concurrent, a.progress,
-                      &stop_signal, results, &mine.queries, &stopped, &err);
+  chr_mpi_search_options options = {in.max_concurrent, a.progress, &stop_signal};
+  chr_mpi_search_outcome outcome;
+  st = chr_mpi_search(comm, &in.layout, in.idx, in.queries, n, &options, results, &outcome, &err);
   if (st != CHR_OK) goto cleanup;
+  mine.queries = outcome.queries_answered;
+  stopped = outcome.stopped;
   if (stopped) {
     /* Every rank learnt of the stop and of the signal, even those no signal reached. */
     run.incomplete = 1;

@@ -14,6 +14,7 @@
 #include "chromatica/mpi_collect.h"
 #include "chromatica/mpi_layout.h"
 #include "chromatica/synth.h"
+#include "args.h"
 #include "partial.h"
 
 #define SYNTH_PUT_ROWS 4096 /* rows per collective put: bounds each rank's buffers (~19 MB) */
@@ -165,20 +166,12 @@ static chr_status move_into_place(const char *partial, const char *output, chr_e
                        strerror(errno));
 }
 
-int chr_cmd_synth(int argc, char **argv, MPI_Comm comm) {
-  int rank = 0, size = 1;
-  chr_error place_err;
-  if (chr_mpi_place(comm, &rank, &size, &place_err) != CHR_OK) {
-    fprintf(stderr, "chromatica synth: %s\n", place_err.message);
-    return 1;
-  }
+int chr_cmd_synth(int argc, char **argv, const chr_command_context *cmd) {
+  MPI_Comm comm = cmd->comm;
+  int rank = cmd->rank, size = cmd->size;
   synth_args args = {0, 0, NULL};
   int parsed = parse_args(argc, argv, rank, &args);
-  if (parsed == 1) {
-    if (rank == 0) fputs(usage, stdout);
-    return 0;
-  }
-  if (parsed != 0) return parsed;
+  if (parsed != 0) return chr_args_exit_code(parsed, rank, usage);
   if (!chr_stop_install() && rank == 0)
     fprintf(stderr, "chromatica synth: warning: cannot install the SIGTERM handler\n");
 

@@ -9,23 +9,36 @@
 #include "chromatica/mpi_collect.h"
 #include "environment.h"
 
-typedef int (*chr_command_fn)(int argc, char **argv, MPI_Comm comm);
+typedef int (*chr_command_fn)(int argc, char **argv, const chr_command_context *cmd);
 
 typedef struct {
   const char *name;
   chr_command_fn run;
+  int rank0_only; /* runs on rank 0 alone; the other ranks exit 0 */
   const char *summary;
 } chr_command;
 
 static const chr_command commands[] = {
-    {"histogram", chr_cmd_histogram, "print the histogram of a weighted palette or an image (JSON)"},
-    {"synth", chr_cmd_synth, "write a deterministic synthetic dataset (collective HDF5)"},
-    {"build", chr_cmd_build, "index a folder of images into a dataset (collective HDF5)"},
-    {"info", chr_cmd_info, "validate a dataset and print a summary"},
-    {"search", chr_cmd_search, "answer a JSON batch of palette queries (MPI job)"},
-    {"eval", chr_cmd_eval, "recall@k and latency of every search mode against exact EMD"},
-    {"report", chr_cmd_report, "render a search report as a self-contained HTML page"},
+    {"histogram", chr_cmd_histogram, 1, "print the histogram of a weighted palette or an image (JSON)"},
+    {"synth", chr_cmd_synth, 0, "write a deterministic synthetic dataset (collective HDF5)"},
+    {"build", chr_cmd_build, 0, "index a folder of images into a dataset (collective HDF5)"},
+    {"info", chr_cmd_info, 1, "validate a dataset and print a summary"},
+    {"search", chr_cmd_search, 0, "answer a JSON batch of palette queries (MPI job)"},
+    {"eval", chr_cmd_eval, 0, "recall@k and latency of every search mode against exact EMD"},
+    {"report", chr_cmd_report, 1, "render a search report as a self-contained HTML page"},
 };
+
+/* Places this rank in comm once for every command, and runs the chosen one where it runs. */
+static int run_command(const chr_command *chosen, int argc, char **argv, MPI_Comm comm) {
+  chr_command_context ctx = {.comm = comm};
+  chr_error err;
+  if (chr_mpi_place(comm, &ctx.rank, &ctx.size, &err) != CHR_OK) {
+    fprintf(stderr, "chromatica %s: %s\n", chosen->name, err.message);
+    return 1;
+  }
+  if (chosen->rank0_only && ctx.rank != 0) return 0;
+  return chosen->run(argc, argv, &ctx);
+}
 
 static void print_usage(FILE *out) {
   fprintf(out, "usage: chromatica <command> [options]\n\ncommands:\n");
@@ -60,7 +73,7 @@ int main(int argc, char **argv) {
       if (rank == 0) fprintf(stderr, "chromatica %s: %s\n", chosen->name, err.message);
       exit_code = 1;
     } else {
-      exit_code = chosen->run(argc - 1, argv + 1, comm);
+      exit_code = run_command(chosen, argc - 1, argv + 1, comm);
     }
   } else if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
     if (rank == 0) print_usage(stdout);

@@ -71,8 +71,8 @@ static chr_status root_read_inputs(const chr_session_args *a, chr_session *s, ch
   if (st != CHR_OK) return chr_error_set(err, st, "%s: %s", a->dataset, inner.message);
   s->images = chr_dataset_images(s->ds);
   if (!chr_dataset_has_palettes(s->ds)) return CHR_OK;
-  s->palettes = malloc((size_t)s->images * 5 * sizeof *s->palettes);
-  s->palette_weights = malloc((size_t)s->images * 5 * sizeof *s->palette_weights);
+  s->palettes = malloc((size_t)s->images * CHR_PALETTE_MAX * sizeof *s->palettes);
+  s->palette_weights = malloc((size_t)s->images * CHR_PALETTE_MAX * sizeof *s->palette_weights);
   if (s->palettes == NULL || s->palette_weights == NULL)
     return chr_error_set(err, CHR_ENOMEM, "%s: cannot hold /palettes", a->dataset);
   st = chr_dataset_read_palettes(s->ds, s->palettes, s->palette_weights, &inner);

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chromatica/topk.h"
+
 /* Per-bin sums for the palette: alpha-weighted linear colour and alpha. */
 typedef struct {
   double colour[CHR_BINS][3];
@@ -32,26 +34,17 @@ static void add_pixel(const double *px, const colour_place *place, double *hist,
 }
 
 static void pick_palette(const palette_sums *sums, double total, chr_image_row *out) {
-  int chosen[CHR_PALETTE_MAX];
+  chr_bin_mass chosen[CHR_PALETTE_MAX];
   int n = 0;
-  for (int bin = 0; bin < CHR_BINS; ++bin) {
-    if (!(sums->mass[bin] > 0.0)) continue;
-    /* Insertion into the kept list, heaviest first; an equal mass stays behind the lower bin. */
-    int pos = n;
-    while (pos > 0 && sums->mass[chosen[pos - 1]] < sums->mass[bin]) pos--;
-    if (pos >= CHR_PALETTE_MAX) continue;
-    int last = n < CHR_PALETTE_MAX ? n : CHR_PALETTE_MAX - 1;
-    for (int i = last; i > pos; --i) chosen[i] = chosen[i - 1];
-    chosen[pos] = bin;
-    if (n < CHR_PALETTE_MAX) n++;
-  }
+  for (int bin = 0; bin < CHR_BINS; ++bin)
+    if (sums->mass[bin] > 0.0) n = chr_heaviest_offer(chosen, n, CHR_PALETTE_MAX, sums->mass[bin], bin);
   for (int i = 0; i < CHR_PALETTE_MAX; ++i) {
     chr_rgb black = {0, 0, 0};
     out->palette[i] = black;
     out->palette_weight[i] = 0.0f;
     if (i >= n) continue;
-    const double m = sums->mass[chosen[i]];
-    const double *c = sums->colour[chosen[i]];
+    const double m = chosen[i].mass;
+    const double *c = sums->colour[chosen[i].bin];
     out->palette[i] = chr_linear_to_rgb(c[0] / m, c[1] / m, c[2] / m);
     out->palette_weight[i] = (float)(m / total);
   }

@@ -29,54 +29,66 @@ static int list_element(const char *text, int index, char *buf, size_t size) {
   return count;
 }
 
-static void trim(char *s) {
-  size_t len = strlen(s);
-  while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t')) s[--len] = '\0';
-  size_t lead = strspn(s, " \t");
-  memmove(s, s + lead, len - lead + 1);
+/* Element `index` of text, without surrounding blanks, in buf. */
+static void element_at(const char *text, int index, char *buf, size_t size) {
+  list_element(text, index, buf, size);
+  size_t len = strlen(buf);
+  while (len > 0 && (buf[len - 1] == ' ' || buf[len - 1] == '\t')) buf[--len] = '\0';
+  size_t lead = strspn(buf, " \t");
+  memmove(buf, buf + lead, len - lead + 1);
 }
 
-static chr_status check_count(const char *field, const char *text, int count, int max,
-                              chr_error *err) {
+/* *count = the number of elements of text, which must be 1 to max. */
+static chr_status count_elements(const char *field, const char *text, int max, int *count,
+                                 chr_error *err) {
+  char ignored[1];
+  *count = list_element(text, 0, ignored, sizeof ignored);
   if (text[0] == '\0')
     return chr_error_set(err, CHR_EINVAL, "%s '': empty (expected 1 to %d values)", field, max);
-  if (count > max)
+  if (*count > max)
     return chr_error_set(err, CHR_EINVAL, "%s '%.200s': %d values (expected 1 to %d)", field,
-                         text, count, max);
+                         text, *count, max);
+  return CHR_OK;
+}
+
+/* Parses element i (already trimmed) into slot i of out. */
+typedef chr_status (*element_parser)(const char *element, int i, void *out, chr_error *err);
+
+/* The one shape of every list: 1 to max elements, each parsed by parse; *n set on success. */
+static chr_status parse_list(const char *field, const char *text, int max, element_parser parse,
+                             void *out, int *n, chr_error *err) {
+  int count = 0;
+  chr_status status = count_elements(field, text, max, &count, err);
+  for (int i = 0; status == CHR_OK && i < count; ++i) {
+    char element[64];
+    element_at(text, i, element, sizeof element);
+    status = parse(element, i, out, err);
+  }
+  if (status == CHR_OK) *n = count;
+  return status;
+}
+
+static chr_status parse_color(const char *element, int i, void *out, chr_error *err) {
+  chr_error inner;
+  if (chr_hex_parse(element, &((chr_rgb *)out)[i], &inner) != CHR_OK)
+    return chr_error_set(err, CHR_EINVAL, "colors[%d] %s", i, inner.message);
+  return CHR_OK;
+}
+
+static chr_status parse_weight(const char *element, int i, void *out, chr_error *err) {
+  char *end = NULL;
+  double value = strtod(element, &end);
+  if (element[0] == '\0' || end == NULL || *end != '\0')
+    return chr_error_set(err, CHR_EINVAL, "weights[%d] '%s': not a number (expected a number > 0)",
+                         i, element);
+  ((double *)out)[i] = value;
   return CHR_OK;
 }
 
 chr_status chr_colors_parse(const char *text, chr_rgb *out, int max, int *n, chr_error *err) {
-  char element[64];
-  int count = list_element(text, 0, element, sizeof element);
-  chr_status status = check_count("colors", text, count, max, err);
-  if (status != CHR_OK) return status;
-  for (int i = 0; i < count; ++i) {
-    list_element(text, i, element, sizeof element);
-    trim(element);
-    chr_error inner;
-    if (chr_hex_parse(element, &out[i], &inner) != CHR_OK)
-      return chr_error_set(err, CHR_EINVAL, "colors[%d] %s", i, inner.message);
-  }
-  *n = count;
-  return CHR_OK;
+  return parse_list("colors", text, max, parse_color, out, n, err);
 }
 
 chr_status chr_weights_parse(const char *text, double *out, int max, int *n, chr_error *err) {
-  char element[64];
-  int count = list_element(text, 0, element, sizeof element);
-  chr_status status = check_count("weights", text, count, max, err);
-  if (status != CHR_OK) return status;
-  for (int i = 0; i < count; ++i) {
-    list_element(text, i, element, sizeof element);
-    trim(element);
-    char *end = NULL;
-    double value = strtod(element, &end);
-    if (element[0] == '\0' || end == NULL || *end != '\0')
-      return chr_error_set(err, CHR_EINVAL, "weights[%d] '%s': not a number (expected a number > 0)",
-                           i, element);
-    out[i] = value;
-  }
-  *n = count;
-  return CHR_OK;
+  return parse_list("weights", text, max, parse_weight, out, n, err);
 }

@@ -3,6 +3,7 @@
 #include <omp.h>
 #include <stdlib.h>
 
+#include "chromatica/clock.h"
 #include "chromatica/emd.h"
 #include "chromatica/sinkhorn.h"
 
@@ -34,9 +35,7 @@ int chr_search_candidates(const chr_search_options *o, int64_t images) {
 }
 
 int chr_match_compare(const chr_match *a, const chr_match *b) {
-  if (a->distance < b->distance) return -1;
-  if (a->distance > b->distance) return 1;
-  return (a->row > b->row) - (a->row < b->row);
+  return chr_order_value_row(a->distance, a->row, b->distance, b->row);
 }
 
 static int match_compare_qsort(const void *a, const void *b) { return chr_match_compare(a, b); }
@@ -138,9 +137,9 @@ chr_status chr_search_shard(const chr_index *idx, const chr_qhist *q, const chr_
     status = chr_error_set(err, CHR_ENOMEM, "search: cannot hold %d candidates", want);
     goto cleanup;
   }
-  double t0 = omp_get_wtime();
+  double t0 = chr_clock_seconds();
   int found = chr_scan_topk(idx, q, want, hits, err);
-  double t1 = omp_get_wtime();
+  double t1 = chr_clock_seconds();
   if (found < 0) {
     status = err->code;
     goto cleanup;
@@ -150,7 +149,7 @@ chr_status chr_search_shard(const chr_index *idx, const chr_qhist *q, const chr_
   *count = chr_matches_rank(matches, found, o->k);
   for (int i = 0; i < *count; ++i) out[i] = matches[i];
   if (ann_ms) *ann_ms = (t1 - t0) * 1e3;
-  if (rerank_ms) *rerank_ms = (omp_get_wtime() - t1) * 1e3;
+  if (rerank_ms) *rerank_ms = (chr_clock_seconds() - t1) * 1e3;
 cleanup:
   free(hits);
   free(matches);

@@ -4,13 +4,33 @@
 
 #include <stddef.h>
 
-int chr_hit_compare(const chr_hit *a, const chr_hit *b) {
-  if (a->score < b->score) return -1;
-  if (a->score > b->score) return 1;
-  if (a->row < b->row) return -1;
-  if (a->row > b->row) return 1;
-  return 0;
+int chr_order_value_row(double va, int64_t ra, double vb, int64_t rb) {
+  if (va < vb) return -1;
+  if (va > vb) return 1;
+  return (ra > rb) - (ra < rb);
 }
+
+int chr_order_mass_bin(double ma, int ba, double mb, int bb) {
+  if (ma > mb) return -1;
+  if (ma < mb) return 1;
+  return (ba > bb) - (ba < bb);
+}
+
+int chr_heaviest_offer(chr_bin_mass *kept, int count, int cap, double mass, int bin) {
+  int pos = count < cap ? count : cap;
+  while (pos > 0 && chr_order_mass_bin(mass, bin, kept[pos - 1].mass, kept[pos - 1].bin) < 0) pos--;
+  if (pos >= cap) return count;
+  int last = count < cap ? count : cap - 1;
+  for (int i = last; i > pos; --i) kept[i] = kept[i - 1];
+  kept[pos] = (chr_bin_mass){mass, bin};
+  return count < cap ? count + 1 : count;
+}
+
+int chr_hit_compare(const chr_hit *a, const chr_hit *b) {
+  return chr_order_value_row(a->score, a->row, b->score, b->row);
+}
+
+int chr_hit_qsort_compare(const void *a, const void *b) { return chr_hit_compare(a, b); }
 
 void chr_topk_init(chr_topk *t, chr_hit *storage, int cap) {
   t->items = storage;

@@ -12,14 +12,12 @@
 #include "chromatica/sinkhorn.h"
 #include "json_check.h"
 
-#define CHR_WARNINGS_MAX 64
-
 struct chr_batch {
   int count;
   chr_batch_query *queries;
   int max_concurrent;
   int n_warnings;
-  char *warnings[CHR_WARNINGS_MAX];
+  char *warnings[CHR_BATCH_WARNINGS_MAX];
 };
 
 /* A short JSON rendering of a value for error messages (size >= 8): at most 60 bytes then
@@ -165,7 +163,7 @@ static chr_status option_apply(const cJSON *item, chr_search_options *o, chr_err
   const char *key = item->string;
   char shown[80];
   if (strcmp(key, "k") == 0) return want_int(item, "k", 1, CHR_K_MAX, &o->k, err);
-  if (strcmp(key, "rerank_k") == 0) return want_int(item, "rerank_k", 1, 10000, &o->rerank_k, err);
+  if (strcmp(key, "rerank_k") == 0) return want_int(item, "rerank_k", 1, CHR_RERANK_K_MAX, &o->rerank_k, err);
   if (strcmp(key, "batch_size") == 0)
     return want_int(item, "batch_size", 1, CHR_BATCH_SIZE_MAX, &o->batch_size, err);
   if (strcmp(key, "sinkhorn_max_iter") == 0)
@@ -243,7 +241,7 @@ static void warn_unknown(chr_batch *b, const char *where, const char *key) {
   snprintf(text, sizeof text, "unknown key '%s%s' ignored", where, shown);
   for (int i = 0; i < b->n_warnings; ++i)
     if (strcmp(b->warnings[i], text) == 0) return;
-  if (b->n_warnings == CHR_WARNINGS_MAX) return;
+  if (b->n_warnings == CHR_BATCH_WARNINGS_MAX) return;
   char *copy = malloc(strlen(text) + 1);
   if (copy == NULL) return; /* a lost warning is not worth failing the batch for */
   strcpy(copy, text);

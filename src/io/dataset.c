@@ -9,13 +9,13 @@
 
 #include "chromatica/dataset.h"
 #include "chromatica/grid.h"
+#include "chromatica/image_row.h"
 #include "dataset_attrs.h"
 #include "h5_filters.h"
 #include "h5_quiet.h"
 #include "hdf5_probe.h"
 #include "json_check.h"
 
-#define PALETTE_SLOTS 5
 #define STRING_BLOCK 65536 /* rows of strings read per HDF5 call: bounds the temporary buffer */
 
 struct chr_dataset {
@@ -427,12 +427,12 @@ void chr_strings_free(char **strings, int64_t count) {
 /* A NaN weight would end an image's palette early in the report, a negative one would make no
  * sense: every weight must be finite and >= 0. */
 static chr_status check_palette_weights(const float *weights, int64_t n, chr_error *err) {
-  for (int64_t i = 0; i < n * PALETTE_SLOTS; ++i) {
+  for (int64_t i = 0; i < n * CHR_PALETTE_MAX; ++i) {
     float w = weights[i];
     if (isnan(w) || isinf(w) || w < 0) /* NAN: a NaN with its sign bit set would print "-nan" */
       return chr_error_set(err, CHR_EFORMAT,
                            "/palette_weights row %lld: slot %d is %g (expected finite, >= 0)",
-                           (long long)(i / PALETTE_SLOTS), (int)(i % PALETTE_SLOTS),
+                           (long long)(i / CHR_PALETTE_MAX), (int)(i % CHR_PALETTE_MAX),
                            isnan(w) ? NAN : (double)w);
   }
   return CHR_OK;
@@ -450,7 +450,7 @@ chr_status chr_dataset_read_palettes(chr_dataset *ds, chr_rgb *palettes, float *
                                         "/palettes and /palette_weights)");
     goto cleanup;
   }
-  size_t entries = (size_t)ds->n * PALETTE_SLOTS;
+  size_t entries = (size_t)ds->n * CHR_PALETTE_MAX;
   if ((bytes = malloc(entries * 3)) == NULL) {
     st = chr_error_set(err, CHR_ENOMEM, "/palettes: out of memory for %lld palettes",
                        (long long)ds->n);

@@ -10,9 +10,9 @@
 
 #include "chromatica/dataset.h"
 #include "chromatica/grid.h"
+#include "chromatica/image_row.h"
 #include "h5_quiet.h"
 
-#define PALETTE_SLOTS 5
 #define GROW_CHUNK_ROWS 64        /* /histograms chunk: 64 x 1152 floats = 288 KiB */
 #define GROW_CHUNK_ROWS_SMALL 1024 /* strings and palettes */
 
@@ -133,7 +133,7 @@ chr_status chr_dataset_writer_create(const char *path, hid_t fapl, int64_t n, in
   }
   if ((st = write_root_attributes(w->file, err)) != CHR_OK) goto cleanup;
   hsize_t hist_dims[2] = {(hsize_t)n, CHR_BINS}, str_dims[1] = {(hsize_t)n};
-  hsize_t pal_dims[3] = {(hsize_t)n, PALETTE_SLOTS, 3}, palw_dims[2] = {(hsize_t)n, PALETTE_SLOTS};
+  hsize_t pal_dims[3] = {(hsize_t)n, CHR_PALETTE_MAX, 3}, palw_dims[2] = {(hsize_t)n, CHR_PALETTE_MAX};
   if ((w->histograms = create_dataset(w->file, "/histograms", H5T_IEEE_F32LE, 2, hist_dims, w->growing)) < 0) {
     st = chr_error_set(err, CHR_EIO, "/histograms: cannot be created");
     goto cleanup;
@@ -218,8 +218,8 @@ chr_status chr_dataset_writer_put(chr_dataset_writer *w, int64_t first, int64_t 
                                   const float *hists, char *const *ids, char *const *paths,
                                   const chr_rgb *palettes, const float *palette_weights,
                                   hid_t dxpl, chr_error *err) {
-  static const hsize_t hist_inner[1] = {CHR_BINS}, pal_inner[2] = {PALETTE_SLOTS, 3},
-                       palw_inner[1] = {PALETTE_SLOTS};
+  static const hsize_t hist_inner[1] = {CHR_BINS}, pal_inner[2] = {CHR_PALETTE_MAX, 3},
+                       palw_inner[1] = {CHR_PALETTE_MAX};
   chr_status st = CHR_OK;
   char *packed_ids = NULL, *packed_paths = NULL;
   uint8_t *pal_bytes = NULL;
@@ -237,7 +237,7 @@ chr_status chr_dataset_writer_put(chr_dataset_writer *w, int64_t first, int64_t 
   if (st == CHR_OK && w->paths >= 0)
     st = pack_strings(paths, first, count, w->path_len, "/file_paths", &packed_paths, err);
   if (st == CHR_OK && w->palettes >= 0 && count > 0) {
-    size_t entries = (size_t)count * PALETTE_SLOTS;
+    size_t entries = (size_t)count * CHR_PALETTE_MAX;
     if ((pal_bytes = malloc(entries * 3)) == NULL) {
       st = chr_error_set(err, CHR_ENOMEM, "/palettes: out of memory");
     } else {
@@ -291,7 +291,7 @@ chr_status chr_dataset_writer_grow(chr_dataset_writer *w, int64_t n, chr_error *
   chr_h5_quiet quiet;
   chr_h5_quiet_begin(&quiet);
   hsize_t hist[2] = {(hsize_t)n, CHR_BINS}, str[1] = {(hsize_t)n};
-  hsize_t pal[3] = {(hsize_t)n, PALETTE_SLOTS, 3}, palw[2] = {(hsize_t)n, PALETTE_SLOTS};
+  hsize_t pal[3] = {(hsize_t)n, CHR_PALETTE_MAX, 3}, palw[2] = {(hsize_t)n, CHR_PALETTE_MAX};
   if (H5Dset_extent(w->histograms, hist) < 0 || H5Dset_extent(w->ids, str) < 0 ||
       (w->paths >= 0 && H5Dset_extent(w->paths, str) < 0) ||
       (w->palettes >= 0 &&

@@ -1,5 +1,6 @@
 #include "chromatica/json_text.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,4 +33,16 @@ int chr_json_push_text(cJSON *a, const char *v) {
     return 0;
   }
   return 1;
+}
+
+int chr_json_print(cJSON *json, const char *who) {
+  char *text = json ? cJSON_Print(json) : NULL;
+  cJSON_Delete(json);
+  if (text == NULL) {
+    fprintf(stderr, "%s: out of memory\n", who);
+    return 1;
+  }
+  puts(text);
+  free(text);
+  return 0;
 }

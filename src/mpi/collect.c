@@ -1,5 +1,7 @@
 #include "chromatica/mpi_collect.h"
 
+#include "chromatica/clock.h"
+
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -82,7 +84,7 @@ chr_status chr_mpi_place(MPI_Comm comm, int *rank, int *size, chr_error *err) {
   return st == CHR_OK ? chr_mpi_check(MPI_Comm_size(comm, size), err, "MPI_Comm_size") : st;
 }
 
-double chr_mpi_seconds(void) { return MPI_Wtime(); }
+double chr_mpi_seconds(void) { return chr_clock_seconds(); }
 
 chr_status chr_mpi_barrier(MPI_Comm comm, chr_error *err) {
   return chr_mpi_check(MPI_Barrier(comm), err, "MPI_Barrier");
@@ -126,47 +128,68 @@ chr_status chr_mpi_allgather_int64(MPI_Comm comm, int64_t local, int64_t *all, c
                        "MPI_Allgather of one integer per rank");
 }
 
-chr_status chr_mpi_gather_bytes(MPI_Comm comm, const char *mine, int64_t size, char **all,
-                                int64_t *all_size, chr_error *err) {
-  int rank = 0, ranks = 1;
-  *all = NULL;
-  *all_size = 0;
-  chr_status placed = chr_mpi_place(comm, &rank, &ranks, err);
-  if (placed != CHR_OK) return placed;
-  int64_t *sizes = malloc((size_t)ranks * sizeof *sizes);
-  int *counts = malloc((size_t)ranks * sizeof *counts), *displs = malloc((size_t)ranks * sizeof *displs);
-  chr_status st = sizes && counts && displs ? CHR_OK
-                                            : chr_error_set(err, CHR_ENOMEM, "out of memory for a gather");
+chr_status chr_mpi_gatherv(MPI_Comm comm, int root, const void *mine, int64_t size,
+                           chr_mpi_gathered *out, chr_error *err, const char *what, ...) {
+  char name[CHR_ERROR_MESSAGE_MAX / 4];
+  va_list args;
+  va_start(args, what);
+  vsnprintf(name, sizeof name, what, args);
+  va_end(args);
+  int rank = 0;
+  *out = (chr_mpi_gathered){0};
+  /* Only a broken comm fails here, and then on every rank alike. */
+  chr_status st = chr_mpi_place(comm, &rank, &out->ranks, err);
+  if (st != CHR_OK) return st;
+  int receives = root == CHR_MPI_EVERY_RANK || rank == root;
+  int64_t *sizes = malloc((size_t)out->ranks * sizeof *sizes);
+  out->bytes = malloc((size_t)out->ranks * sizeof *out->bytes);
+  out->displs = malloc((size_t)out->ranks * sizeof *out->displs);
+  if (sizes == NULL || out->bytes == NULL || out->displs == NULL)
+    st = chr_error_set(err, CHR_ENOMEM, "cannot hold the sizes of a gather of %s", name);
   if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) goto cleanup;
-  if ((st = chr_mpi_agree(comm, chr_mpi_allgather_int64(comm, size, sizes, err), err)) != CHR_OK)
-    goto cleanup;
-  int64_t total = 0;
-  for (int r = 0; r < ranks; ++r) {
-    displs[r] = (int)(total < INT_MAX ? total : 0);
-    counts[r] = (int)sizes[r];
-    total += sizes[r];
+  /* One agreement covers the size exchange, the size limit and the receive buffer. */
+  st = chr_mpi_allgather_int64(comm, size, sizes, err);
+  for (int r = 0; st == CHR_OK && r < out->ranks; ++r) {
+    if (sizes[r] < 0 || sizes[r] >= INT_MAX - out->total) {
+      st = chr_error_set(err, CHR_EINVAL, "gather of %s: more than %d bytes", name, INT_MAX - 1);
+      break; /* every rank sees the same sizes, so all fail alike */
+    }
+    out->displs[r] = (int)out->total;
+    out->bytes[r] = (int)sizes[r];
+    out->total += sizes[r];
   }
-  st = total >= INT_MAX ? chr_error_set(err, CHR_EINVAL, "gather of %lld bytes (limit %d)",
-                                        (long long)total, INT_MAX - 1)
-                        : CHR_OK;
-  char *buf = NULL;
-  if (st == CHR_OK && rank == 0 && (buf = malloc(total > 0 ? (size_t)total : 1)) == NULL)
-    st = chr_error_set(err, CHR_ENOMEM, "out of memory for %lld gathered bytes", (long long)total);
-  if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) {
-    free(buf);
-    goto cleanup;
-  }
-  st = chr_mpi_check(MPI_Gatherv(mine, (int)size, MPI_BYTE, buf, counts, displs, MPI_BYTE, 0, comm),
-                     err, "MPI_Gatherv of %lld bytes", (long long)total);
-  if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) {
-    free(buf);
-    goto cleanup;
-  }
-  *all = buf;
-  *all_size = rank == 0 ? total : 0;
+  if (st == CHR_OK && receives &&
+      (out->data = malloc(out->total > 0 ? (size_t)out->total : 1)) == NULL)
+    st = chr_error_set(err, CHR_ENOMEM, "cannot hold %s (%lld bytes)", name, (long long)out->total);
+  if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) goto cleanup;
+  int rc = root == CHR_MPI_EVERY_RANK
+               ? MPI_Allgatherv(mine, (int)size, MPI_BYTE, out->data, out->bytes, out->displs,
+                                MPI_BYTE, comm)
+               : MPI_Gatherv(mine, (int)size, MPI_BYTE, out->data, out->bytes, out->displs,
+                             MPI_BYTE, root, comm);
+  st = chr_mpi_check(rc, err, "%s of %s", root == CHR_MPI_EVERY_RANK ? "MPI_Allgatherv" : "MPI_Gatherv",
+                     name);
+  st = chr_mpi_agree(comm, st, err);
 cleanup:
   free(sizes);
-  free(counts);
-  free(displs);
+  if (st != CHR_OK) chr_mpi_gathered_free(out);
+  return st;
+}
+
+void chr_mpi_gathered_free(chr_mpi_gathered *g) {
+  free(g->bytes);
+  free(g->displs);
+  free(g->data);
+  *g = (chr_mpi_gathered){0};
+}
+
+chr_status chr_mpi_gather_bytes(MPI_Comm comm, const char *mine, int64_t size, char **all,
+                                int64_t *all_size, chr_error *err) {
+  chr_mpi_gathered g;
+  chr_status st = chr_mpi_gatherv(comm, 0, mine, size, &g, err, "per-rank bytes");
+  *all = st == CHR_OK ? g.data : NULL;
+  *all_size = st == CHR_OK && g.data != NULL ? g.total : 0;
+  g.data = NULL; /* now the caller's */
+  chr_mpi_gathered_free(&g);
   return st;
 }

@@ -181,10 +181,10 @@ static chr_status scatter_send(MPI_Comm comm, const chr_layout *L, chr_dataset *
     memset(finished, 0, (size_t)L->groups * sizeof *finished);
     for (int64_t c = begin; c < end && st == CHR_OK; c += CHUNK_ROWS) {
       int64_t count = end - c < CHUNK_ROWS ? end - c : CHUNK_ROWS;
-      double t = MPI_Wtime();
+      double t = chr_mpi_seconds();
       st = chr_dataset_read_rows(ds, c, count, buf, H5P_DEFAULT, err);
       if (st == CHR_OK) st = chr_dataset_check_rows(buf, c, count, err);
-      *read_ms += (MPI_Wtime() - t) * 1e3;
+      *read_ms += (chr_mpi_seconds() - t) * 1e3;
       for (int g = 0; g < L->groups && st == CHR_OK; ++g) {
         int dest = g * L->shards + s;
         if (dest == 0) {
@@ -290,16 +290,16 @@ chr_status chr_shard_load(MPI_Comm comm, const chr_layout *layout, chr_io_mode m
                      : chr_index_create(layout->rows, layout->first_row, &idx, err);
   st = chr_mpi_agree(comm, st, err);
   if (st != CHR_OK) goto cleanup;
-  double t0 = MPI_Wtime();
+  double t0 = chr_mpi_seconds();
   if (mode == CHR_IO_SCATTER && rank == 0) {
     st = scatter_send(comm, layout, ds, buf, idx, read_ms, err);
-    *distribute_ms = (MPI_Wtime() - t0) * 1e3 - *read_ms;
+    *distribute_ms = (chr_mpi_seconds() - t0) * 1e3 - *read_ms;
   } else if (mode == CHR_IO_SCATTER) {
     st = scatter_receive(comm, layout, buf, idx, err);
-    *distribute_ms = (MPI_Wtime() - t0) * 1e3;
+    *distribute_ms = (chr_mpi_seconds() - t0) * 1e3;
   } else {
     st = parallel_read(comm, layout, path, buf, idx, independent_io, err);
-    *read_ms = (MPI_Wtime() - t0) * 1e3;
+    *read_ms = (chr_mpi_seconds() - t0) * 1e3;
   }
   st = chr_mpi_agree(comm, st, err);
   int any_independent = 0;

@@ -40,12 +40,7 @@ typedef struct {
 
 static int entry_compare(const void *pa, const void *pb) {
   const pool_entry *a = pa, *b = pb;
-  if (a->bound != b->bound) return a->bound < b->bound ? -1 : 1;
-  return (a->row > b->row) - (a->row < b->row);
-}
-
-static int hit_compare(const void *a, const void *b) {
-  return chr_hit_compare(a, b);
+  return chr_order_value_row(a->bound, a->row, b->bound, b->row);
 }
 
 static double threshold(const chr_emd_job *job, const job_state *s) {
@@ -205,29 +200,36 @@ static chr_status keep_mine(job_state *s, chr_match m, chr_error *err) {
 /* Buffers for one round of all jobs, sized once for the largest round. */
 typedef struct {
   int shards;
-  int *counts, *all_counts, *bytes, *displs;
-  chr_hit *offers, *all_offers, *merge;
+  int *counts, *all_counts;
+  chr_hit *offers, *merge;
   double *thresholds;
   int *item_job;
   int64_t *item_entry;
-  round_result *results, *all_results;
+  round_result *results;
   char (*errors)[CHR_ERROR_MESSAGE_MAX];
+  chr_mpi_gathered offers_in, results_in; /* the round's two exchanges, every shard's part */
 } round_buffers;
+
+static const chr_hit *all_offers(const round_buffers *b) {
+  return (const chr_hit *)b->offers_in.data;
+}
+
+static const round_result *all_results(const round_buffers *b) {
+  return (const round_result *)b->results_in.data;
+}
 
 static void buffers_free(round_buffers *b) {
   free(b->counts);
   free(b->all_counts);
-  free(b->bytes);
-  free(b->displs);
   free(b->offers);
-  free(b->all_offers);
   free(b->merge);
   free(b->thresholds);
   free(b->item_job);
   free(b->item_entry);
   free(b->results);
-  free(b->all_results);
   free(b->errors);
+  chr_mpi_gathered_free(&b->offers_in);
+  chr_mpi_gathered_free(&b->results_in);
 }
 
 static int buffers_alloc(round_buffers *b, int shards, const job_state *s, int n) {
@@ -237,41 +239,30 @@ static int buffers_alloc(round_buffers *b, int shards, const job_state *s, int n
     total += s[j].round;
     longest = s[j].round > longest ? s[j].round : longest;
   }
-  size_t t = (size_t)(total > 0 ? total : 1), all = t * (size_t)shards;
+  size_t t = (size_t)(total > 0 ? total : 1);
   b->counts = malloc((size_t)(n > 0 ? n : 1) * sizeof *b->counts);
   b->all_counts = malloc((size_t)(n > 0 ? n : 1) * (size_t)shards * sizeof *b->all_counts);
-  b->bytes = malloc((size_t)shards * sizeof *b->bytes);
-  b->displs = malloc((size_t)shards * sizeof *b->displs);
   b->offers = malloc(t * sizeof *b->offers);
-  b->all_offers = malloc(all * sizeof *b->all_offers);
   b->merge = malloc((size_t)longest * (size_t)shards * sizeof *b->merge);
   b->thresholds = malloc((size_t)(n > 0 ? n : 1) * sizeof *b->thresholds);
   b->item_job = malloc(t * sizeof *b->item_job);
   b->item_entry = malloc(t * sizeof *b->item_entry);
   b->results = malloc(t * sizeof *b->results);
-  b->all_results = malloc(all * sizeof *b->all_results);
   b->errors = malloc(t * sizeof *b->errors);
-  return b->counts && b->all_counts && b->bytes && b->displs && b->offers && b->all_offers &&
-         b->merge && b->thresholds && b->item_job && b->item_entry && b->results &&
-         b->all_results && b->errors;
+  return b->counts && b->all_counts && b->offers && b->merge && b->thresholds && b->item_job &&
+         b->item_entry && b->results && b->errors;
 }
 
-/* Allgathers `count` items of `size` bytes from every shard; byte counts come from counts.
- * Returns the MPI code of the first call that failed, or MPI_SUCCESS. */
-static int allgather_items(MPI_Comm gcomm, const void *send, int count, size_t size, void *recv,
-                           round_buffers *b, int *received) {
-  int rc = MPI_Allgather(&count, 1, MPI_INT, b->bytes, 1, MPI_INT, gcomm);
-  if (rc != MPI_SUCCESS) return rc;
-  int at = 0;
-  for (int s = 0; s < b->shards; ++s) {
-    int items = b->bytes[s];
-    b->bytes[s] = items * (int)size;
-    b->displs[s] = at * (int)size;
-    at += items;
-  }
-  *received = at;
-  return MPI_Allgatherv(send, count * (int)size, MPI_BYTE, recv, b->bytes, b->displs, MPI_BYTE,
-                        gcomm);
+/* Allgathers `count` items of `size` bytes from every shard into *in, replacing the previous
+ * exchange; *received = the items gathered. Collective on gcomm; ranks agree on the outcome. */
+static chr_status allgather_items(MPI_Comm gcomm, const void *send, int count, size_t size,
+                                  chr_mpi_gathered *in, int *received, const char *what,
+                                  chr_error *err) {
+  chr_mpi_gathered_free(in);
+  chr_status st = chr_mpi_gatherv(gcomm, CHR_MPI_EVERY_RANK, send, (int64_t)count * (int64_t)size,
+                                  in, err, "emd rerank: %s", what);
+  *received = st == CHR_OK ? (int)(in->total / (int64_t)size) : 0;
+  return st;
 }
 
 /* Picks every job's round batch from the shards' offers and lists the entries this shard
@@ -286,17 +277,17 @@ static int pick_batches(const chr_index *idx, chr_emd_job *jobs, job_state *s, i
     /* Shard sh's offers sit at displs[sh], job after job. */
     int gathered = 0;
     for (int sh = 0; sh < b->shards; ++sh) {
-      int at = b->displs[sh] / (int)sizeof(chr_hit);
+      int at = b->offers_in.displs[sh] / (int)sizeof(chr_hit);
       for (int jj = 0; jj < j; ++jj) at += b->all_counts[sh * n + jj];
       int c = b->all_counts[sh * n + j];
-      memcpy(b->merge + gathered, b->all_offers + at, (size_t)c * sizeof *b->merge);
+      memcpy(b->merge + gathered, all_offers(b) + at, (size_t)c * sizeof *b->merge);
       gathered += c;
     }
     if (gathered == 0) {
       s[j].done = 1;
       continue;
     }
-    qsort(b->merge, (size_t)gathered, sizeof *b->merge, hit_compare);
+    qsort(b->merge, (size_t)gathered, sizeof *b->merge, chr_hit_qsort_compare);
     int take = gathered < s[j].round ? gathered : s[j].round;
     int mine = 0;
     for (int e = 0; e < take; ++e) mine += b->merge[e].row >= first && b->merge[e].row < end;
@@ -313,10 +304,10 @@ static int pick_batches(const chr_index *idx, chr_emd_job *jobs, job_state *s, i
 /* Applies every shard's results of the round. */
 static chr_status apply_results(chr_emd_job *jobs, job_state *s, const round_buffers *b,
                                 int received, int my_shard, chr_error *err) {
-  int from = b->displs[my_shard] / (int)sizeof(round_result);
-  int to = from + b->bytes[my_shard] / (int)sizeof(round_result);
+  int from = b->results_in.displs[my_shard] / (int)sizeof(round_result);
+  int to = from + b->results_in.bytes[my_shard] / (int)sizeof(round_result);
   for (int i = 0; i < received; ++i) {
-    const round_result *r = &b->all_results[i];
+    const round_result *r = &all_results(b)[i];
     job_state *js = &s[r->job];
     if (r->status == FAILED) {
       jobs[r->job].failed = 1;
@@ -340,7 +331,7 @@ static chr_status apply_results(chr_emd_job *jobs, job_state *s, const round_buf
 static int best_solved(const round_buffers *b, int received, int j, const round_result **out) {
   int n = 0;
   for (int i = 0; i < received; ++i) {
-    const round_result *r = &b->all_results[i];
+    const round_result *r = &all_results(b)[i];
     if (r->job != j || r->status != SOLVED) continue;
     chr_match m = {r->row, r->distance, r->ann};
     int pos = n;
@@ -417,11 +408,12 @@ static chr_status run_round(MPI_Comm gcomm, const chr_index *idx, chr_emd_job *j
       b->offers[sent++] = (chr_hit){e->bound, e->row};
     }
   }
-  int rc = MPI_Allgather(b->counts, n, MPI_INT, b->all_counts, n, MPI_INT, gcomm);
-  if (rc == MPI_SUCCESS)
-    rc = allgather_items(gcomm, b->offers, sent, sizeof(chr_hit), b->all_offers, b, &received);
-  if (rc != MPI_SUCCESS)
-    return chr_mpi_check(rc, err, "emd rerank: exchanging a round's offers");
+  st = chr_mpi_check(MPI_Allgather(b->counts, n, MPI_INT, b->all_counts, n, MPI_INT, gcomm), err,
+                     "emd rerank: MPI_Allgather of a round's offer counts");
+  if ((st = chr_mpi_agree(gcomm, st, err)) != CHR_OK) return st;
+  st = allgather_items(gcomm, b->offers, sent, sizeof(chr_hit), &b->offers_in, &received,
+                       "a round's offers", err);
+  if (st != CHR_OK) return st;
   int items = pick_batches(idx, jobs, s, n, b);
 #pragma omp parallel for schedule(dynamic, 1) if (!omp_in_parallel() && items > 1)
   for (int i = 0; i < items; ++i) {
@@ -430,9 +422,9 @@ static chr_status run_round(MPI_Comm gcomm, const chr_index *idx, chr_emd_job *j
     b->results[i] = solve(idx, &jobs[j], &s[j], &s[j].pool[b->item_entry[i]], j,
                           b->thresholds[j], b->errors[i]);
   }
-  rc = allgather_items(gcomm, b->results, items, sizeof(round_result), b->all_results, b, &received);
-  if (rc != MPI_SUCCESS)
-    return chr_mpi_check(rc, err, "emd rerank: exchanging a round's distances");
+  st = allgather_items(gcomm, b->results, items, sizeof(round_result), &b->results_in, &received,
+                       "a round's distances", err);
+  if (st != CHR_OK) return st;
   if (apply_results(jobs, s, b, received, my_shard, err) != CHR_OK) return CHR_ENOMEM;
   return refine_pools(idx, jobs, s, n, b, received, err);
 }
@@ -447,12 +439,12 @@ chr_status chr_mpi_emd_rerank(MPI_Comm gcomm, const chr_index *idx, chr_emd_job 
   if (st == CHR_OK && (s == NULL || sizes == NULL))
     st = chr_error_set(err, CHR_ENOMEM, "emd rerank: out of memory");
   for (int j = 0; j < n && st == CHR_OK; ++j) {
-    double t = omp_get_wtime();
+    double t = chr_mpi_seconds();
     jobs[j].failed = 0;
     jobs[j].error[0] = '\0';
     jobs[j].rerank_ms = -1.0; /* set when the job finishes */
     st = build_pool(idx, &jobs[j], &s[j], err);
-    jobs[j].bound_ms = (omp_get_wtime() - t) * 1e3;
+    jobs[j].bound_ms = (chr_mpi_seconds() - t) * 1e3;
     sizes[j] = s[j].n_pool;
   }
   if (st == CHR_OK && !buffers_alloc(&b, shards, s, n))
@@ -461,7 +453,7 @@ chr_status chr_mpi_emd_rerank(MPI_Comm gcomm, const chr_index *idx, chr_emd_job 
   st = chr_mpi_check(MPI_Allreduce(MPI_IN_PLACE, sizes, n, MPI_INT64_T, MPI_SUM, gcomm), err,
                      "emd rerank: summing pool sizes");
   if ((st = chr_mpi_agree(gcomm, st, err)) != CHR_OK) goto cleanup;
-  double start = omp_get_wtime();
+  double start = chr_mpi_seconds();
   for (int j = 0; j < n; ++j) s[j].pool_total = sizes[j];
   for (;;) {
     int active = 0;
@@ -470,7 +462,7 @@ chr_status chr_mpi_emd_rerank(MPI_Comm gcomm, const chr_index *idx, chr_emd_job 
     st = chr_mpi_agree(gcomm, run_round(gcomm, idx, jobs, s, n, &b, err), err);
     if (st != CHR_OK) goto cleanup;
     for (int j = 0; j < n; ++j)
-      if (s[j].done && jobs[j].rerank_ms < 0.0) jobs[j].rerank_ms = (omp_get_wtime() - start) * 1e3;
+      if (s[j].done && jobs[j].rerank_ms < 0.0) jobs[j].rerank_ms = (chr_mpi_seconds() - start) * 1e3;
   }
   for (int j = 0; j < n; ++j) {
     chr_emd_job *job = &jobs[j];

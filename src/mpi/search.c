@@ -1,6 +1,6 @@
 #include "chromatica/mpi_search.h"
 
-#include <omp.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,9 +8,12 @@
 #include "chromatica/query_cache.h"
 #include "chromatica/search.h"
 #include "rerank_emd.h"
+#include "search_stop.h"
 
-/* The tag of a stop notice between group leaders; the layout's row transfers use 101 and 102. */
-enum { TAG_STOP = 201 };
+_Static_assert(CHR_K_MAX <= CHR_RESULTS_K_MAX, "a query's k hits must fit a chr_query_result");
+/* Rank 0 gathers every answer as bytes (chr_mpi_gatherv), whose total MPI counts in an int. */
+_Static_assert((long long)CHR_BATCH_QUERIES_MAX * (long long)sizeof(chr_query_result) < INT_MAX,
+               "the answers of a full batch must fit one gather");
 
 /* One query of a wave as one rank of the group sees it. */
 typedef struct {
@@ -31,49 +34,27 @@ typedef struct {
 chr_status chr_mpi_bcast_queries(MPI_Comm comm, chr_batch_query **queries, int *n, chr_error *err) {
   int rank = 0, size = 1;
   chr_status st = chr_mpi_place(comm, &rank, &size, err);
-  if (st == CHR_OK)
-    st = chr_mpi_check(MPI_Bcast(n, 1, MPI_INT, 0, comm), err, "MPI_Bcast of the query count");
-  if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) return st;
-  if (rank != 0) {
-    *queries = malloc((size_t)*n * sizeof **queries);
-    if (*queries == NULL) st = chr_error_set(err, CHR_ENOMEM, "cannot hold %d queries", *n);
-  }
-  st = chr_mpi_agree(comm, st, err);
   if (st != CHR_OK) return st;
-  MPI_Datatype one_query = MPI_DATATYPE_NULL;
-  st = chr_mpi_check(MPI_Type_contiguous((int)sizeof **queries, MPI_BYTE, &one_query), err,
-                     "MPI_Type_contiguous (one query)");
-  if (st == CHR_OK) st = chr_mpi_check(MPI_Type_commit(&one_query), err, "MPI_Type_commit");
-  if ((st = chr_mpi_agree(comm, st, err)) == CHR_OK)
-    st = chr_mpi_agree(comm,
-                       chr_mpi_check(MPI_Bcast(*queries, *n, one_query, 0, comm), err,
-                                     "MPI_Bcast of %d queries", *n),
-                       err);
-  if (one_query != MPI_DATATYPE_NULL) (void)MPI_Type_free(&one_query); /* nothing to undo */
+  /* The records travel as bytes: they hold no pointers. */
+  char *data = rank == 0 ? (char *)*queries : NULL;
+  int64_t bytes = rank == 0 ? (int64_t)*n * (int64_t)sizeof **queries : 0;
+  st = chr_mpi_bcast_bytes(comm, &data, &bytes, err);
+  if (st == CHR_OK && rank != 0) {
+    *queries = (chr_batch_query *)data;
+    *n = (int)(bytes / (int64_t)sizeof **queries);
+  }
   return st;
 }
 
-/* The heaviest bins of a support, heaviest first, ties by lower bin; -1 fills unused slots. */
+/* The heaviest bins of a support in chr_order_mass_bin order; -1 fills unused slots. */
 static void dominant_bins(const chr_index *idx, int64_t local_row, int16_t out[CHR_DOMINANT_MAX]) {
   const uint16_t *bins = NULL;
   const float *mass = NULL;
   int n = chr_index_support(idx, local_row, &bins, &mass);
-  float kept[CHR_DOMINANT_MAX];
+  chr_bin_mass kept[CHR_DOMINANT_MAX];
   int count = 0;
-  for (int j = 0; j < n; ++j) {
-    int pos = count < CHR_DOMINANT_MAX ? count : CHR_DOMINANT_MAX;
-    while (pos > 0 && mass[j] > kept[pos - 1]) pos--; /* bins ascend, so ties keep lower bin */
-    if (pos >= CHR_DOMINANT_MAX) continue;
-    int last = count < CHR_DOMINANT_MAX ? count : CHR_DOMINANT_MAX - 1;
-    for (int m = last; m > pos; --m) {
-      kept[m] = kept[m - 1];
-      out[m] = out[m - 1];
-    }
-    kept[pos] = mass[j];
-    out[pos] = (int16_t)bins[j];
-    if (count < CHR_DOMINANT_MAX) count++;
-  }
-  for (int m = count; m < CHR_DOMINANT_MAX; ++m) out[m] = -1;
+  for (int j = 0; j < n; ++j) count = chr_heaviest_offer(kept, count, CHR_DOMINANT_MAX, mass[j], bins[j]);
+  for (int m = 0; m < CHR_DOMINANT_MAX; ++m) out[m] = m < count ? (int16_t)kept[m].bin : -1;
 }
 
 static int exact_emd(const chr_search_options *o) {
@@ -102,9 +83,9 @@ static void stage1_wave(const chr_index *idx, wave_query *wq, int W) {
   }
   if (n == 0) return;
   chr_error err;
-  double t = omp_get_wtime();
+  double t = chr_mpi_seconds();
   chr_status st = chr_scan_topk_many_excluding(idx, qs, n, want, collapse, outs, counts, &err);
-  double ms = (omp_get_wtime() - t) * 1e3;
+  double ms = (chr_mpi_seconds() - t) * 1e3;
   for (int j = 0; j < n; ++j) {
     wave_query *w = &wq[which[j]];
     w->n_partial = st == CHR_OK ? counts[j] : -1;
@@ -120,17 +101,17 @@ static chr_status merge_partials(MPI_Comm gcomm, wave_query *wq, int W, chr_erro
   chr_status placed = chr_mpi_place(gcomm, &grank, &shards, err);
   if (placed != CHR_OK) return placed;
   int my_counts[CHR_MAX_CONCURRENT_MAX];
-  int mine = 0, total = 0, longest = 0;
+  int mine = 0, longest = 0;
   for (int i = 0; i < W; ++i) {
     my_counts[i] = wq[i].n_partial;
     mine += wq[i].n_partial > 0 ? wq[i].n_partial : 0;
     longest = wq[i].want > longest ? wq[i].want : longest;
   }
   int *counts = malloc((size_t)W * (size_t)shards * sizeof *counts);
-  int *bytes = malloc((size_t)shards * sizeof *bytes), *displs = malloc((size_t)shards * sizeof *displs);
-  chr_hit *send = malloc((size_t)(mine > 0 ? mine : 1) * sizeof *send), *all = NULL;
+  chr_hit *send = malloc((size_t)(mine > 0 ? mine : 1) * sizeof *send);
   chr_hit *tmp = malloc((size_t)(longest > 0 ? longest : 1) * sizeof *tmp);
-  chr_status st = counts && bytes && displs && send && tmp
+  chr_mpi_gathered gathered = {0};
+  chr_status st = counts && send && tmp
                       ? CHR_OK
                       : chr_error_set(err, CHR_ENOMEM, "cannot hold the stage-1 lists of a wave");
   st = chr_mpi_agree(gcomm, st, err);
@@ -140,23 +121,11 @@ static chr_status merge_partials(MPI_Comm gcomm, wave_query *wq, int W, chr_erro
   st = chr_mpi_check(MPI_Allgather(my_counts, W, MPI_INT, counts, W, MPI_INT, gcomm), err,
                      "MPI_Allgather of stage-1 list sizes");
   st = chr_mpi_agree(gcomm, st, err);
+  if (st == CHR_OK)
+    st = chr_mpi_gatherv(gcomm, CHR_MPI_EVERY_RANK, send, (int64_t)mine * (int64_t)sizeof *send,
+                         &gathered, err, "the stage-1 lists of %d queries", W);
   if (st != CHR_OK) goto cleanup;
-  for (int s = 0; s < shards; ++s) {
-    int n = 0;
-    for (int i = 0; i < W; ++i) n += counts[s * W + i] > 0 ? counts[s * W + i] : 0;
-    bytes[s] = n * (int)sizeof(chr_hit);
-    displs[s] = total * (int)sizeof(chr_hit);
-    total += n;
-  }
-  all = malloc((size_t)(total > 0 ? total : 1) * sizeof *all);
-  if (all == NULL) st = chr_error_set(err, CHR_ENOMEM, "cannot hold %d stage-1 hits", total);
-  st = chr_mpi_agree(gcomm, st, err);
-  if (st != CHR_OK) goto cleanup;
-  st = chr_mpi_check(MPI_Allgatherv(send, mine * (int)sizeof(chr_hit), MPI_BYTE, all, bytes,
-                                    displs, MPI_BYTE, gcomm),
-                     err, "MPI_Allgatherv of stage-1 lists");
-  st = chr_mpi_agree(gcomm, st, err);
-  if (st != CHR_OK) goto cleanup;
+  const chr_hit *all = (const chr_hit *)gathered.data; /* shard after shard, query after query */
   for (int i = 0; i < W; ++i) wq[i].n_merged = 0;
   for (int s = 0, at = 0; s < shards; ++s) {
     for (int i = 0; i < W; ++i) {
@@ -174,11 +143,9 @@ static chr_status merge_partials(MPI_Comm gcomm, wave_query *wq, int W, chr_erro
   }
 cleanup:
   free(counts);
-  free(bytes);
-  free(displs);
   free(send);
-  free(all);
   free(tmp);
+  chr_mpi_gathered_free(&gathered);
   return st;
 }
 
@@ -197,7 +164,7 @@ static void keep_top(const chr_index *idx, wave_query *w, const chr_match *match
 
 /* Reranks the merged candidates this shard owns and keeps its best k. */
 static void stage2(const chr_index *idx, wave_query *w, chr_match *matches, chr_hit *owned) {
-  double t = omp_get_wtime();
+  double t = chr_mpi_seconds();
   const chr_search_options *o = &w->query->options;
   int64_t first = chr_index_first_row(idx), end = first + chr_index_rows(idx);
   w->n_top = -1;
@@ -214,7 +181,7 @@ static void stage2(const chr_index *idx, wave_query *w, chr_match *matches, chr_
     return;
   }
   keep_top(idx, w, matches, chr_matches_rank(matches, n, o->k));
-  w->rerank_ms = (omp_get_wtime() - t) * 1e3;
+  w->rerank_ms = (chr_mpi_seconds() - t) * 1e3;
 }
 
 /* The exact EMD queries of the wave, reranked together in bound-pruned rounds across the
@@ -258,8 +225,7 @@ static chr_status stage2_emd(MPI_Comm gcomm, const chr_index *idx, wave_query *w
 
 static int result_hit_compare(const void *pa, const void *pb) {
   const chr_result_hit *a = pa, *b = pb;
-  if (a->distance != b->distance) return a->distance < b->distance ? -1 : 1;
-  return (a->row > b->row) - (a->row < b->row);
+  return chr_order_value_row(a->distance, a->row, b->distance, b->row);
 }
 
 /* Gathers the shards' top-k lists on the group leader and writes the final answers. */
@@ -313,7 +279,7 @@ static chr_status finish_on_leader(MPI_Comm gcomm, wave_query *wq, int W, const 
       r->sinkhorn_error_max = sinkhorn.error_max;
     }
     r->start_s = start_s;
-    r->end_s = MPI_Wtime() - t0;
+    r->end_s = chr_mpi_seconds() - t0;
     r->total_ms = (r->end_s - r->start_s) * 1e3;
   }
 cleanup:
@@ -325,11 +291,11 @@ cleanup:
 /* Runs one wave of W queries on the group; the leader appends W results to out. */
 static chr_status run_wave(const chr_layout *L, const chr_index *idx, wave_query *wq, int W,
                            const int *indices, double t0, chr_query_result *out, chr_error *err) {
-  double start_s = MPI_Wtime() - t0;
+  double start_s = chr_mpi_seconds() - t0;
   stage1_wave(idx, wq, W);
-  double t_merge = MPI_Wtime();
+  double t_merge = chr_mpi_seconds();
   chr_status st = merge_partials(L->group_comm, wq, W, err);
-  double merge_ms = (MPI_Wtime() - t_merge) * 1e3;
+  double merge_ms = (chr_mpi_seconds() - t_merge) * 1e3;
   if (st != CHR_OK) return st;
   int longest = 0;
   for (int i = 0; i < W; ++i) longest = wq[i].want > longest ? wq[i].want : longest;
@@ -345,9 +311,9 @@ static chr_status run_wave(const chr_layout *L, const chr_index *idx, wave_query
   st = chr_mpi_agree(L->group_comm, st, err);
   if (st == CHR_OK) st = stage2_emd(L->group_comm, idx, wq, W, err);
   if (st != CHR_OK) return st;
-  double t_gather = MPI_Wtime();
+  double t_gather = chr_mpi_seconds();
   st = finish_on_leader(L->group_comm, wq, W, indices, L->group, start_s, t0, out, err);
-  double gather_ms = (MPI_Wtime() - t_gather) * 1e3;
+  double gather_ms = (chr_mpi_seconds() - t_gather) * 1e3;
   for (int i = 0; i < W && out != NULL && L->shard == 0; ++i) out[i].rerank_ms += gather_ms;
   return st;
 }
@@ -384,193 +350,115 @@ static int group_share(const int *source, int n, int groups, int g, int max_conc
   return count;
 }
 
-/* How a stop spreads without making groups wait for one another: at each of its wave
- * boundaries a group all-reduces (MAX) its ranks' signal numbers, its leader adding the value of
- * any stop notice another group's leader has sent it (probed, not received). A group that stops
- * sends one notice to every other leader; after the search the ranks allgather who stopped and
- * each leader receives exactly the notices sent to it, so none is left unmatched. */
+/* What this rank's group answers: the queries (batch positions, in order), its share of
+ * max_concurrent per wave, and the source of every query in the batch (chr_query_cache_plan). */
 typedef struct {
-  int value;              /* the signal that stopped this group (0: it did not stop) */
-  int sent;               /* its leader sent a notice to every other leader */
-  MPI_Request *requests;  /* groups entries: the notices in flight */
-  int n_requests;
-} stop_state;
+  int *source;  /* n entries: -1 invalid, i searched, j < i a cache hit of query j */
+  int *indices; /* count entries */
+  int count, quota;
+  int want_max; /* the largest candidate list any of them needs */
+} search_plan;
 
-/* *stop_out = the largest signal number any rank of the group, or any notice to its leader,
- * carries (0: go on). Collective on the group communicator. */
-static chr_status group_stops(MPI_Comm comm, const chr_layout *L, const volatile sig_atomic_t *stop,
-                              int *stop_out, chr_error *err) {
-  int local = stop != NULL ? (int)*stop : 0, noticed = 0;
-  MPI_Status status;
-  chr_status st = L->shard == 0 ? chr_mpi_check(MPI_Iprobe(MPI_ANY_SOURCE, TAG_STOP, comm, &noticed,
-                                                           &status),
-                                                err, "MPI_Iprobe for a stop notice")
-                                : CHR_OK;
-  int value = 0;
-  if (st == CHR_OK && noticed &&
-      (st = chr_mpi_check(MPI_Get_count(&status, MPI_INT, &value), err, "MPI_Get_count")) == CHR_OK)
-    local = value > local ? value : local; /* the message stays queued for stop_drain */
-  if ((st = chr_mpi_agree(L->group_comm, st, err)) != CHR_OK) return st;
-  *stop_out = 0;
-  return chr_mpi_agree(L->group_comm,
-                       chr_mpi_check(MPI_Allreduce(&local, stop_out, 1, MPI_INT, MPI_MAX,
-                                                   L->group_comm),
-                                     err, "MPI_Allreduce of the stop flags"),
-                       err);
+/* How many candidates stage 1 keeps for q over the whole dataset: R, or k in fast mode. */
+static int wanted(const chr_layout *L, const chr_search_options *o) {
+  return o->fast_mode ? (L->images < o->k ? (int)L->images : o->k) : chr_search_candidates(o, L->images);
 }
 
-/* The leader of a group that has just stopped tells every other group's leader. Local. */
-static chr_status stop_notify(MPI_Comm comm, const chr_layout *L, stop_state *s, chr_error *err) {
-  chr_status st = CHR_OK;
-  for (int g = 0; L->shard == 0 && g < L->groups && st == CHR_OK; ++g) {
-    if (g == L->group) continue;
-    st = chr_mpi_check(MPI_Isend(&s->value, 1, MPI_INT, g * L->shards, TAG_STOP, comm,
-                                 &s->requests[s->n_requests]),
-                       err, "MPI_Isend of a stop notice to rank %d", g * L->shards);
-    if (st == CHR_OK) s->n_requests++;
+/* Plans the group's share; the same on every rank of the group. Local; CHR_ENOMEM on failure. */
+static chr_status plan_search(const chr_layout *L, const chr_batch_query *queries, int n,
+                              int max_concurrent, search_plan *p) {
+  p->indices = malloc((size_t)(n > 0 ? n : 1) * sizeof *p->indices);
+  p->source = plan_cache(queries, n);
+  if (p->indices == NULL || p->source == NULL) return CHR_ENOMEM;
+  p->count = group_share(p->source, n, L->groups, L->group, max_concurrent, p->indices, &p->quota);
+  for (int i = 0; i < p->count; ++i) {
+    int want = wanted(L, &queries[p->indices[i]].options);
+    p->want_max = want > p->want_max ? want : p->want_max;
   }
-  /* A notice that did not go out is never waited for; its receiver's drain skips this leader. */
-  s->sent = L->shard == 0 && st == CHR_OK && L->groups > 1;
-  return st;
+  return CHR_OK;
 }
 
-/* After the search: every rank learns the largest stop value of any group (*any), leaders
- * receive the notices sent to them and complete their own. Collective on comm. */
-static chr_status stop_drain(MPI_Comm comm, const chr_layout *L, stop_state *s, int *any,
-                             chr_error *err) {
-  int *all = malloc((size_t)L->ranks * 2 * sizeof *all);
-  int mine[2] = {s->value, s->sent};
-  *any = 0;
-  chr_status st = all ? CHR_OK : chr_error_set(err, CHR_ENOMEM, "cannot hold %d stop flags", L->ranks);
-  if ((st = chr_mpi_agree(comm, st, err)) == CHR_OK)
-    st = chr_mpi_agree(comm,
-                       chr_mpi_check(MPI_Allgather(mine, 2, MPI_INT, all, 2, MPI_INT, comm), err,
-                                     "MPI_Allgather of the stop flags"),
-                       err);
-  chr_status agreed = st; /* the same on every rank */
-  for (int r = 0; agreed == CHR_OK && r < L->ranks; ++r) *any = all[2 * r] > *any ? all[2 * r] : *any;
-  for (int g = 0; agreed == CHR_OK && L->shard == 0 && g < L->groups && st == CHR_OK; ++g) {
-    int leader = g * L->shards, ignored = 0;
-    if (g == L->group || !all[2 * leader + 1]) continue;
-    st = chr_mpi_check(MPI_Recv(&ignored, 1, MPI_INT, leader, TAG_STOP, comm, MPI_STATUS_IGNORE),
-                       err, "MPI_Recv of the stop notice from rank %d", leader);
+static void waves_destroy(wave_query *wq) {
+  for (int i = 0; wq != NULL && i < CHR_MAX_CONCURRENT_MAX; ++i) {
+    free(wq[i].partial);
+    free(wq[i].merged);
   }
-  /* A notice is 4 bytes, sent eagerly: its request completes even if nobody received it. */
-  chr_status waited = chr_mpi_check(MPI_Waitall(s->n_requests, s->requests, MPI_STATUSES_IGNORE),
-                                    err, "MPI_Waitall for the stop notices");
-  s->n_requests = 0;
-  if (agreed == CHR_OK) st = chr_mpi_agree(comm, st != CHR_OK ? st : waited, err);
-  free(all);
-  return st;
+  free(wq);
 }
 
-chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *idx,
-                          const chr_batch_query *queries, int n, int max_concurrent, int progress,
-                          const volatile sig_atomic_t *stop, chr_query_result *results,
-                          int *queries_answered, int *stopped, chr_error *err) {
-  int rank = 0, size = 1, quota = 0;
-  stop_state halt = {0};
-  halt.requests = malloc((size_t)L->groups * sizeof *halt.requests);
-  int *indices = malloc((size_t)(n > 0 ? n : 1) * sizeof *indices);
+/* The per-query state of one wave, with candidate lists of want_max hits. NULL on failure. */
+static wave_query *waves_create(int want_max) {
   wave_query *wq = calloc(CHR_MAX_CONCURRENT_MAX, sizeof *wq);
-  chr_query_result *mine = NULL, *gathered = NULL;
-  int *counts = NULL, *displs = NULL;
-  int *source = plan_cache(queries, n);
-  int count = indices && source ? group_share(source, n, L->groups, L->group, max_concurrent,
-                                              indices, &quota)
-                                : 0;
-  int want_max = 0;
-  for (int i = 0; i < count; ++i) {
-    const chr_search_options *o = &queries[indices[i]].options;
-    int want = o->fast_mode ? (L->images < o->k ? (int)L->images : o->k) : chr_search_candidates(o, L->images);
-    want_max = want > want_max ? want : want_max;
+  size_t bytes = (size_t)(want_max > 0 ? want_max : 1) * sizeof(chr_hit);
+  int ok = wq != NULL;
+  for (int i = 0; ok && i < CHR_MAX_CONCURRENT_MAX; ++i) {
+    wq[i].partial = malloc(bytes);
+    wq[i].merged = malloc(bytes);
+    ok = wq[i].partial != NULL && wq[i].merged != NULL;
   }
-  int leader = L->shard == 0;
-  mine = leader ? malloc((size_t)(count > 0 ? count : 1) * sizeof *mine) : NULL;
-  chr_status st = indices && source && wq && halt.requests && (!leader || mine) ? CHR_OK : CHR_ENOMEM;
-  for (int i = 0; i < CHR_MAX_CONCURRENT_MAX && st == CHR_OK && wq; ++i) {
-    wq[i].partial = malloc((size_t)(want_max > 0 ? want_max : 1) * sizeof(chr_hit));
-    wq[i].merged = malloc((size_t)(want_max > 0 ? want_max : 1) * sizeof(chr_hit));
-    if (wq[i].partial == NULL || wq[i].merged == NULL) st = CHR_ENOMEM;
-  }
-  if (st != CHR_OK) chr_error_set(err, st, "cannot hold the search state of %d queries", count);
-  if (st == CHR_OK) st = chr_mpi_place(comm, &rank, &size, err);
-  st = chr_mpi_agree(comm, st, err);
-  *queries_answered = 0;
-  if (st == CHR_OK) st = chr_mpi_agree(comm, chr_mpi_barrier(comm, err), err);
-  if (st != CHR_OK) goto cleanup;
-  double t0 = MPI_Wtime(); /* the common clock: every rank leaves the barrier together */
+  if (!ok) waves_destroy(wq);
+  return ok ? wq : NULL;
+}
+
+/* Runs the group's waves until its queries are answered or a stop is seen; the leader's answers
+ * go to mine (plan->count slots). *answered receives how many of the group's queries were
+ * answered. t0 is the common clock's origin. Collective on comm (the stop checks) and on the
+ * group communicator (the waves). */
+static chr_status run_waves(MPI_Comm comm, const chr_layout *L, const chr_index *idx,
+                            const chr_batch_query *queries, const search_plan *plan,
+                            const chr_mpi_search_options *o, wave_query *wq, chr_mpi_stop *halt,
+                            double t0, chr_query_result *mine, int *answered, chr_error *err) {
+  chr_status st = CHR_OK;
+  int count = plan->count, quota = plan->quota, leader = L->shard == 0;
   double last_report = t0;
-  int answered = 0;
+  *answered = 0;
   for (int first = 0; first < count && st == CHR_OK; first += quota) {
-    if ((st = group_stops(comm, L, stop, &halt.value, err)) != CHR_OK) break;
-    if (halt.value != 0) {
-      st = stop_notify(comm, L, &halt, err);
+    if ((st = chr_mpi_stop_check(comm, L, o->stop, &halt->value, err)) != CHR_OK) break;
+    if (halt->value != 0) {
+      st = chr_mpi_stop_notify(comm, L, halt, err);
       break;
     }
     int W = count - first < quota ? count - first : quota;
     for (int i = 0; i < W; ++i) {
-      const chr_batch_query *q = &queries[indices[first + i]];
+      const chr_batch_query *q = &queries[plan->indices[first + i]];
       wq[i].query = q;
-      wq[i].want = q->options.fast_mode ? (L->images < q->options.k ? (int)L->images : q->options.k)
-                                        : chr_search_candidates(&q->options, L->images);
+      wq[i].want = wanted(L, &q->options);
       wq[i].error[0] = '\0';
       wq[i].ann_ms = wq[i].rerank_ms = 0.0;
       wq[i].sinkhorn = (chr_rerank_stats){0, 0, 0.0};
     }
-    st = run_wave(L, idx, wq, W, indices + first, t0, leader ? mine + first : NULL, err);
+    st = run_wave(L, idx, wq, W, plan->indices + first, t0, leader ? mine + first : NULL, err);
     int done = first + W;
-    answered = done;
-    if (progress && leader && (MPI_Wtime() - last_report >= 1.0 || done == count)) {
+    *answered = done;
+    if (o->progress && leader && (chr_mpi_seconds() - last_report >= 1.0 || done == count)) {
       fprintf(stderr, "chromatica search: group %d answered %d/%d queries (%.1f s)\n", L->group,
-              done, count, MPI_Wtime() - t0);
-      last_report = MPI_Wtime();
+              done, count, chr_mpi_seconds() - t0);
+      last_report = chr_mpi_seconds();
     }
   }
-  /* Drained first, so no notice is left in flight whatever the outcome. */
-  int any_stopped = 0;
-  chr_status drained = stop_drain(comm, L, &halt, &any_stopped, err);
-  st = chr_mpi_agree(comm, st, err);
-  if (st == CHR_OK) st = drained;
-  if (st != CHR_OK) goto cleanup;
-  *queries_answered = answered;
-  if (stopped != NULL) *stopped = any_stopped;
+  return st;
+}
 
-  /* Leaders send their answers to rank 0, which files them by batch position. */
-  MPI_Datatype one_result = MPI_DATATYPE_NULL;
-  st = chr_mpi_check(MPI_Type_contiguous((int)sizeof(chr_query_result), MPI_BYTE, &one_result), err,
-                     "MPI_Type_contiguous (one result)");
-  if (st == CHR_OK) st = chr_mpi_check(MPI_Type_commit(&one_result), err, "MPI_Type_commit");
-  int send_count = leader ? answered : 0, total = 0;
-  if (rank == 0 && st == CHR_OK) {
-    counts = malloc((size_t)size * sizeof *counts);
-    displs = malloc((size_t)size * sizeof *displs);
-    gathered = malloc((size_t)(n > 0 ? n : 1) * sizeof *gathered); /* at most one per query */
-    if (counts == NULL || displs == NULL || gathered == NULL)
-      st = chr_error_set(err, CHR_ENOMEM, "cannot hold the answers of %d queries", n);
-  }
-  st = chr_mpi_agree(comm, st, err);
-  if (st == CHR_OK)
-    st = chr_mpi_check(MPI_Gather(&send_count, 1, MPI_INT, counts, 1, MPI_INT, 0, comm), err,
-                       "MPI_Gather of answer counts");
-  st = chr_mpi_agree(comm, st, err);
-  for (int r = 0; rank == 0 && st == CHR_OK && r < size; ++r) {
-    displs[r] = total;
-    total += counts[r];
-  }
-  if (st == CHR_OK)
-    st = chr_mpi_agree(comm,
-                       chr_mpi_check(MPI_Gatherv(mine, send_count, one_result, gathered, counts,
-                                                 displs, one_result, 0, comm),
-                                     err, "MPI_Gatherv of query results"),
-                       err);
-  if (one_result != MPI_DATATYPE_NULL) (void)MPI_Type_free(&one_result); /* nothing to undo */
-  for (int i = 0; rank == 0 && st == CHR_OK && i < total; ++i)
-    results[gathered[i].query_index] = gathered[i];
-  for (int i = 0; rank == 0 && st == CHR_OK && i < n; ++i) {
+/* Rank 0 files every leader's answers (send_count of them in mine) by batch position. Leaders'
+ * answers are at most one per query. Collective on comm. */
+static chr_status gather_answers(MPI_Comm comm, const chr_query_result *mine, int send_count,
+                                 chr_query_result *results, chr_error *err) {
+  chr_mpi_gathered g;
+  chr_status st = chr_mpi_gatherv(comm, 0, mine, (int64_t)send_count * (int64_t)sizeof *mine, &g,
+                                  err, "the answers of %d queries", send_count);
+  if (st != CHR_OK) return st;
+  const chr_query_result *got = (const chr_query_result *)g.data; /* NULL except on rank 0 */
+  int64_t total = got != NULL ? g.total / (int64_t)sizeof *got : 0;
+  for (int64_t i = 0; i < total; ++i) results[got[i].query_index] = got[i];
+  chr_mpi_gathered_free(&g);
+  return CHR_OK;
+}
+
+/* Rank 0: every cache hit takes the answer of the identical query that computed it, available
+ * when that query ended, at no search cost of its own. */
+static void fill_cache_hits(const int *source, int n, chr_query_result *results) {
+  for (int i = 0; i < n; ++i) {
     if (source[i] < 0 || source[i] == i || !results[source[i]].answered) continue;
-    /* A cache hit: the answer of the identical query that computed it, available when that
-     * query ended, at no search cost of its own. */
     chr_query_result *r = &results[i];
     *r = results[source[i]];
     r->query_index = i;
@@ -578,18 +466,45 @@ chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *i
     r->start_s = r->end_s;
     r->ann_ms = r->rerank_ms = r->total_ms = 0.0;
   }
+}
+
+chr_status chr_mpi_search(MPI_Comm comm, const chr_layout *L, const chr_index *idx,
+                          const chr_batch_query *queries, int n, const chr_mpi_search_options *o,
+                          chr_query_result *results, chr_mpi_search_outcome *outcome,
+                          chr_error *err) {
+  int rank = 0, size = 1, leader = L->shard == 0, answered = 0;
+  *outcome = (chr_mpi_search_outcome){0, 0};
+  search_plan plan = {0};
+  chr_mpi_stop halt = {0};
+  halt.requests = malloc((size_t)L->groups * sizeof *halt.requests);
+  chr_status st = plan_search(L, queries, n, o->max_concurrent, &plan);
+  wave_query *wq = st == CHR_OK ? waves_create(plan.want_max) : NULL;
+  chr_query_result *mine =
+      leader ? malloc((size_t)(plan.count > 0 ? plan.count : 1) * sizeof *mine) : NULL;
+  if (st != CHR_OK || wq == NULL || halt.requests == NULL || (leader && mine == NULL))
+    st = chr_error_set(err, CHR_ENOMEM, "cannot hold the search state of %d queries", plan.count);
+  if (st == CHR_OK) st = chr_mpi_place(comm, &rank, &size, err);
+  st = chr_mpi_agree(comm, st, err);
+  if (st == CHR_OK) st = chr_mpi_agree(comm, chr_mpi_barrier(comm, err), err);
+  if (st != CHR_OK) goto cleanup;
+  /* The common clock: every rank leaves the barrier together. */
+  st = run_waves(comm, L, idx, queries, &plan, o, wq, &halt, chr_mpi_seconds(), mine, &answered,
+                 err);
+  /* Drained first, so no notice is left in flight whatever the outcome. */
+  int any_stopped = 0;
+  chr_status drained = chr_mpi_stop_drain(comm, L, &halt, &any_stopped, err);
+  st = chr_mpi_agree(comm, st, err);
+  if (st == CHR_OK) st = drained;
+  if (st == CHR_OK) st = gather_answers(comm, mine, leader ? answered : 0, results, err);
+  if (st != CHR_OK) goto cleanup;
+  if (rank == 0) fill_cache_hits(plan.source, n, results);
+  outcome->queries_answered = answered;
+  outcome->stopped = any_stopped;
 cleanup:
-  for (int i = 0; wq && i < CHR_MAX_CONCURRENT_MAX; ++i) {
-    free(wq[i].partial);
-    free(wq[i].merged);
-  }
-  free(wq);
-  free(indices);
-  free(source);
+  waves_destroy(wq);
+  free(plan.indices);
+  free(plan.source);
   free(mine);
-  free(gathered);
-  free(counts);
-  free(displs);
   free(halt.requests);
   return st;
 }

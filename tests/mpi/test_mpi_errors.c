@@ -62,6 +62,47 @@ static void test_truncation_returns(void **state) {
   assert_non_null(strstr(err.message, "MPI_ERR_TRUNCATE"));
 }
 
+/* chr_mpi_gatherv: rank r sends r + 1 bytes of value r; to rank 0 and to every rank, the
+ * concatenation is 0, 1 1, 2 2 2, ... with the counts and offsets to match. */
+static void test_gatherv(void **state) {
+  (void)state;
+  int rank = 0, size = 1;
+  chr_error err;
+  assert_int_equal(chr_mpi_place(comm, &rank, &size, &err), CHR_OK);
+  char mine[64];
+  memset(mine, rank, sizeof mine);
+  for (int pass = 0; pass < 2; ++pass) {
+    int root = pass == 0 ? 0 : CHR_MPI_EVERY_RANK;
+    chr_mpi_gathered g;
+    assert_int_equal(chr_mpi_gatherv(comm, root, mine, rank + 1, &g, &err, "test bytes"), CHR_OK);
+    assert_int_equal(g.ranks, size);
+    assert_int_equal(g.total, (int64_t)size * (size + 1) / 2);
+    if (root == 0 && rank != 0) assert_null(g.data);
+    for (int r = 0; g.data != NULL && r < size; ++r) {
+      assert_int_equal(g.bytes[r], r + 1);
+      assert_int_equal(g.displs[r], r * (r + 1) / 2);
+      for (int b = 0; b < r + 1; ++b) assert_int_equal(g.data[g.displs[r] + b], r);
+    }
+    chr_mpi_gathered_free(&g);
+    assert_null(g.bytes);
+  }
+}
+
+/* A gather too large for MPI's int counts is refused on every rank, with nothing left held. */
+static void test_gatherv_refuses_oversize(void **state) {
+  (void)state;
+  chr_error err;
+  chr_mpi_gathered g;
+  char byte = 0;
+  assert_int_equal(chr_mpi_gatherv(comm, CHR_MPI_EVERY_RANK, &byte, (int64_t)1 << 31, &g, &err,
+                                   "huge lists"),
+                   CHR_EINVAL);
+  assert_non_null(strstr(err.message, "gather of huge lists"));
+  assert_null(g.data);
+  assert_null(g.bytes);
+  assert_null(g.displs);
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   chr_error err;
@@ -73,6 +114,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_check_formats_mpi_string),
       cmocka_unit_test(test_collective_error_returns),
       cmocka_unit_test(test_truncation_returns),
+      cmocka_unit_test(test_gatherv),
+      cmocka_unit_test(test_gatherv_refuses_oversize),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   MPI_Comm_free(&comm);

@@ -134,12 +134,52 @@ static void test_small_caps(void **state) {
   assert_int_equal(st[0].row, 3);
 }
 
+static void test_orders(void **state) {
+  (void)state;
+  assert_true(chr_order_value_row(1.0, 9, 2.0, 1) < 0);
+  assert_true(chr_order_value_row(1.0, 3, 1.0, 4) < 0);
+  assert_true(chr_order_value_row(1.0, 4, 1.0, 4) == 0);
+  assert_true(chr_order_mass_bin(0.5, 9, 0.25, 1) < 0);
+  assert_true(chr_order_mass_bin(0.5, 2, 0.5, 7) < 0);
+  assert_true(chr_order_mass_bin(0.5, 7, 0.5, 2) > 0);
+}
+
+/* chr_heaviest_offer against the slow rule: sort everything by (mass, bin) and take the head. */
+static void test_heaviest_vs_sort(void **state) {
+  (void)state;
+  uint64_t seed = 7;
+  for (int round = 0; round < 200; ++round) {
+    enum { N = 40, CAP = 5 };
+    chr_bin_mass all[N], kept[CAP];
+    int count = 0, n = 1 + round % N;
+    for (int i = 0; i < n; ++i) {
+      seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+      all[i] = (chr_bin_mass){(double)((seed >> 33) % 4), i}; /* few masses: many ties */
+      count = chr_heaviest_offer(kept, count, CAP, all[i].mass, all[i].bin);
+    }
+    for (int i = 1; i < n; ++i) /* insertion sort by the same rule */
+      for (int j = i; j > 0 && chr_order_mass_bin(all[j].mass, all[j].bin, all[j - 1].mass,
+                                                   all[j - 1].bin) < 0; --j) {
+        chr_bin_mass t = all[j];
+        all[j] = all[j - 1];
+        all[j - 1] = t;
+      }
+    assert_int_equal(count, n < CAP ? n : CAP);
+    for (int i = 0; i < count; ++i) {
+      assert_int_equal(kept[i].bin, all[i].bin);
+      assert_true(kept[i].mass == all[i].mass);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_compare),
       cmocka_unit_test(test_topk_vs_qsort),
       cmocka_unit_test(test_merge),
       cmocka_unit_test(test_small_caps),
+      cmocka_unit_test(test_orders),
+      cmocka_unit_test(test_heaviest_vs_sort),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
