@@ -51,6 +51,7 @@ typedef struct {
   double distribute_ms;
   double search_ms;
   double peak_rss_mb;
+  int threads;      /* OpenMP threads this rank ran */
 } chr_rank_stats;
 
 typedef struct {
@@ -63,6 +64,7 @@ typedef struct {
   double total_ms;
   int incomplete;   /* 1: stopped by a signal before every query was answered */
   const char *stopped_by; /* the signal's name when incomplete */
+  const char *threads_source; /* where threads_per_rank came from (NULL: not reported) */
 } chr_run_info;
 
 #endif
