@@ -350,6 +350,8 @@ static void test_query_tables_equal_direct(void **state) {
   chr_error err;
   uint16_t bins[N];
   float mass[N];
+  chr_sinkhorn_work *work = NULL;
+  assert_int_equal(chr_sinkhorn_work_create(&work, &err), CHR_OK);
   for (size_t k = 0; k < sizeof params / sizeof *params; ++k) {
     chr_qhist q;
     random_query(&q, 1 + (int)(next(&seed) % CHR_QUERY_MAX_BINS), &seed);
@@ -361,6 +363,12 @@ static void test_query_tables_equal_direct(void **state) {
       chr_sinkhorn_result direct, shared;
       assert_int_equal(chr_sinkhorn(&q, bins, mass, n, &params[k], &direct, &err), CHR_OK);
       assert_int_equal(chr_sinkhorn_candidate(sq, bins, mass, n, &shared, &err), CHR_OK);
+      /* A workspace reused across problems of every size gives the same bits. */
+      chr_sinkhorn_result reused;
+      assert_int_equal(chr_sinkhorn_candidate_with(sq, work, bins, mass, n, &reused, &err), CHR_OK);
+      assert_memory_equal(&shared.distance, &reused.distance, sizeof shared.distance);
+      assert_memory_equal(&shared.error, &reused.error, sizeof shared.error);
+      assert_int_equal(shared.iterations, reused.iterations);
       assert_memory_equal(&direct.distance, &shared.distance, sizeof direct.distance);
       assert_memory_equal(&direct.error, &shared.error, sizeof direct.error);
       assert_int_equal(direct.iterations, shared.iterations);
@@ -371,6 +379,9 @@ static void test_query_tables_equal_direct(void **state) {
     chr_sinkhorn_query_destroy(&sq);
     assert_null(sq);
   }
+  chr_sinkhorn_work_destroy(&work);
+  assert_null(work);
+  chr_sinkhorn_work_destroy(NULL);
   chr_sinkhorn_query *sq = NULL;
   chr_qhist bad = {.count = 1, .bin = {N}, .mass = {1.0}};
   assert_int_equal(chr_sinkhorn_query_create(&bad, &params[0], &sq, &err), CHR_EINVAL);
