@@ -14,7 +14,9 @@ ranks="${CHR_RANKS:-2}"
 extra=()
 [ -z "${CHR_DATASET:-}" ] && [ -z "${CHR_IMAGES:-}" ] && extra+=(openclipart-png)
 bash "$root/jobs/setup.sh" "${extra[@]}"
-mpi_flags=(--oversubscribe --bind-to none -x OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}")
+# Each rank runs its share of the node's CPUs by default; an OMP_NUM_THREADS given is passed on.
+mpi_flags=(--oversubscribe --bind-to none)
+[ -n "${OMP_NUM_THREADS:-}" ] && mpi_flags+=(-x OMP_NUM_THREADS)
 [ "$(id -u)" -eq 0 ] && mpi_flags+=(--allow-run-as-root)
 mkdir -p "$(dirname "$dataset")" "$(dirname "$report")"
 if [ ! -f "$dataset" ]; then

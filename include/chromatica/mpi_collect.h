@@ -87,4 +87,11 @@ chr_status chr_mpi_gather_bytes(MPI_Comm comm, const char *mine, int64_t size, c
 chr_status chr_mpi_gather_rank_stats(MPI_Comm comm, const chr_rank_stats *mine,
                                      chr_rank_stats *all, chr_error *err);
 
+/* The calling rank's node (MPI_Comm_split_type, MPI_COMM_TYPE_SHARED): *node_ranks = how many
+ * ranks of comm run there, *same_key = how many of them, itself included, passed the same
+ * key_bytes bytes at key (for example a CPU affinity mask: the ranks that share those CPUs).
+ * Collective on comm; all ranks agree on the outcome. */
+chr_status chr_mpi_node_peers(MPI_Comm comm, const void *key, int key_bytes, int *node_ranks,
+                              int *same_key, chr_error *err);
+
 #endif

@@ -55,6 +55,7 @@ typedef struct {
   double distribute_ms;
   double search_ms;
   double peak_rss_mb;
+  int threads;      /* OpenMP threads this rank ran */
 } chr_rank_stats;
 
 typedef struct {
@@ -68,6 +69,7 @@ typedef struct {
   int incomplete;   /* 1: stopped by a signal before every query was answered */
   const char *stopped_by; /* the signal's name when incomplete */
   const chr_dups *duplicates; /* the dataset's collapsed rows (NULL: none known) */
+  const char *threads_source; /* where threads_per_rank came from (NULL: not reported) */
 } chr_run_info;
 
 #endif

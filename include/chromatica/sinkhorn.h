@@ -62,4 +62,23 @@ chr_status chr_sinkhorn_candidate(const chr_sinkhorn_query *sq, const uint16_t *
                                   const float *mass, int n, chr_sinkhorn_result *out,
                                   chr_error *err);
 
+/* Scratch memory for chr_sinkhorn_candidate_with, grown to the largest problem it has held:
+ * one per thread, reused across candidates, so a search makes no allocation per candidate
+ * (a ~30 KB malloc and free per pair cost as much as the solve itself once the heap of a
+ * loaded index started trimming and faulting pages back in). Not shared between threads. */
+typedef struct chr_sinkhorn_work chr_sinkhorn_work;
+
+/* An empty workspace (it grows on use). The caller frees *out with chr_sinkhorn_work_destroy.
+ * CHR_ENOMEM on failure. */
+chr_status chr_sinkhorn_work_create(chr_sinkhorn_work **out, chr_error *err);
+
+/* Frees the workspace and sets *p = NULL; accepts NULL. */
+void chr_sinkhorn_work_destroy(chr_sinkhorn_work **p);
+
+/* chr_sinkhorn_candidate with its scratch from work (NULL: allocated for this call alone):
+ * the same result, bit for bit. */
+chr_status chr_sinkhorn_candidate_with(const chr_sinkhorn_query *sq, chr_sinkhorn_work *work,
+                                       const uint16_t *bins, const float *mass, int n,
+                                       chr_sinkhorn_result *out, chr_error *err);
+
 #endif

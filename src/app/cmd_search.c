@@ -13,6 +13,7 @@
 #include "chromatica/mpi_search.h"
 #include "chromatica/report.h"
 #include "args.h"
+#include "environment.h"
 #include "session.h"
 
 #define EXIT_STOPPED 4
@@ -103,9 +104,9 @@ static chr_status write_report(const search_args *a, const chr_session *in,
   int ok = 0;
   for (int i = 0; i < chr_batch_count(b); ++i) ok += chr_batch_query_at(b, i)->ok && results[i].ok;
   printf("chromatica search: %d queries (%d ok, %d failed) on %lld images, %d ranks x %d threads "
-         "(%d groups x %d shards, io %s) in %.1f ms (+%.1f ms writing the report)\nreport: %s\n",
+         "(%s; %d groups x %d shards, io %s) in %.1f ms (+%.1f ms writing the report)\nreport: %s\n",
          chr_batch_count(b), ok, chr_batch_count(b) - ok, (long long)run->images, run->ranks,
-         run->threads_per_rank, run->query_groups, run->shards, run->io_mode, run->total_ms,
+         run->threads_per_rank, run->threads_source, run->query_groups, run->shards, run->io_mode, run->total_ms,
          run->write_ms, a->session.out);
   return CHR_OK;
 }
@@ -129,7 +130,11 @@ int chr_cmd_search(int argc, char **argv, const chr_command_context *cmd) {
   chr_run_info run = {.version = CHR_VERSION, .ranks = size, .threads_per_rank = omp_get_max_threads(),
                       .io_mode = a.session.io ? a.session.io : "scatter",
                       .dataset_path = a.session.dataset};
-  chr_status st = chr_session_open(comm, &a.session, &in, &err);
+  /* main() applied the same decision; made again here (collective) to say where it came from. */
+  chr_threads threads;
+  chr_status st = chr_mpi_agree(comm, chr_threads_decide(comm, &threads, &err), &err);
+  run.threads_source = threads.source;
+  if (st == CHR_OK) st = chr_session_open(comm, &a.session, &in, &err);
   if (st != CHR_OK) goto cleanup;
   run.images = in.images;
   run.query_groups = in.layout.groups;
@@ -166,6 +171,7 @@ int chr_cmd_search(int argc, char **argv, const chr_command_context *cmd) {
 
   double t_gather = chr_mpi_seconds();
   mine.peak_rss_mb = chr_peak_rss_mb();
+  mine.threads = omp_get_max_threads();
   all_stats = rank == 0 ? malloc((size_t)size * sizeof *all_stats) : NULL;
   st = rank == 0 && all_stats == NULL ? chr_error_set(&err, CHR_ENOMEM, "cannot hold per-rank figures") : CHR_OK;
   st = chr_mpi_agree(comm, st, &err);

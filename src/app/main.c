@@ -69,7 +69,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "chromatica: %s\n", err.message);
     exit_code = 1;
   } else if (chosen != NULL) {
-    if (chr_mpi_agree(comm, chr_environment_check(&err), &err) != CHR_OK) {
+    /* Threads are settled before any command runs, so every parallel region uses them. */
+    chr_threads threads;
+    chr_status st = chr_mpi_agree(comm, chr_threads_decide(comm, &threads, &err), &err);
+    if (st == CHR_OK) chr_threads_apply(&threads);
+    if (st != CHR_OK || chr_mpi_agree(comm, chr_environment_check(&err), &err) != CHR_OK) {
       if (rank == 0) fprintf(stderr, "chromatica %s: %s\n", chosen->name, err.message);
       exit_code = 1;
     } else {

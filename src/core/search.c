@@ -54,7 +54,8 @@ void chr_rerank_stats_add(chr_rerank_stats *a, const chr_rerank_stats *b) {
 /* Reranks candidates [first, last) into out and counts its Sinkhorn solves into stats;
  * returns the first failure's status. */
 static chr_status rerank_unit(const chr_index *idx, const chr_qhist *q, chr_metric metric,
-                              const chr_sinkhorn_query *sq, const chr_hit *candidates,
+                              const chr_sinkhorn_query *sq, chr_sinkhorn_work *work,
+                              const chr_hit *candidates,
                               int first, int last, chr_match *out, chr_rerank_stats *stats,
                               chr_error *err) {
   int64_t base = chr_index_first_row(idx);
@@ -68,7 +69,7 @@ static chr_status rerank_unit(const chr_index *idx, const chr_qhist *q, chr_metr
       s = chr_emd(q, bins, mass, n, &distance, err);
     } else {
       chr_sinkhorn_result result;
-      s = chr_sinkhorn_candidate(sq, bins, mass, n, &result, err);
+      s = chr_sinkhorn_candidate_with(sq, work, bins, mass, n, &result, err);
       distance = result.distance;
       if (s == CHR_OK) {
         chr_rerank_stats one = {1, !result.converged, result.error};
@@ -103,21 +104,31 @@ chr_status chr_search_rerank(const chr_index *idx, const chr_qhist *q,
   int failed_unit = units;
   chr_error unit_err;
   chr_error_clear(&unit_err);
-#pragma omp parallel for schedule(dynamic) if (!omp_in_parallel() && units > 1)
-  for (int u = 0; u < units; ++u) {
-    int first = u * o->batch_size;
-    int last = first + o->batch_size < n ? first + o->batch_size : n;
-    chr_error local;
-    chr_rerank_stats mine = {0, 0, 0.0};
-    chr_status s = rerank_unit(idx, q, o->metric, sq, candidates, first, last, out, &mine, &local);
+#pragma omp parallel if (!omp_in_parallel() && units > 1)
+  {
+    /* One Sinkhorn workspace per thread for all its units; without one (out of memory) each
+     * solve allocates its own and reports a shortage itself. */
+    chr_sinkhorn_work *work = NULL;
+    chr_error ignored;
+    if (sq != NULL && chr_sinkhorn_work_create(&work, &ignored) != CHR_OK) work = NULL;
+#pragma omp for schedule(dynamic)
+    for (int u = 0; u < units; ++u) {
+      int first = u * o->batch_size;
+      int last = first + o->batch_size < n ? first + o->batch_size : n;
+      chr_error local;
+      chr_rerank_stats mine = {0, 0, 0.0};
+      chr_status s = rerank_unit(idx, q, o->metric, sq, work, candidates, first, last, out, &mine,
+                                 &local);
 #pragma omp critical(chr_search_rerank_error)
-    {
-      chr_rerank_stats_add(&total, &mine); /* counts and a maximum: any order gives the same */
-      if (s != CHR_OK && u < failed_unit) {
-        failed_unit = u;
-        unit_err = local;
+      {
+        chr_rerank_stats_add(&total, &mine); /* counts and a maximum: any order gives the same */
+        if (s != CHR_OK && u < failed_unit) {
+          failed_unit = u;
+          unit_err = local;
+        }
       }
     }
+    chr_sinkhorn_work_destroy(&work);
   }
   if (failed_unit < units) status = chr_error_set(err, unit_err.code, "%s", unit_err.message);
   if (stats != NULL) *stats = total;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "chromatica/grid.h"
+#include "sinkhorn_kernels.h"
 #include "support.h"
 
 /* Standard domain while max(C)/eps <= 200: every K_ij >= exp(-200) ~ 1e-87, so K v and K^T u
@@ -18,44 +19,22 @@
  * below overflow; beyond that K underflows and the scaling vectors blow up. */
 #define CHR_SINKHORN_MAX_EXPONENT 200.0
 
-typedef struct {
-  int nq, nx;
-  const double *a, *b;
-  double *m;   /* standard: K_ij; log domain: -C_ij / eps */
-  double *c;   /* C_ij */
-  double *u;   /* standard: u; log domain: alpha = log u */
-  double *v;   /* standard: v; log domain: beta = log v */
-  double *kv;  /* standard: K v; log domain: log(K v) */
-  double *ktu; /* standard: K^T u; log domain: log(K^T u) */
-} problem;
+typedef chr_sinkhorn_problem problem;
 
-static void row_products(problem *p, int log_domain) {
+/* The log-domain products (the standard domain's are in sinkhorn_kernels.c). */
+static void row_products(problem *p) {
   for (int i = 0; i < p->nq; ++i) {
     const double *row = p->m + (size_t)i * p->nx;
-    if (!log_domain) {
-      double s = 0.0;
-      for (int j = 0; j < p->nx; ++j) s += row[j] * p->v[j];
-      p->kv[i] = s;
-    } else {
-      double hi = -INFINITY;
-      for (int j = 0; j < p->nx; ++j)
-        if (row[j] + p->v[j] > hi) hi = row[j] + p->v[j];
-      double s = 0.0;
-      for (int j = 0; j < p->nx; ++j) s += exp(row[j] + p->v[j] - hi);
-      p->kv[i] = hi + log(s);
-    }
+    double hi = -INFINITY;
+    for (int j = 0; j < p->nx; ++j)
+      if (row[j] + p->v[j] > hi) hi = row[j] + p->v[j];
+    double s = 0.0;
+    for (int j = 0; j < p->nx; ++j) s += exp(row[j] + p->v[j] - hi);
+    p->kv[i] = hi + log(s);
   }
 }
 
-static void col_products(problem *p, int log_domain) {
-  if (!log_domain) {
-    for (int j = 0; j < p->nx; ++j) p->ktu[j] = 0.0;
-    for (int i = 0; i < p->nq; ++i) {
-      const double *row = p->m + (size_t)i * p->nx;
-      for (int j = 0; j < p->nx; ++j) p->ktu[j] += row[j] * p->u[i];
-    }
-    return;
-  }
+static void col_products(problem *p) {
   for (int j = 0; j < p->nx; ++j) {
     double hi = -INFINITY;
     for (int i = 0; i < p->nq; ++i) {
@@ -68,14 +47,37 @@ static void col_products(problem *p, int log_domain) {
   }
 }
 
-/* Row-marginal L1 error for the current u and kv. */
-static double marginal_error(const problem *p, int log_domain) {
+/* Row-marginal L1 error for the current alpha and log(K v). */
+static double marginal_error(const problem *p) {
   double e = 0.0;
-  for (int i = 0; i < p->nq; ++i) {
-    double r = log_domain ? exp(p->u[i] + p->kv[i]) : p->u[i] * p->kv[i];
-    e += fabs(r - p->a[i]);
-  }
+  for (int i = 0; i < p->nq; ++i) e += fabs(exp(p->u[i] + p->kv[i]) - p->a[i]);
   return e;
+}
+
+/* The log-domain iteration of the header comment; returns the final row-marginal error. */
+static double iterate_log(problem *p, const chr_sinkhorn_params *params, int *iterations) {
+  for (int j = 0; j < p->nx; ++j) p->v[j] = 0.0;
+  int have_error = 0;
+  double error = 0.0;
+  *iterations = 0;
+  for (int it = 0; it < params->max_iter; ++it) {
+    row_products(p);
+    if (it > 0) {
+      error = marginal_error(p);
+      have_error = 1;
+      if (error < params->tol) break;
+    }
+    for (int i = 0; i < p->nq; ++i) p->u[i] = log(p->a[i]) - p->kv[i];
+    col_products(p);
+    for (int j = 0; j < p->nx; ++j) p->v[j] = log(p->b[j]) - p->ktu[j];
+    ++*iterations;
+    have_error = 0;
+  }
+  if (!have_error) {
+    row_products(p);
+    error = marginal_error(p);
+  }
+  return error;
 }
 
 /* sum_ij u_i K_ij v_j C_ij in the standard domain, where every factor is representable. */
@@ -133,6 +135,7 @@ struct chr_sinkhorn_query {
   chr_sinkhorn_params params;
   double *cost;   /* q.count x CHR_BINS: chr_grid_cost(q.bin[i], b) at [i * CHR_BINS + b] */
   double *kernel; /* exp(-cost / eps), the standard-domain kernel, same layout */
+  chr_kernel_level level; /* of the standard-domain iteration: this CPU's widest */
 };
 
 chr_status chr_sinkhorn_query_create(const chr_qhist *q, const chr_sinkhorn_params *params,
@@ -160,6 +163,7 @@ chr_status chr_sinkhorn_query_create(const chr_qhist *q, const chr_sinkhorn_para
   }
   sq->q = *q;
   sq->params = *params;
+  sq->level = chr_sinkhorn_level_best();
   const double eps = params->epsilon * chr_grid_cost_max();
   for (int i = 0; i < q->count; ++i)
     for (int b = 0; b < CHR_BINS; ++b) {
@@ -179,68 +183,99 @@ void chr_sinkhorn_query_destroy(chr_sinkhorn_query **p) {
   *p = NULL;
 }
 
-/* The solver behind chr_sinkhorn and chr_sinkhorn_candidate. Costs and standard-domain kernel
- * entries come from the query's tables when sq is given, else are computed here: the same
- * expressions on the same inputs, so both give the same bits. */
-static chr_status solve(const chr_qhist *q, const chr_sinkhorn_params *params,
-                        const chr_sinkhorn_query *sq, const uint16_t *bins, const float *mass,
+/* Fills C and K (or -C/eps) of p and returns the largest cost; *log_domain says which domain
+ * the problem needs. Costs and standard-domain kernel entries come from the query's tables when
+ * sq is given, else are computed here: the same expressions on the same inputs, so both give
+ * the same bits. */
+static double fill_problem(problem *p, const chr_qhist *q, const chr_sinkhorn_query *sq,
+                           const uint16_t *bins, double eps, int *log_domain) {
+  const int nq = p->nq, nx = p->nx;
+  double cmax = 0.0;
+  for (int i = 0; i < nq; ++i) {
+    const double *cost_row = sq ? sq->cost + (size_t)i * CHR_BINS : NULL;
+    double *c = p->c + (size_t)i * nx;
+    for (int j = 0; j < nx; ++j) {
+      c[j] = sq ? cost_row[bins[j]] : chr_grid_cost(q->bin[i], bins[j]);
+      if (c[j] > cmax) cmax = c[j];
+    }
+  }
+  *log_domain = cmax / eps > CHR_SINKHORN_MAX_EXPONENT;
+  for (int i = 0; i < nq; ++i) {
+    const double *kernel_row = sq ? sq->kernel + (size_t)i * CHR_BINS : NULL;
+    const double *c = p->c + (size_t)i * nx;
+    double *m = p->m + (size_t)i * nx;
+    for (int j = 0; j < nx; ++j) {
+      m[j] = *log_domain ? -c[j] / eps : sq ? kernel_row[bins[j]] : exp(-c[j] / eps);
+      p->mt[(size_t)j * p->nqp + i] = m[j];
+    }
+  }
+  for (int j = 0; j < nx; ++j)
+    for (int i = nq; i < p->nqp; ++i) p->mt[(size_t)j * p->nqp + i] = 0.0;
+  return cmax;
+}
+
+struct chr_sinkhorn_work {
+  double *buf;
+  size_t capacity; /* doubles */
+};
+
+chr_status chr_sinkhorn_work_create(chr_sinkhorn_work **out, chr_error *err) {
+  *out = calloc(1, sizeof **out);
+  return *out != NULL ? CHR_OK
+                      : chr_error_set(err, CHR_ENOMEM, "sinkhorn: out of memory for a workspace");
+}
+
+void chr_sinkhorn_work_destroy(chr_sinkhorn_work **p) {
+  if (p == NULL || *p == NULL) return;
+  free((*p)->buf);
+  free(*p);
+  *p = NULL;
+}
+
+/* At least `need` doubles of scratch, or NULL (the workspace then keeps its old buffer). */
+static double *work_reserve(chr_sinkhorn_work *w, size_t need) {
+  if (need <= w->capacity) return w->buf;
+  double *grown = malloc(need * sizeof *grown);
+  if (grown == NULL) return NULL;
+  free(w->buf);
+  w->buf = grown;
+  w->capacity = need;
+  return grown;
+}
+
+/* The solver behind chr_sinkhorn and chr_sinkhorn_candidate (sq: the query's tables, or NULL;
+ * work: scratch to reuse, or NULL to allocate it here). */
+static chr_status solve(chr_kernel_level level, const chr_qhist *q,
+                        const chr_sinkhorn_params *params, const chr_sinkhorn_query *sq,
+                        chr_sinkhorn_work *work, const uint16_t *bins, const float *mass,
                         int n, chr_sinkhorn_result *out, chr_error *err) {
   chr_status st = CHR_OK;
-  double *buf = NULL;
+  double *buf = NULL, *owned = NULL;
   double total = 0.0;
   st = chr_support_check("sinkhorn", q, bins, mass, n, &total, err);
   if (st != CHR_OK) return st;
 
   const int nq = q->count, nx = n;
-  const size_t nm = (size_t)nq * (size_t)nx;
-  buf = malloc((2 * nm + 3 * (size_t)nx + 2 * (size_t)nq) * sizeof *buf);
+  const int nqp = (nq + CHR_SINKHORN_ROW_PAD - 1) / CHR_SINKHORN_ROW_PAD * CHR_SINKHORN_ROW_PAD;
+  const size_t nm = (size_t)nq * (size_t)nx, nmt = (size_t)nqp * (size_t)nx;
+  const size_t need = 2 * nm + nmt + 3 * (size_t)nx + 2 * (size_t)nq;
+  buf = work != NULL ? work_reserve(work, need) : (owned = malloc(need * sizeof *buf));
   if (buf == NULL) {
     st = chr_error_set(err, CHR_ENOMEM, "sinkhorn: out of memory for a %d x %d problem", nq, nx);
     goto cleanup;
   }
-  double *b = buf + 2 * nm;
-  /* Layout after K and C: b[nx] v[nx] u[nq] kv[nq] ktu[nx]. */
-  problem p = {.nq = nq, .nx = nx, .a = q->mass, .b = b, .m = buf, .c = buf + nm,
-               .v = b + nx, .u = b + 2 * nx, .kv = b + 2 * nx + nq, .ktu = b + 2 * nx + 2 * nq};
+  double *b = buf + 2 * nm + nmt;
+  /* Layout after K, C and K transposed: b[nx] v[nx] u[nq] kv[nq] ktu[nx]. */
+  problem p = {.nq = nq, .nx = nx, .nqp = nqp, .a = q->mass, .b = b, .m = buf, .c = buf + nm,
+               .mt = buf + 2 * nm, .v = b + nx, .u = b + 2 * nx, .kv = b + 2 * nx + nq,
+               .ktu = b + 2 * nx + 2 * nq};
   for (int j = 0; j < nx; ++j) b[j] = (double)mass[j] / total;
 
   const double eps = params->epsilon * chr_grid_cost_max();
-  double cmax = 0.0;
-  for (int i = 0; i < nq; ++i)
-    for (int j = 0; j < nx; ++j) {
-      double c = sq ? sq->cost[(size_t)i * CHR_BINS + bins[j]] : chr_grid_cost(q->bin[i], bins[j]);
-      p.c[(size_t)i * nx + j] = c;
-      if (c > cmax) cmax = c;
-    }
-  const int log_domain = cmax / eps > CHR_SINKHORN_MAX_EXPONENT;
-  for (int i = 0; i < nq; ++i)
-    for (int j = 0; j < nx; ++j) {
-      size_t k = (size_t)i * nx + j;
-      p.m[k] = log_domain ? -p.c[k] / eps
-               : sq       ? sq->kernel[(size_t)i * CHR_BINS + bins[j]]
-                          : exp(-p.c[k] / eps);
-    }
-  for (int j = 0; j < nx; ++j) p.v[j] = log_domain ? 0.0 : 1.0;
-  int iterations = 0, have_error = 0;
-  double error = 0.0;
-  for (int it = 0; it < params->max_iter; ++it) {
-    row_products(&p, log_domain);
-    if (it > 0) {
-      error = marginal_error(&p, log_domain);
-      have_error = 1;
-      if (error < params->tol) break;
-    }
-    for (int i = 0; i < nq; ++i) p.u[i] = log_domain ? log(p.a[i]) - p.kv[i] : p.a[i] / p.kv[i];
-    col_products(&p, log_domain);
-    for (int j = 0; j < nx; ++j) p.v[j] = log_domain ? log(b[j]) - p.ktu[j] : b[j] / p.ktu[j];
-    ++iterations;
-    have_error = 0;
-  }
-  if (!have_error) {
-    row_products(&p, log_domain);
-    error = marginal_error(&p, log_domain);
-  }
-
+  int log_domain = 0, iterations = 0;
+  const double cmax = fill_problem(&p, q, sq, bins, eps, &log_domain);
+  const double error = log_domain ? iterate_log(&p, params, &iterations)
+                                  : chr_sinkhorn_iterate_standard(level, &p, params, &iterations);
   double distance = log_domain ? plan_cost_log(&p) : plan_cost(&p);
   if (!isfinite(distance) || !(distance >= 0.0) || distance > cmax * (1.0 + 1e-12) ||
       !isfinite(error)) {
@@ -257,19 +292,31 @@ static chr_status solve(const chr_qhist *q, const chr_sinkhorn_params *params,
   out->converged = error < params->tol;
   out->log_domain = log_domain;
 cleanup:
-  free(buf);
+  free(owned);
   return st;
+}
+
+chr_status chr_sinkhorn_at(chr_kernel_level level, const chr_qhist *q, const uint16_t *bins,
+                           const float *mass, int n, const chr_sinkhorn_params *params,
+                           chr_sinkhorn_result *out, chr_error *err) {
+  chr_status st = check_params(params, err);
+  return st == CHR_OK ? solve(level, q, params, NULL, NULL, bins, mass, n, out, err) : st;
 }
 
 chr_status chr_sinkhorn(const chr_qhist *q, const uint16_t *bins, const float *mass, int n,
                         const chr_sinkhorn_params *params, chr_sinkhorn_result *out,
                         chr_error *err) {
-  chr_status st = check_params(params, err);
-  return st == CHR_OK ? solve(q, params, NULL, bins, mass, n, out, err) : st;
+  return chr_sinkhorn_at(chr_sinkhorn_level_best(), q, bins, mass, n, params, out, err);
 }
 
 chr_status chr_sinkhorn_candidate(const chr_sinkhorn_query *sq, const uint16_t *bins,
                                   const float *mass, int n, chr_sinkhorn_result *out,
                                   chr_error *err) {
-  return solve(&sq->q, &sq->params, sq, bins, mass, n, out, err);
+  return solve(sq->level, &sq->q, &sq->params, sq, NULL, bins, mass, n, out, err);
+}
+
+chr_status chr_sinkhorn_candidate_with(const chr_sinkhorn_query *sq, chr_sinkhorn_work *work,
+                                       const uint16_t *bins, const float *mass, int n,
+                                       chr_sinkhorn_result *out, chr_error *err) {
+  return solve(sq->level, &sq->q, &sq->params, sq, work, bins, mass, n, out, err);
 }

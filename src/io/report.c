@@ -241,6 +241,7 @@ static int add_run(cJSON *root, const chr_run_info *run, const chr_rank_stats *r
   if (o == NULL) return 0;
   int ok = add_str(o, "version", run->version) && add_num(o, "ranks", run->ranks) &&
            add_num(o, "threads_per_rank", run->threads_per_rank) &&
+           (run->threads_source == NULL || add_str(o, "threads_source", run->threads_source)) &&
            add_num(o, "query_groups", run->query_groups) && add_num(o, "shards", run->shards) &&
            add_str(o, "io_mode", run->io_mode);
   cJSON *ds = ok ? cJSON_AddObjectToObject(o, "dataset") : NULL;
@@ -274,7 +275,8 @@ static int add_run(cJSON *root, const chr_run_info *run, const chr_rank_stats *r
          add_num(e, "shard", s->shard) && add_num(e, "first_row", (double)s->first_row) &&
          add_num(e, "rows", (double)s->rows) && add_num(e, "queries", s->queries) &&
          add_num(e, "read_ms", s->read_ms) && add_num(e, "distribute_ms", s->distribute_ms) &&
-         add_num(e, "search_ms", s->search_ms) && add_num(e, "peak_rss_mb", s->peak_rss_mb);
+         add_num(e, "search_ms", s->search_ms) && add_num(e, "peak_rss_mb", s->peak_rss_mb) &&
+         add_num(e, "threads", s->threads);
     if (!ok) return 0;
   }
   return 1;

@@ -193,3 +193,32 @@ chr_status chr_mpi_gather_bytes(MPI_Comm comm, const char *mine, int64_t size, c
   chr_mpi_gathered_free(&g);
   return st;
 }
+
+chr_status chr_mpi_node_peers(MPI_Comm comm, const void *key, int key_bytes, int *node_ranks,
+                              int *same_key, chr_error *err) {
+  int rank = 0, ranks = 1, size = 1;
+  MPI_Comm node = MPI_COMM_NULL;
+  unsigned char *all = NULL;
+  *node_ranks = *same_key = 1;
+  chr_status st = chr_mpi_place(comm, &rank, &ranks, err);
+  if (st == CHR_OK)
+    st = chr_mpi_check(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node),
+                       err, "MPI_Comm_split_type (MPI_COMM_TYPE_SHARED)");
+  if (st == CHR_OK) st = chr_mpi_check(MPI_Comm_size(node, &size), err, "MPI_Comm_size of the node");
+  if (st == CHR_OK && (all = malloc((size_t)size * (size_t)key_bytes + 1)) == NULL)
+    st = chr_error_set(err, CHR_ENOMEM, "out of memory for %d ranks' keys", size);
+  /* The node communicator's ranks all reach this point together: each either has one or the
+   * split failed for all of comm, which the agreement below reports. */
+  if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) goto cleanup;
+  st = chr_mpi_check(MPI_Allgather(key, key_bytes, MPI_BYTE, all, key_bytes, MPI_BYTE, node), err,
+                     "MPI_Allgather of %d-byte keys on the node", key_bytes);
+  if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) goto cleanup;
+  *node_ranks = size;
+  *same_key = 0;
+  for (int r = 0; r < size; ++r)
+    *same_key += memcmp(all + (size_t)r * (size_t)key_bytes, key, (size_t)key_bytes) == 0;
+cleanup:
+  free(all);
+  if (node != MPI_COMM_NULL) (void)MPI_Comm_free(&node); /* local; nothing to undo */
+  return st;
+}

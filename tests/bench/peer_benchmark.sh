@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench_peers: the side-by-side benchmark against FAISS and POT on a synthetic dataset made here
-# (IMAGES images, seed 3) and QUERIES seeded random palettes. Prints the table; fails only if the
+# (IMAGES images, seed 3) and QUERIES seeded random palettes, with the kernels timed alone and
+# `chromatica search`'s own stage times next to them. Prints the table; fails only if the
 # answers disagree (EMD beyond 1e-9 relative, FAISS exact recall below 0.99), never on time.
 # usage: peer_benchmark.sh CHROMATICA BENCH_KERNELS WORKDIR [IMAGES] [QUERIES]
 set -euo pipefail
@@ -24,4 +25,4 @@ for i in range(int(sys.argv[2])):
 json.dump({"queries": qs}, open(sys.argv[1], "w"))
 PY
 /usr/bin/python3 "$here/peer_benchmark.py" "$kernels" "$data" "$work/batch.json" "$work" \
-  --R 200 --pairs 10 --threads 1
+  --R 200 --pairs 10 --threads 1 --chromatica "$bin"

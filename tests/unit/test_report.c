@@ -140,8 +140,8 @@ static void full_report(void **state) {
   chr_query_result r[3];
   fake_results(r);
   chr_run_info run = run_info();
-  chr_rank_stats ranks[2] = {{0, 0, 0, 0, 2, 2, 1.0, 2.0, 3.0, 10.5},
-                             {1, 0, 1, 2, 1, 2, 1.1, 2.1, 3.1, 11.5}};
+  chr_rank_stats ranks[2] = {{0, 0, 0, 0, 2, 2, 1.0, 2.0, 3.0, 10.5, 1},
+                             {1, 0, 1, 2, 1, 2, 1.1, 2.1, 3.1, 11.5, 2}};
   chr_rgb pal[15] = {{0}};
   float pw[15] = {0};
   pal[5] = (chr_rgb){255, 0, 0};

@@ -14,6 +14,7 @@
 #include "chromatica/grid.h"
 #include "chromatica/sinkhorn.h"
 #include "test_random.h"
+#include "../../src/core/sinkhorn_kernels.h"
 
 #define N CHR_BINS
 
@@ -349,6 +350,8 @@ static void test_query_tables_equal_direct(void **state) {
   chr_error err;
   uint16_t bins[N];
   float mass[N];
+  chr_sinkhorn_work *work = NULL;
+  assert_int_equal(chr_sinkhorn_work_create(&work, &err), CHR_OK);
   for (size_t k = 0; k < sizeof params / sizeof *params; ++k) {
     chr_qhist q;
     random_query(&q, 1 + (int)(next(&seed) % CHR_QUERY_MAX_BINS), &seed);
@@ -360,6 +363,12 @@ static void test_query_tables_equal_direct(void **state) {
       chr_sinkhorn_result direct, shared;
       assert_int_equal(chr_sinkhorn(&q, bins, mass, n, &params[k], &direct, &err), CHR_OK);
       assert_int_equal(chr_sinkhorn_candidate(sq, bins, mass, n, &shared, &err), CHR_OK);
+      /* A workspace reused across problems of every size gives the same bits. */
+      chr_sinkhorn_result reused;
+      assert_int_equal(chr_sinkhorn_candidate_with(sq, work, bins, mass, n, &reused, &err), CHR_OK);
+      assert_memory_equal(&shared.distance, &reused.distance, sizeof shared.distance);
+      assert_memory_equal(&shared.error, &reused.error, sizeof shared.error);
+      assert_int_equal(shared.iterations, reused.iterations);
       assert_memory_equal(&direct.distance, &shared.distance, sizeof direct.distance);
       assert_memory_equal(&direct.error, &shared.error, sizeof direct.error);
       assert_int_equal(direct.iterations, shared.iterations);
@@ -370,6 +379,9 @@ static void test_query_tables_equal_direct(void **state) {
     chr_sinkhorn_query_destroy(&sq);
     assert_null(sq);
   }
+  chr_sinkhorn_work_destroy(&work);
+  assert_null(work);
+  chr_sinkhorn_work_destroy(NULL);
   chr_sinkhorn_query *sq = NULL;
   chr_qhist bad = {.count = 1, .bin = {N}, .mass = {1.0}};
   assert_int_equal(chr_sinkhorn_query_create(&bad, &params[0], &sq, &err), CHR_EINVAL);
@@ -380,6 +392,81 @@ static void test_query_tables_equal_direct(void **state) {
   chr_sinkhorn_query_destroy(NULL);
 }
 
+/* The standard-domain solver on supports as plain scalar loops, one row or column at a time:
+ * the order of operations every kernel level must reproduce bit for bit. */
+static chr_sinkhorn_result scalar_support_sinkhorn(const chr_qhist *q, const uint16_t *bins,
+                                                   const float *mass, int n,
+                                                   const chr_sinkhorn_params *p) {
+  const int nq = q->count;
+  double *K = malloc((size_t)nq * n * sizeof *K), *C = malloc((size_t)nq * n * sizeof *C);
+  double b[N], v[N], ktu[N], u[CHR_QUERY_MAX_BINS], kv[CHR_QUERY_MAX_BINS];
+  assert_non_null(K);
+  assert_non_null(C);
+  double eps = p->epsilon * chr_grid_cost_max(), total = 0.0;
+  for (int j = 0; j < n; ++j) total += (double)mass[j];
+  for (int j = 0; j < n; ++j) b[j] = (double)mass[j] / total, v[j] = 1.0;
+  for (int i = 0; i < nq; ++i)
+    for (int j = 0; j < n; ++j) {
+      C[i * n + j] = chr_grid_cost(q->bin[i], bins[j]);
+      K[i * n + j] = exp(-C[i * n + j] / eps);
+    }
+  chr_sinkhorn_result r = {0};
+  int have_error = 0;
+  for (int it = 0; it <= p->max_iter; ++it) {
+    for (int i = 0; i < nq; ++i) {
+      kv[i] = 0.0;
+      for (int j = 0; j < n; ++j) kv[i] += K[i * n + j] * v[j];
+    }
+    if (it > 0) {
+      r.error = 0.0;
+      for (int i = 0; i < nq; ++i) r.error += fabs(u[i] * kv[i] - q->mass[i]);
+      have_error = 1;
+      if (r.error < p->tol || it == p->max_iter) break;
+    }
+    for (int i = 0; i < nq; ++i) u[i] = q->mass[i] / kv[i];
+    for (int j = 0; j < n; ++j) ktu[j] = 0.0;
+    for (int i = 0; i < nq; ++i)
+      for (int j = 0; j < n; ++j) ktu[j] += K[i * n + j] * u[i];
+    for (int j = 0; j < n; ++j) v[j] = b[j] / ktu[j];
+    ++r.iterations;
+    have_error = 0;
+  }
+  assert_true(have_error);
+  for (int i = 0; i < nq; ++i)
+    for (int j = 0; j < n; ++j) r.distance += u[i] * K[i * n + j] * v[j] * C[i * n + j];
+  free(K);
+  free(C);
+  return r;
+}
+
+/* Every kernel level this CPU runs (portable, AVX2, AVX-512) gives the scalar loops' bits, for
+ * query sizes across every row-block count and images of 1 to 400 bins. */
+static void test_levels_equal_scalar(void **state) {
+  (void)state;
+  uint64_t seed = 77;
+  const chr_sinkhorn_params params[] = {{0.05, 1e-6, 100}, {0.02, 0.0, 7}, {0.3, 1e-9, 100}};
+  uint16_t bins[N];
+  float mass[N];
+  chr_error err;
+  for (int round = 0; round < 60; ++round) {
+    const chr_sinkhorn_params *p = &params[round % 3];
+    chr_qhist q;
+    random_query(&q, 1 + round % CHR_QUERY_MAX_BINS, &seed);
+    int n = random_image(bins, mass, 1 + (int)(next(&seed) % 400), &seed);
+    chr_sinkhorn_result want = scalar_support_sinkhorn(&q, bins, mass, n, p);
+    for (int level = CHR_KERNELS_PORTABLE; level <= CHR_KERNELS_AVX512; ++level) {
+      if (!chr_scan_kernels_supported((chr_kernel_level)level)) continue;
+      chr_sinkhorn_result got;
+      assert_int_equal(chr_sinkhorn_at((chr_kernel_level)level, &q, bins, mass, n, p, &got, &err),
+                       CHR_OK);
+      assert_int_equal(got.log_domain, 0);
+      assert_int_equal(got.iterations, want.iterations);
+      assert_memory_equal(&got.distance, &want.distance, sizeof got.distance);
+      assert_memory_equal(&got.error, &want.error, sizeof got.error);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dense_default),     cmocka_unit_test(test_dense_few_iterations),
@@ -387,7 +474,7 @@ int main(void) {
       cmocka_unit_test(test_one_bin_small_eps), cmocka_unit_test(test_tiny_epsilon_finite),
       cmocka_unit_test(test_invalid),           cmocka_unit_test(test_query_tables_equal_direct),
       cmocka_unit_test(test_small_epsilon_bounds), cmocka_unit_test(test_unconverged_reported),
-      cmocka_unit_test(test_epsilon_limits),
+      cmocka_unit_test(test_epsilon_limits),    cmocka_unit_test(test_levels_equal_scalar),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
