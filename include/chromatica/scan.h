@@ -24,6 +24,14 @@ void chr_index_destroy(chr_index **p);
  * validated; CHR_EINVAL if they would exceed the capacity. */
 chr_status chr_index_append(chr_index *idx, const float *rows, int64_t count, chr_error *err);
 
+/* Appends `count` rows given as sparse rows: row i's entries are bins/mass[offsets[i] -
+ * offsets[0] .. offsets[i + 1] - offsets[0]) (ascending non-zero bins, as chr_csr_from_dense
+ * makes them, already checked with chr_csr_check). The index ends up exactly as
+ * chr_index_append of the dense rows would leave it. CHR_EINVAL beyond the capacity,
+ * CHR_ENOMEM. */
+chr_status chr_index_append_sparse(chr_index *idx, const int64_t *offsets, const uint16_t *bins,
+                                   const float *mass, int64_t count, chr_error *err);
+
 int64_t chr_index_rows(const chr_index *idx);      /* rows appended so far */
 int64_t chr_index_first_row(const chr_index *idx); /* global index of local row 0 */
 

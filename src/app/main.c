@@ -22,6 +22,7 @@ static const chr_command commands[] = {
     {"synth", chr_cmd_synth, "write a deterministic synthetic dataset (collective HDF5)"},
     {"build", chr_cmd_build, "index a folder of images into a dataset (collective HDF5)"},
     {"info", chr_cmd_info, "validate a dataset and print a summary"},
+    {"index", chr_cmd_index, "add the stored search index (format 2) to a dataset, atomically"},
     {"search", chr_cmd_search, "answer a JSON batch of palette queries (MPI job)"},
     {"eval", chr_cmd_eval, "recall@k and latency of every search mode against exact EMD"},
     {"report", chr_cmd_report, "render a search report as a self-contained HTML page"},

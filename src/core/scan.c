@@ -166,6 +166,33 @@ chr_status chr_index_append(chr_index *idx, const float *rows, int64_t count, ch
   return CHR_OK;
 }
 
+chr_status chr_index_append_sparse(chr_index *idx, const int64_t *offsets, const uint16_t *bins,
+                                   const float *mass, int64_t count, chr_error *err) {
+  if (count < 0 || count > idx->capacity - idx->rows)
+    return chr_error_set(err, CHR_EINVAL,
+                         "index: appending %lld sparse rows to %lld of capacity %lld",
+                         (long long)count, (long long)idx->rows, (long long)idx->capacity);
+  int64_t at = idx->offsets[idx->rows], n = offsets[count] - offsets[0];
+  chr_status st = reserve_nnz(idx, at + n + 1, err);
+  if (st != CHR_OK) return st;
+  memcpy(idx->bins + at, bins, (size_t)n * sizeof *bins);
+  memcpy(idx->mass + at, mass, (size_t)n * sizeof *mass);
+  for (int64_t r = 0; r < count; ++r) {
+    int64_t lo = at + offsets[r] - offsets[0], hi = at + offsets[r + 1] - offsets[0];
+    /* The same double sum in the same order as append_sparse, so max_row_sum is identical. */
+    double sum = 0.0;
+    for (int64_t j = lo; j < hi; ++j) sum += idx->mass[j];
+    idx->offsets[idx->rows + r + 1] = hi;
+    if (sum > idx->max_row_sum) idx->max_row_sum = sum;
+  }
+  for (int64_t r0 = 0; r0 < count; r0 += CHR_APPEND_GROUP) {
+    int64_t r1 = r0 + CHR_APPEND_GROUP < count ? r0 + CHR_APPEND_GROUP : count;
+    fill_roots(idx, idx->rows + r0, idx->rows + r1);
+  }
+  idx->rows += count;
+  return CHR_OK;
+}
+
 int64_t chr_index_rows(const chr_index *idx) { return idx->rows; }
 int64_t chr_index_first_row(const chr_index *idx) { return idx->first_row; }
 
