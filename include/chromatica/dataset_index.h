@@ -2,6 +2,9 @@
  *   /index/offsets  int64   [N + 1]  row i's entries are [offsets[i], offsets[i+1])
  *   /index/bins     uint16  [nnz]    non-zero bins, ascending within a row
  *   /index/mass     float32 [nnz]    their masses, bit for bit the /histograms entries
+ *   /index/roots    uint16  [1152, N] binary16 sqrt(mass) per bin and row (0 where no mass):
+ *                   the bin-major columns the stage-1 scan reads, contiguous, so a search maps
+ *                   them from the page cache instead of building them
  * attributes of /index: index_version (1), rows (N), bins (1152), nnz, checksum (uint64: the
  * sum mod 2^64 of chr_csr_row_term over all rows); /histograms carries the same checksum as
  * its attribute index_checksum (written together with the index), and the root
@@ -44,6 +47,15 @@ chr_status chr_dataset_index_read_entries(chr_dataset *ds, int64_t first, int64_
                                           uint16_t *bins, float *mass, hid_t dxpl,
                                           chr_error *err);
 
+/* Maps /index/roots read-only (it must be contiguous and lie wholly inside the file, which is
+ * checked against the file's size: a truncated file is refused, never a SIGBUS). *roots
+ * receives column 0 of row 0; column b of row r is at (*roots)[b * N + r]. The mapping is
+ * released with chr_roots_unmap(*map). Not collective; needs the file's path for mmap. */
+typedef struct chr_roots_map chr_roots_map;
+chr_status chr_dataset_index_map_roots(chr_dataset *ds, const char *path, chr_roots_map **map,
+                                       const uint16_t **roots, chr_error *err);
+void chr_roots_unmap(void *map);
+
 /* --- writing (into an existing dataset file) --- */
 typedef struct chr_index_writer chr_index_writer;
 
@@ -61,6 +73,11 @@ chr_status chr_index_writer_put_offsets(chr_index_writer *w, int64_t first, int6
 chr_status chr_index_writer_put_entries(chr_index_writer *w, int64_t first, int64_t count,
                                         const uint16_t *bins, const float *mass, hid_t dxpl,
                                         chr_error *err);
+
+/* Writes the root columns of rows [first, first + count): block holds CHR_BINS columns of
+ * count values (chr_index_roots_block). count 0: joins a collective transfer only. */
+chr_status chr_index_writer_put_roots(chr_index_writer *w, int64_t first, int64_t count,
+                                      const uint16_t *block, hid_t dxpl, chr_error *err);
 
 /* Writes the attributes (the index's, /histograms' index_checksum and the root
  * format_version 2) and closes the file; sets *p = NULL. Collective like create. */

@@ -1,9 +1,16 @@
 /* The stored index of a format-2 dataset: checking its metadata against the histograms,
  * reading row and entry ranges, and writing it into an existing file (see
  * include/chromatica/dataset_index.h). No MPI calls. */
+#define _DEFAULT_SOURCE /* mmap flags */
 #include "chromatica/dataset_index.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "chromatica/grid.h"
 #include "dataset_attrs.h"
@@ -70,6 +77,24 @@ static chr_status check_attrs(hid_t file, int64_t images, chr_index_meta *m, chr
   return CHR_OK;
 }
 
+/* 1 when /index/roots is a uint16 [CHR_BINS, rows] dataset. */
+static int roots_ok(hid_t file, int64_t rows) {
+  if (H5Lexists(file, "/index/roots", H5P_DEFAULT) <= 0) return 0;
+  hid_t dset = H5Dopen2(file, "/index/roots", H5P_DEFAULT);
+  if (dset < 0) return 0;
+  hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
+  hsize_t dims[2] = {0, 0};
+  int ok = type >= 0 && space >= 0 && H5Tget_class(type) == H5T_INTEGER &&
+           H5Tget_size(type) == 2 && H5Tget_sign(type) == H5T_SGN_NONE &&
+           H5Sget_simple_extent_ndims(space) == 2 &&
+           H5Sget_simple_extent_dims(space, dims, NULL) == 2 && dims[0] == CHR_BINS &&
+           dims[1] == (hsize_t)rows;
+  if (space >= 0) H5Sclose(space);
+  if (type >= 0) H5Tclose(type);
+  H5Dclose(dset);
+  return ok;
+}
+
 static chr_status check_lengths(hid_t file, const chr_index_meta *m, chr_error *err) {
   int64_t offsets = vector_length(file, "/index/offsets", H5T_INTEGER, 8);
   int64_t bins = vector_length(file, "/index/bins", H5T_INTEGER, 2);
@@ -78,6 +103,10 @@ static chr_status check_lengths(hid_t file, const chr_index_meta *m, chr_error *
     return chr_error_set(err, CHR_EFORMAT,
                          "/index/offsets: length %lld (expected int64 [%lld]: truncated or "
                          "foreign; %s)", (long long)offsets, (long long)(m->rows + 1), REBUILD);
+  if (roots_ok(file, m->rows) == 0)
+    return chr_error_set(err, CHR_EFORMAT,
+                         "/index/roots: missing or not uint16 [%d, %lld] (truncated or foreign; "
+                         "%s)", CHR_BINS, (long long)m->rows, REBUILD);
   if (bins != m->nnz || mass != m->nnz)
     return chr_error_set(err, CHR_EFORMAT,
                          "/index/bins, /index/mass: lengths %lld, %lld (expected uint16 and "
@@ -172,5 +201,76 @@ chr_status chr_dataset_index_read_entries(chr_dataset *ds, int64_t first, int64_
   chr_status st = read_vector(ds, "/index/bins", H5T_NATIVE_UINT16, first, count, bins, dxpl, err);
   if (st == CHR_OK)
     st = read_vector(ds, "/index/mass", H5T_NATIVE_FLOAT, first, count, mass, dxpl, err);
+  return st;
+}
+
+struct chr_roots_map {
+  void *base;
+  size_t length;
+};
+
+void chr_roots_unmap(void *p) {
+  chr_roots_map *m = p;
+  if (m == NULL) return;
+  if (m->base != NULL) munmap(m->base, m->length);
+  free(m);
+}
+
+/* The file offset and byte length of /index/roots, which must be contiguous, stored in
+ * native (little-endian) order and allocated. */
+static chr_status roots_extent(chr_dataset *ds, haddr_t *offset, size_t *bytes, chr_error *err) {
+  hid_t dset = H5Dopen2(chr_dataset_file_id(ds), "/index/roots", H5P_DEFAULT);
+  hid_t type = dset >= 0 ? H5Dget_type(dset) : H5I_INVALID_HID;
+  *offset = dset >= 0 ? H5Dget_offset(dset) : HADDR_UNDEF;
+  *bytes = dset >= 0 ? (size_t)H5Dget_storage_size(dset) : 0;
+  int native = type >= 0 && H5Tequal(type, H5T_STD_U16LE) > 0 && H5Tequal(H5T_NATIVE_UINT16, H5T_STD_U16LE) > 0;
+  if (type >= 0) H5Tclose(type);
+  if (dset >= 0) H5Dclose(dset);
+  if (*offset == HADDR_UNDEF || !native)
+    return chr_error_set(err, CHR_EFORMAT,
+                         "/index/roots: not a contiguous little-endian uint16 dataset (expected "
+                         "as `chromatica index` writes it; %s)", REBUILD);
+  return CHR_OK;
+}
+
+chr_status chr_dataset_index_map_roots(chr_dataset *ds, const char *path, chr_roots_map **map,
+                                       const uint16_t **roots, chr_error *err) {
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  chr_roots_map *m = calloc(1, sizeof *m);
+  int fd = -1;
+  haddr_t offset = HADDR_UNDEF;
+  size_t bytes = 0, want = (size_t)CHR_BINS * (size_t)chr_dataset_images(ds) * sizeof(uint16_t);
+  struct stat info;
+  chr_status st = m == NULL ? chr_error_set(err, CHR_ENOMEM, "out of memory") : CHR_OK;
+  if (st == CHR_OK) st = roots_extent(ds, &offset, &bytes, err);
+  if (st == CHR_OK && bytes != want)
+    st = chr_error_set(err, CHR_EFORMAT, "/index/roots: %zu bytes stored (expected %zu; %s)",
+                       bytes, want, REBUILD);
+  if (st == CHR_OK && ((fd = open(path, O_RDONLY)) < 0 || fstat(fd, &info) != 0))
+    st = chr_error_set(err, CHR_EIO, "/index/roots: cannot open the file to map it (%s)",
+                       strerror(errno));
+  if (st == CHR_OK && (uint64_t)info.st_size < (uint64_t)offset + bytes)
+    st = chr_error_set(err, CHR_EFORMAT,
+                       "/index/roots: ends at byte %llu of a %lld-byte file (truncated file; %s)",
+                       (unsigned long long)(offset + bytes), (long long)info.st_size, REBUILD);
+  if (st == CHR_OK) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), skip = (size_t)(offset % page);
+    m->length = bytes + skip + 1; /* + 1: never a zero-length mapping */
+    m->base = mmap(NULL, m->length, PROT_READ, MAP_SHARED, fd, (off_t)(offset - skip));
+    if (m->base == MAP_FAILED) {
+      m->base = NULL;
+      st = chr_error_set(err, CHR_EIO, "/index/roots: cannot be mapped (%s)", strerror(errno));
+    } else {
+      *roots = (const uint16_t *)((const char *)m->base + skip);
+    }
+  }
+  if (fd >= 0) close(fd);
+  if (st != CHR_OK) {
+    chr_roots_unmap(m);
+    m = NULL;
+  }
+  *map = m;
+  chr_h5_quiet_end(&quiet);
   return st;
 }

@@ -9,15 +9,15 @@
 #include "h5_quiet.h"
 
 struct chr_index_writer {
-  hid_t file, group, offsets, bins, mass;
+  hid_t file, group, offsets, bins, mass, roots;
   int64_t rows, nnz;
 };
 
 /* A contiguous one-dimensional dataset of n elements (contiguous: each rank's range is one
  * byte range for MPI-IO, and a reader reads it without chunk lookups). */
-static hid_t make_vector(hid_t group, const char *name, hid_t type, int64_t n) {
-  hsize_t dims = (hsize_t)n;
-  hid_t space = H5Screate_simple(1, &dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+static hid_t make_array(hid_t group, const char *name, hid_t type, int rank, int64_t n) {
+  hsize_t dims[2] = {rank == 2 ? CHR_BINS : (hsize_t)n, (hsize_t)n};
+  hid_t space = H5Screate_simple(rank, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
   hid_t dset = H5I_INVALID_HID;
   if (space >= 0 && dcpl >= 0 && H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0)
     dset = H5Dcreate2(group, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
@@ -37,7 +37,7 @@ chr_status chr_index_writer_create(const char *path, hid_t fapl, int64_t rows, i
     st = chr_error_set(err, CHR_ENOMEM, "out of memory for the index writer");
     goto cleanup;
   }
-  w->group = w->offsets = w->bins = w->mass = H5I_INVALID_HID;
+  w->group = w->offsets = w->bins = w->mass = w->roots = H5I_INVALID_HID;
   w->rows = rows;
   w->nnz = nnz;
   if ((w->file = H5Fopen(path, H5F_ACC_RDWR, fapl)) < 0) {
@@ -49,9 +49,10 @@ chr_status chr_index_writer_create(const char *path, hid_t fapl, int64_t rows, i
     goto cleanup;
   }
   if ((w->group = H5Gcreate2(w->file, "index", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-      (w->offsets = make_vector(w->group, "offsets", H5T_STD_I64LE, rows + 1)) < 0 ||
-      (w->bins = make_vector(w->group, "bins", H5T_STD_U16LE, nnz)) < 0 ||
-      (w->mass = make_vector(w->group, "mass", H5T_IEEE_F32LE, nnz)) < 0) {
+      (w->offsets = make_array(w->group, "offsets", H5T_STD_I64LE, 1, rows + 1)) < 0 ||
+      (w->bins = make_array(w->group, "bins", H5T_STD_U16LE, 1, nnz)) < 0 ||
+      (w->mass = make_array(w->group, "mass", H5T_IEEE_F32LE, 1, nnz)) < 0 ||
+      (w->roots = make_array(w->group, "roots", H5T_STD_U16LE, 2, rows)) < 0) {
     st = chr_error_set(err, CHR_EIO, "/index: cannot be created (%lld rows, %lld entries)",
                        (long long)rows, (long long)nnz);
     goto cleanup;
@@ -107,6 +108,27 @@ chr_status chr_index_writer_put_entries(chr_index_writer *w, int64_t first, int6
   return st;
 }
 
+chr_status chr_index_writer_put_roots(chr_index_writer *w, int64_t first, int64_t count,
+                                      const uint16_t *block, hid_t dxpl, chr_error *err) {
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  chr_status st = CHR_OK;
+  hsize_t start[2] = {0, (hsize_t)first}, n[2] = {CHR_BINS, (hsize_t)(count > 0 ? count : 1)};
+  hid_t fspace = H5Dget_space(w->roots), mspace = H5Screate_simple(2, n, NULL);
+  static const uint16_t dummy[CHR_BINS];
+  int ok = fspace >= 0 && mspace >= 0 &&
+           (count == 0 ? H5Sselect_none(fspace) >= 0 && H5Sselect_none(mspace) >= 0
+                       : H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, n, NULL) >= 0) &&
+           H5Dwrite(w->roots, H5T_NATIVE_UINT16, mspace, fspace, dxpl, count ? block : dummy) >= 0;
+  if (!ok)
+    st = chr_error_set(err, CHR_EIO, "/index/roots: writing rows [%lld, %lld) failed",
+                       (long long)first, (long long)(first + count));
+  if (mspace >= 0) H5Sclose(mspace);
+  if (fspace >= 0) H5Sclose(fspace);
+  chr_h5_quiet_end(&quiet);
+  return st;
+}
+
 /* Creates or replaces the scalar attribute `name` of obj. */
 static int put_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
                     const void *value) {
@@ -137,9 +159,9 @@ chr_status chr_index_writer_close(chr_index_writer **p, uint64_t checksum, chr_e
            put_attr(w->file, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT, &format);
   if (hist >= 0) H5Dclose(hist);
   if (!ok) st = chr_error_set(err, CHR_EIO, "/index: its attributes cannot be written");
-  hid_t ids[4] = {w->mass, w->bins, w->offsets, w->group};
-  for (int i = 0; i < 4; ++i)
-    if (ids[i] >= 0 && (i < 3 ? H5Dclose(ids[i]) : H5Gclose(ids[i])) < 0 && st == CHR_OK)
+  hid_t ids[5] = {w->roots, w->mass, w->bins, w->offsets, w->group};
+  for (int i = 0; i < 5; ++i)
+    if (ids[i] >= 0 && (i < 4 ? H5Dclose(ids[i]) : H5Gclose(ids[i])) < 0 && st == CHR_OK)
       st = chr_error_set(err, CHR_EIO, "/index: cannot be closed");
   if (H5Fclose(w->file) < 0 && st == CHR_OK)
     st = chr_error_set(err, CHR_EIO, "cannot close the file after writing the index");
@@ -154,6 +176,7 @@ void chr_index_writer_abandon(chr_index_writer **p) {
   chr_index_writer *w = *p;
   chr_h5_quiet quiet;
   chr_h5_quiet_begin(&quiet);
+  if (w->roots >= 0) H5Dclose(w->roots);
   if (w->mass >= 0) H5Dclose(w->mass);
   if (w->bins >= 0) H5Dclose(w->bins);
   if (w->offsets >= 0) H5Dclose(w->offsets);

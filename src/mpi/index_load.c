@@ -94,6 +94,15 @@ static chr_status check_sample(const chr_layout *L, loader *l, const chr_index *
     int n = chr_index_support(idx, r, &bins, &mass);
     memset(sparse, 0, sizeof sparse);
     for (int j = 0; j < n; ++j) sparse[bins[j]] = mass[j];
+    /* The roots of consecutive rows share pages: 16 rows cost one page per column. */
+    int64_t rr = (int64_t)(checksum % (uint64_t)L->rows) + k;
+    if (rr >= L->rows) rr -= samples;
+    int bad = chr_index_check_roots(idx, rr);
+    if (bad >= 0)
+      return chr_error_set(err, CHR_EFORMAT,
+                           "/index/roots row %lld, bin %d: not the root of its mass (the index "
+                           "was modified; rebuild it with `chromatica index FILE`)",
+                           (long long)(L->first_row + rr), bad);
     for (int b = 0; b < CHR_BINS; ++b)
       if (dense[b] != sparse[b])
         return chr_error_set(err, CHR_EFORMAT,
@@ -127,6 +136,7 @@ static chr_status load(MPI_Comm comm, const chr_layout *L, loader *l, chr_index 
     if (l->bins == NULL || l->mass == NULL)
       st = chr_error_set(err, CHR_ENOMEM, "/index: cannot hold %lld entries", (long long)widest);
   }
+  if (st == CHR_OK) st = chr_index_reserve_entries(idx, l->offsets[L->rows] - l->offsets[0], err);
   st = chr_mpi_agree(comm, st, err);
   int64_t calls = 0;
   if (st == CHR_OK)
@@ -150,6 +160,24 @@ static chr_status load(MPI_Comm comm, const chr_layout *L, loader *l, chr_index 
   return chr_mpi_agree(comm, st, err);
 }
 
+/* Maps the stored root columns and hands them to idx (which then never builds its own). */
+static chr_status map_roots(const chr_layout *L, const char *path, loader *l, chr_index *idx,
+                            chr_error *err) {
+  chr_roots_map *map = NULL;
+  const uint16_t *roots = NULL;
+  chr_error inner;
+  chr_status st = chr_dataset_index_map_roots(l->ds, path, &map, &roots, &inner);
+  if (st == CHR_OK)
+    st = chr_index_adopt_roots(idx, roots + L->first_row, L->images, map, chr_roots_unmap, &inner);
+  else
+    map = NULL;
+  if (st != CHR_OK) {
+    chr_roots_unmap(map);
+    chr_error_set(err, st, "%s: %s", path, inner.message);
+  }
+  return st;
+}
+
 chr_status chr_shard_load_stored(MPI_Comm comm, const chr_layout *layout, chr_io_mode mode,
                                  const char *path, chr_index **out, double *read_ms,
                                  chr_error *err) {
@@ -160,6 +188,7 @@ chr_status chr_shard_load_stored(MPI_Comm comm, const chr_layout *layout, chr_io
   *read_ms = 0.0;
   chr_status st = open_file(comm, mode, path, &l, err);
   if (st == CHR_OK) st = chr_index_create(layout->rows, layout->first_row, &idx, err);
+  if (st == CHR_OK) st = map_roots(layout, path, &l, idx, err);
   st = chr_mpi_agree(comm, st, err);
   if (st == CHR_OK) {
     st = load(comm, layout, &l, idx, read_ms, &inner);

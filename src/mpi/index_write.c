@@ -91,6 +91,29 @@ static chr_status read_block(MPI_Comm comm, const char *path, hid_t fapl, hid_t 
   return st;
 }
 
+/* The root columns of the block, WRITE_READ_ROWS rows per collective write. */
+static chr_status write_roots(MPI_Comm comm, chr_index_writer *w, const block *b, hid_t dxpl,
+                              chr_error *err) {
+  int64_t calls = 0;
+  chr_status st = chr_mpi_max_int64(comm, (b->rows + WRITE_READ_ROWS - 1) / WRITE_READ_ROWS,
+                                    &calls, err);
+  uint16_t *roots = malloc((size_t)WRITE_READ_ROWS * CHR_BINS * sizeof *roots);
+  if (st == CHR_OK && roots == NULL) st = chr_error_set(err, CHR_ENOMEM, "cannot hold a roots block");
+  st = chr_mpi_agree(comm, st, err);
+  for (int64_t c = 0; st == CHR_OK && c < calls; ++c) {
+    int64_t r0 = c * WRITE_READ_ROWS, count = b->rows - r0;
+    if (count > WRITE_READ_ROWS) count = WRITE_READ_ROWS;
+    if (count < 0) count = 0;
+    if (count > 0)
+      chr_index_roots_block(b->ends + r0, b->bins + b->ends[r0], b->mass + b->ends[r0], count,
+                            roots);
+    st = chr_mpi_agree(comm, chr_index_writer_put_roots(w, b->first + r0, count, roots, dxpl, err),
+                       err);
+  }
+  free(roots);
+  return st;
+}
+
 /* Phase 2: place and write every rank's part; offsets are global entry positions. */
 static chr_status write_block(MPI_Comm comm, const char *path, hid_t fapl, hid_t dxpl, block *b,
                               int64_t images, chr_index_written *out, chr_error *err) {
@@ -111,6 +134,7 @@ static chr_status write_block(MPI_Comm comm, const char *path, hid_t fapl, hid_t
     st = chr_mpi_agree(comm, chr_mpi_max_int64(comm, (b->nnz + WRITE_PUT_ENTRIES - 1) / WRITE_PUT_ENTRIES,
                                                &calls, err), err);
   if (st == CHR_OK) st = chr_mpi_agree(comm, chr_index_writer_create(path, fapl, images, total, &w, err), err);
+  if (st == CHR_OK) st = chr_mpi_agree(comm, write_roots(comm, w, b, dxpl, err), err);
   if (st != CHR_OK) goto cleanup;
   for (int64_t r = 0; r <= b->rows; ++r) b->ends[r] += start;
   /* The first block also writes offsets[0]; the others start one row later. */
