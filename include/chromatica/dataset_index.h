@@ -47,6 +47,11 @@ chr_status chr_dataset_index_read_entries(chr_dataset *ds, int64_t first, int64_
                                           uint16_t *bins, float *mass, hid_t dxpl,
                                           chr_error *err);
 
+/* Reads the root columns of rows [first, first + count) into out (CHR_BINS columns of count
+ * values, column b at out + b * count). Independent reads. */
+chr_status chr_dataset_index_read_roots(chr_dataset *ds, int64_t first, int64_t count,
+                                        uint16_t *out, chr_error *err);
+
 /* Maps /index/roots read-only (it must be contiguous and lie wholly inside the file, which is
  * checked against the file's size: a truncated file is refused, never a SIGBUS). *roots
  * receives column 0 of row 0; column b of row r is at (*roots)[b * N + r]. The mapping is

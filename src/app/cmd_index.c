@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "chromatica/app.h"
+#include "chromatica/grid.h"
 #include "chromatica/mpi_collect.h"
 #include "chromatica/mpi_index.h"
 #include "partial.h"
@@ -110,7 +111,7 @@ static int run(const char *file, int rank, int size, MPI_Comm comm, chr_error *e
     printf("chromatica index: wrote the index of %lld images (%lld entries, %.1f MB) into %s with "
            "%d rank%s in %.3f s\n",
            (long long)written.rows, (long long)written.nnz,
-           (8.0 * (double)(written.rows + 1) + 6.0 * (double)written.nnz) / 1e6, file, size,
+           (8.0 * (double)(written.rows + 1) + 6.0 * (double)written.nnz + 2.0 * CHR_BINS * (double)written.rows) / 1e6, file, size,
            size == 1 ? "" : "s", chr_mpi_seconds() - start);
   ok = 1;
 cleanup:

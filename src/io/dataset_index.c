@@ -204,6 +204,27 @@ chr_status chr_dataset_index_read_entries(chr_dataset *ds, int64_t first, int64_
   return st;
 }
 
+chr_status chr_dataset_index_read_roots(chr_dataset *ds, int64_t first, int64_t count,
+                                        uint16_t *out, chr_error *err) {
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  hsize_t start[2] = {0, (hsize_t)first}, n[2] = {CHR_BINS, (hsize_t)count};
+  hid_t dset = H5Dopen2(chr_dataset_file_id(ds), "/index/roots", H5P_DEFAULT);
+  hid_t fspace = dset >= 0 ? H5Dget_space(dset) : H5I_INVALID_HID;
+  hid_t mspace = H5Screate_simple(2, n, NULL);
+  chr_status st = CHR_OK;
+  if (fspace < 0 || mspace < 0 ||
+      H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, n, NULL) < 0 ||
+      H5Dread(dset, H5T_NATIVE_UINT16, mspace, fspace, H5P_DEFAULT, out) < 0)
+    st = chr_error_set(err, CHR_EIO, "/index/roots: reading rows [%lld, %lld) failed",
+                       (long long)first, (long long)(first + count));
+  if (mspace >= 0) H5Sclose(mspace);
+  if (fspace >= 0) H5Sclose(fspace);
+  if (dset >= 0) H5Dclose(dset);
+  chr_h5_quiet_end(&quiet);
+  return st;
+}
+
 struct chr_roots_map {
   void *base;
   size_t length;
