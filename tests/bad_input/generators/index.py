@@ -22,10 +22,11 @@ def mix64(z):
 
 
 def row_term(row, bins, mass):
-    h = mix64((row + 0x9E3779B97F4A7C15) & M)
+    key = mix64((row + 0x9E3779B97F4A7C15) & M)
+    h = mix64(key ^ len(bins))
     for b, bits in zip(bins.tolist(), mass.view(np.uint32).tolist()):
-        h = mix64(h ^ ((b << 32) | bits))
-    return mix64(h ^ len(bins))
+        h = (h + mix64(key ^ ((b << 32) | bits))) & M
+    return h
 
 
 def add_index(path):
