@@ -61,6 +61,13 @@ chr_status chr_dataset_index_map_roots(chr_dataset *ds, const char *path, chr_ro
                                        const uint16_t **roots, chr_error *err);
 void chr_roots_unmap(void *map);
 
+/* Maps /index/bins and /index/mass (nnz entries each) the same way; *bins and *mass receive
+ * entry 0. Release both maps with chr_roots_unmap (*mass_map may be NULL on failure). */
+chr_status chr_dataset_index_map_entries(chr_dataset *ds, const char *path, int64_t nnz,
+                                         chr_roots_map **bins_map, const uint16_t **bins,
+                                         chr_roots_map **mass_map, const float **mass,
+                                         chr_error *err);
+
 /* --- writing (into an existing dataset file) --- */
 typedef struct chr_index_writer chr_index_writer;
 

@@ -49,6 +49,15 @@ void chr_index_roots_block(const int64_t *offsets, const uint16_t *bins, const f
  * bin that differs. */
 int chr_index_check_roots(const chr_index *idx, int64_t r);
 
+/* Makes the index use `count` sparse rows it does not own (read-only mappings of a stored
+ * index, already checked with chr_csr_check): row r's entries are bins/mass[offsets[r] ..
+ * offsets[r + 1]) (offsets is copied; bins and mass stay in place). Only after
+ * chr_index_adopt_roots and before any row; release(owner) is called once at destroy.
+ * CHR_EINVAL otherwise. The index then holds exactly what appending the rows would give. */
+chr_status chr_index_adopt_sparse(chr_index *idx, const int64_t *offsets, const uint16_t *bins,
+                                  const float *mass, int64_t count, void *owner,
+                                  void (*release)(void *), chr_error *err);
+
 /* Allocates room for nnz sparse entries at once (before any row; otherwise a no-op), so that
  * chr_index_append_sparse of that many entries never reallocates. CHR_ENOMEM. */
 chr_status chr_index_reserve_entries(chr_index *idx, int64_t nnz, chr_error *err);

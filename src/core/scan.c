@@ -45,6 +45,8 @@ struct chr_index {
   int64_t stride;     /* capacity, or the row count of adopted roots (chr_index_adopt_roots) */
   void *roots_owner;  /* adopted roots: released with release_roots(roots_owner) */
   void (*release_roots)(void *);
+  void *sparse_owner; /* adopted sparse rows: released with release_sparse(sparse_owner) */
+  void (*release_sparse)(void *);
   double max_row_sum; /* the largest row sum appended (bounds every sum, chr_scan_margin) */
   int64_t *offsets;   /* capacity + 1; row r's support is [offsets[r], offsets[r+1]) */
   uint16_t *bins;     /* CSR bin indices, ascending within a row */
@@ -112,8 +114,12 @@ void chr_index_destroy(chr_index **p) {
   else
     free(idx->roots);
   free(idx->offsets);
-  free(idx->bins);
-  free(idx->mass);
+  if (idx->release_sparse != NULL) {
+    idx->release_sparse(idx->sparse_owner);
+  } else {
+    free(idx->bins);
+    free(idx->mass);
+  }
   free(idx);
   *p = NULL;
 }
@@ -227,6 +233,36 @@ chr_status chr_index_append_sparse(chr_index *idx, const int64_t *offsets, const
     fill_roots(idx, idx->rows + r0, idx->rows + r1);
   }
   idx->rows += count;
+  return CHR_OK;
+}
+
+chr_status chr_index_adopt_sparse(chr_index *idx, const int64_t *offsets, const uint16_t *bins,
+                                  const float *mass, int64_t count, void *owner,
+                                  void (*release)(void *), chr_error *err) {
+  if (idx->rows != 0 || idx->release_roots == NULL || idx->release_sparse != NULL ||
+      count < 0 || count > idx->capacity || release == NULL)
+    return chr_error_set(err, CHR_EINVAL,
+                         "index: sparse rows can only be adopted once, after the roots and "
+                         "before any row (%lld rows, capacity %lld)",
+                         (long long)count, (long long)idx->capacity);
+  free(idx->bins);
+  free(idx->mass);
+  idx->bins = (uint16_t *)bins; /* read only, like the adopted roots */
+  idx->mass = (float *)mass;
+  idx->nnz_cap = 0;
+  idx->sparse_owner = owner;
+  idx->release_sparse = release;
+  memcpy(idx->offsets, offsets, ((size_t)count + 1) * sizeof *offsets);
+  /* The same double sum per row as append_sparse, so max_row_sum is identical. */
+  double max_sum = 0.0;
+#pragma omp parallel for schedule(static) reduction(max : max_sum)
+  for (int64_t r = 0; r < count; ++r) {
+    double sum = 0.0;
+    for (int64_t j = offsets[r]; j < offsets[r + 1]; ++j) sum += mass[j];
+    if (sum > max_sum) max_sum = sum;
+  }
+  idx->max_row_sum = max_sum;
+  idx->rows = count;
   return CHR_OK;
 }
 

@@ -237,43 +237,44 @@ void chr_roots_unmap(void *p) {
   free(m);
 }
 
-/* The file offset and byte length of /index/roots, which must be contiguous, stored in
- * native (little-endian) order and allocated. */
-static chr_status roots_extent(chr_dataset *ds, haddr_t *offset, size_t *bytes, chr_error *err) {
-  hid_t dset = H5Dopen2(chr_dataset_file_id(ds), "/index/roots", H5P_DEFAULT);
+/* The file offset and byte length of dataset name, which must be contiguous, stored as
+ * file_type (little-endian, the native order here) and allocated. */
+static chr_status extent(chr_dataset *ds, const char *name, hid_t file_type, haddr_t *offset,
+                         size_t *bytes, chr_error *err) {
+  hid_t dset = H5Dopen2(chr_dataset_file_id(ds), name, H5P_DEFAULT);
   hid_t type = dset >= 0 ? H5Dget_type(dset) : H5I_INVALID_HID;
   *offset = dset >= 0 ? H5Dget_offset(dset) : HADDR_UNDEF;
   *bytes = dset >= 0 ? (size_t)H5Dget_storage_size(dset) : 0;
-  int native = type >= 0 && H5Tequal(type, H5T_STD_U16LE) > 0 && H5Tequal(H5T_NATIVE_UINT16, H5T_STD_U16LE) > 0;
+  int native = type >= 0 && H5Tequal(type, file_type) > 0;
   if (type >= 0) H5Tclose(type);
   if (dset >= 0) H5Dclose(dset);
   if (*offset == HADDR_UNDEF || !native)
     return chr_error_set(err, CHR_EFORMAT,
-                         "/index/roots: not a contiguous little-endian uint16 dataset (expected "
-                         "as `chromatica index` writes it; %s)", REBUILD);
+                         "%s: not a contiguous little-endian dataset (expected as `chromatica "
+                         "index` writes it; %s)", name, REBUILD);
   return CHR_OK;
 }
 
-chr_status chr_dataset_index_map_roots(chr_dataset *ds, const char *path, chr_roots_map **map,
-                                       const uint16_t **roots, chr_error *err) {
-  chr_h5_quiet quiet;
-  chr_h5_quiet_begin(&quiet);
+/* Maps dataset name (want bytes) read-only into a new map; *data receives its first byte. */
+static chr_status map_dataset(chr_dataset *ds, const char *path, const char *name,
+                              hid_t file_type, size_t want, chr_roots_map **map,
+                              const void **data, chr_error *err) {
   chr_roots_map *m = calloc(1, sizeof *m);
   int fd = -1;
   haddr_t offset = HADDR_UNDEF;
-  size_t bytes = 0, want = (size_t)CHR_BINS * (size_t)chr_dataset_images(ds) * sizeof(uint16_t);
+  size_t bytes = 0;
   struct stat info;
   chr_status st = m == NULL ? chr_error_set(err, CHR_ENOMEM, "out of memory") : CHR_OK;
-  if (st == CHR_OK) st = roots_extent(ds, &offset, &bytes, err);
+  if (st == CHR_OK) st = extent(ds, name, file_type, &offset, &bytes, err);
   if (st == CHR_OK && bytes != want)
-    st = chr_error_set(err, CHR_EFORMAT, "/index/roots: %zu bytes stored (expected %zu; %s)",
-                       bytes, want, REBUILD);
+    st = chr_error_set(err, CHR_EFORMAT, "%s: %zu bytes stored (expected %zu; %s)", name, bytes,
+                       want, REBUILD);
   if (st == CHR_OK && ((fd = open(path, O_RDONLY)) < 0 || fstat(fd, &info) != 0))
-    st = chr_error_set(err, CHR_EIO, "/index/roots: cannot open the file to map it (%s)",
+    st = chr_error_set(err, CHR_EIO, "%s: cannot open the file to map it (%s)", name,
                        strerror(errno));
   if (st == CHR_OK && (uint64_t)info.st_size < (uint64_t)offset + bytes)
     st = chr_error_set(err, CHR_EFORMAT,
-                       "/index/roots: ends at byte %llu of a %lld-byte file (truncated file; %s)",
+                       "%s: ends at byte %llu of a %lld-byte file (truncated file; %s)", name,
                        (unsigned long long)(offset + bytes), (long long)info.st_size, REBUILD);
   if (st == CHR_OK) {
     size_t page = (size_t)sysconf(_SC_PAGESIZE), skip = (size_t)(offset % page);
@@ -281,9 +282,9 @@ chr_status chr_dataset_index_map_roots(chr_dataset *ds, const char *path, chr_ro
     m->base = mmap(NULL, m->length, PROT_READ, MAP_SHARED, fd, (off_t)(offset - skip));
     if (m->base == MAP_FAILED) {
       m->base = NULL;
-      st = chr_error_set(err, CHR_EIO, "/index/roots: cannot be mapped (%s)", strerror(errno));
+      st = chr_error_set(err, CHR_EIO, "%s: cannot be mapped (%s)", name, strerror(errno));
     } else {
-      *roots = (const uint16_t *)((const char *)m->base + skip);
+      *data = (const char *)m->base + skip;
     }
   }
   if (fd >= 0) close(fd);
@@ -292,6 +293,35 @@ chr_status chr_dataset_index_map_roots(chr_dataset *ds, const char *path, chr_ro
     m = NULL;
   }
   *map = m;
+  return st;
+}
+
+chr_status chr_dataset_index_map_roots(chr_dataset *ds, const char *path, chr_roots_map **map,
+                                       const uint16_t **roots, chr_error *err) {
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  const void *data = NULL;
+  size_t want = (size_t)CHR_BINS * (size_t)chr_dataset_images(ds) * sizeof(uint16_t);
+  chr_status st = map_dataset(ds, path, "/index/roots", H5T_STD_U16LE, want, map, &data, err);
+  *roots = data;
+  chr_h5_quiet_end(&quiet);
+  return st;
+}
+
+chr_status chr_dataset_index_map_entries(chr_dataset *ds, const char *path, int64_t nnz,
+                                         chr_roots_map **bins_map, const uint16_t **bins,
+                                         chr_roots_map **mass_map, const float **mass,
+                                         chr_error *err) {
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  const void *b = NULL, *m = NULL;
+  *mass_map = NULL;
+  chr_status st = map_dataset(ds, path, "/index/bins", H5T_STD_U16LE, (size_t)nnz * 2, bins_map,
+                              &b, err);
+  if (st == CHR_OK)
+    st = map_dataset(ds, path, "/index/mass", H5T_IEEE_F32LE, (size_t)nnz * 4, mass_map, &m, err);
+  *bins = b;
+  *mass = m;
   chr_h5_quiet_end(&quiet);
   return st;
 }

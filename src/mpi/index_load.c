@@ -6,17 +6,11 @@
 #include "chromatica/grid.h"
 #include "chromatica/mpi_index.h"
 
-/* Rows of sparse entries read per call: bounds the buffers (about 100 entries a row on real
- * and synthetic images: 40 MB) while keeping the calls few. */
-#define LOAD_CHUNK_ROWS 65536
 
 typedef struct {
   chr_dataset *ds;
   hid_t fapl, dxpl;
   int64_t *offsets; /* layout->rows + 1 global entry positions */
-  uint16_t *bins;
-  float *mass;
-  int64_t cap; /* entries bins and mass hold */
 } loader;
 
 static chr_status open_file(MPI_Comm comm, chr_io_mode mode, const char *path, loader *l,
@@ -29,11 +23,10 @@ static chr_status open_file(MPI_Comm comm, chr_io_mode mode, const char *path, l
   return st == CHR_OK ? st : chr_error_set(err, st, "%s: %s", path, inner.message);
 }
 
-/* The largest entry count of any chunk of this rank's rows into *widest, after checking that
- * the offsets never decrease and stay within [0, nnz] (they size the buffers). */
-static chr_status widest_chunk(const chr_layout *L, const loader *l, int64_t nnz,
-                               int64_t *widest, chr_error *err) {
-  *widest = 0;
+/* Checks that this rank's offsets never decrease and stay within [0, nnz] before they index
+ * the mapped entries. */
+static chr_status check_offsets(const chr_layout *L, const loader *l, int64_t nnz,
+                                chr_error *err) {
   for (int64_t r = 0; r <= L->rows; ++r)
     if (l->offsets[r] < (r ? l->offsets[r - 1] : 0) || l->offsets[r] > nnz)
       return chr_error_set(err, CHR_EFORMAT,
@@ -41,38 +34,40 @@ static chr_status widest_chunk(const chr_layout *L, const loader *l, int64_t nnz
                            "%lld]: truncated or foreign; rebuild it with `chromatica index FILE`)",
                            (long long)(L->first_row + r), (long long)l->offsets[r],
                            (long long)nnz);
-  for (int64_t c = 0; c < L->rows; c += LOAD_CHUNK_ROWS) {
-    int64_t end = c + LOAD_CHUNK_ROWS < L->rows ? c + LOAD_CHUNK_ROWS : L->rows;
-    if (l->offsets[end] - l->offsets[c] > *widest) *widest = l->offsets[end] - l->offsets[c];
-  }
   return CHR_OK;
 }
 
-/* Reads and checks this rank's rows chunk by chunk into idx, adding their fingerprint terms
- * to *sum. Every rank makes `calls` entry reads (collective in parallel mode). */
-static chr_status read_chunks(const chr_layout *L, loader *l, int64_t calls, int64_t nnz,
-                              chr_index *idx, uint64_t *sum, double *read_ms, chr_error *err) {
-  chr_status local = CHR_OK;
-  for (int64_t c = 0; c < calls; ++c) {
-    int64_t r0 = c * LOAD_CHUNK_ROWS, r1 = r0 + LOAD_CHUNK_ROWS;
-    if (r1 > L->rows) r1 = L->rows;
-    int64_t count = r0 < L->rows && local == CHR_OK ? r1 - r0 : 0;
-    int64_t lo = count ? l->offsets[r0] : 0, n = count ? l->offsets[r1] - lo : 0;
-    chr_error inner;
-    double t = MPI_Wtime();
-    chr_status s = chr_dataset_index_read_entries(l->ds, lo, n, l->bins, l->mass, l->dxpl, &inner);
-    *read_ms += (MPI_Wtime() - t) * 1e3;
-    if (s == CHR_OK && count)
-      s = chr_csr_check(l->offsets + r0, l->bins, l->mass, L->first_row + r0, count, nnz, sum,
-                        &inner);
-    if (s == CHR_OK && count)
-      s = chr_index_append_sparse(idx, l->offsets + r0, l->bins, l->mass, count, &inner);
-    if (s != CHR_OK && local == CHR_OK) {
-      local = s;
-      *err = inner;
-    }
-  }
-  return local;
+/* Both mappings of the sparse entries, released together by the index. */
+typedef struct {
+  chr_roots_map *bins, *mass;
+} entry_maps;
+
+static void release_entries(void *p) {
+  entry_maps *m = p;
+  if (m == NULL) return;
+  chr_roots_unmap(m->bins);
+  chr_roots_unmap(m->mass);
+  free(m);
+}
+
+/* Maps the sparse entries, checks this rank's rows in place (adding their fingerprint terms
+ * to *sum) and hands them to idx: nothing is copied, and the pages come from the page cache. */
+static chr_status adopt_entries(const chr_layout *L, const char *path, loader *l, int64_t nnz,
+                                chr_index *idx, uint64_t *sum, chr_error *err) {
+  entry_maps *maps = calloc(1, sizeof *maps);
+  const uint16_t *bins = NULL;
+  const float *mass = NULL;
+  chr_status st = maps == NULL ? chr_error_set(err, CHR_ENOMEM, "out of memory") : CHR_OK;
+  if (st == CHR_OK)
+    st = chr_dataset_index_map_entries(l->ds, path, nnz, &maps->bins, &bins, &maps->mass, &mass,
+                                       err);
+  int64_t lo = st == CHR_OK ? l->offsets[0] : 0;
+  if (st == CHR_OK)
+    st = chr_csr_check(l->offsets, bins + lo, mass + lo, L->first_row, L->rows, nnz, sum, err);
+  if (st == CHR_OK)
+    st = chr_index_adopt_sparse(idx, l->offsets, bins, mass, L->rows, maps, release_entries, err);
+  if (st != CHR_OK) release_entries(maps);
+  return st;
 }
 
 /* Compares CHR_INDEX_SAMPLE_ROWS rows of /histograms with the loaded sparse rows. */
@@ -114,8 +109,8 @@ static chr_status check_sample(const chr_layout *L, loader *l, const chr_index *
   return CHR_OK;
 }
 
-static chr_status load(MPI_Comm comm, const chr_layout *L, loader *l, chr_index *idx,
-                       double *read_ms, chr_error *err) {
+static chr_status load(MPI_Comm comm, const chr_layout *L, const char *path, loader *l,
+                       chr_index *idx, double *read_ms, chr_error *err) {
   chr_index_meta meta;
   chr_status st = chr_dataset_index_meta(l->ds, &meta, err);
   if (st == CHR_OK && !meta.present) st = chr_error_set(err, CHR_EFORMAT, "/index: missing");
@@ -128,23 +123,13 @@ static chr_status load(MPI_Comm comm, const chr_layout *L, loader *l, chr_index 
   double t = MPI_Wtime();
   st = chr_dataset_index_read_offsets(l->ds, L->first_row, L->rows, l->offsets, l->dxpl, err);
   *read_ms += (MPI_Wtime() - t) * 1e3;
-  int64_t widest = 0;
-  if (st == CHR_OK) st = widest_chunk(L, l, meta.nnz, &widest, err);
-  if (st == CHR_OK) {
-    l->bins = malloc((size_t)(widest + 1) * sizeof *l->bins);
-    l->mass = malloc((size_t)(widest + 1) * sizeof *l->mass);
-    if (l->bins == NULL || l->mass == NULL)
-      st = chr_error_set(err, CHR_ENOMEM, "/index: cannot hold %lld entries", (long long)widest);
-  }
-  if (st == CHR_OK) st = chr_index_reserve_entries(idx, l->offsets[L->rows] - l->offsets[0], err);
-  st = chr_mpi_agree(comm, st, err);
-  int64_t calls = 0;
-  if (st == CHR_OK)
-    st = chr_mpi_agree(comm, chr_mpi_max_int64(comm, (L->rows + LOAD_CHUNK_ROWS - 1) / LOAD_CHUNK_ROWS,
-                                               &calls, err), err);
-  if (st != CHR_OK) return st;
+  if (st == CHR_OK) st = check_offsets(L, l, meta.nnz, err);
   uint64_t sum = 0, total = 0;
-  st = read_chunks(L, l, calls, meta.nnz, idx, &sum, read_ms, err);
+  t = MPI_Wtime();
+  if (st == CHR_OK) st = adopt_entries(L, path, l, meta.nnz, idx, &sum, err);
+  *read_ms += (MPI_Wtime() - t) * 1e3;
+  st = chr_mpi_agree(comm, st, err);
+  if (st != CHR_OK) return st;
   /* Summed over the group's shards, which together hold every row once. */
   chr_status reduced = chr_mpi_check(MPI_Allreduce(&sum, &total, 1, MPI_UINT64_T, MPI_SUM,
                                                    L->group_comm),
@@ -191,15 +176,13 @@ chr_status chr_shard_load_stored(MPI_Comm comm, const chr_layout *layout, chr_io
   if (st == CHR_OK) st = map_roots(layout, path, &l, idx, err);
   st = chr_mpi_agree(comm, st, err);
   if (st == CHR_OK) {
-    st = load(comm, layout, &l, idx, read_ms, &inner);
+    st = load(comm, layout, path, &l, idx, read_ms, &inner);
     if (st != CHR_OK) chr_error_set(err, st, "%s: %s", path, inner.message);
   }
   chr_dataset_close(&l.ds);
   if (l.fapl != H5P_DEFAULT) H5Pclose(l.fapl);
   if (l.dxpl != H5P_DEFAULT) H5Pclose(l.dxpl);
   free(l.offsets);
-  free(l.bins);
-  free(l.mass);
   if (st != CHR_OK) chr_index_destroy(&idx);
   *out = idx;
   return st;
