@@ -4,12 +4,14 @@
 # batch on RANKS ranks, REPEATS alternating runs of each, whole mpirun wall time and the
 # search's own run timings (report run.timings_ms, per-rank peak RSS). Prints one line per run
 # and the medians. The v2 file is made from the v1 file with `chromatica index` unless present.
-# usage: jobs/index_study.sh CHROMATICA V1.h5 V2.h5 [RANKS] [REPEATS] [WORK]
+# V1_BIN=OTHER_CHROMATICA runs the v1 searches with another build (e.g. the code before the
+# stored index, for "the landed code on the dense file").
+# usage: [V1_BIN=...] jobs/index_study.sh CHROMATICA V1.h5 V2.h5 [RANKS] [REPEATS] [WORK]
 set -euo pipefail
 bin="$1"; v1="$2"; v2="$3"; ranks="${4:-2}"; repeats="${5:-3}"; work="${6:-/tmp/index_study}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-mkdir -p "$work"
+mkdir -p "$work"; rm -f "$work/wall.txt"
 /usr/bin/python3 "$here/make_random_palettes.py" 20 2026 "$work/batch.json" > /dev/null
 /usr/bin/python3 - "$work/batch.json" <<'PY'
 import json, sys
@@ -22,9 +24,10 @@ if [ ! -e "$v2" ]; then
 fi
 for i in $(seq "$repeats"); do
   for kind in v1 v2; do
-    file="$v1"; [ "$kind" = v2 ] && file="$v2"
+    file="$v1"; exe="${V1_BIN:-$bin}"
+    [ "$kind" = v2 ] && { file="$v2"; exe="$bin"; }
     t0=$(date +%s.%N)
-    mpirun -np "$ranks" --oversubscribe --bind-to none "$bin" search --dataset "$file" \
+    mpirun -np "$ranks" --oversubscribe --bind-to none "$exe" search --dataset "$file" \
       --queries "$work/batch.json" --out "$work/$kind-$i.json" > "$work/$kind-$i.log"
     t1=$(date +%s.%N)
     echo "$kind $i $(echo "$t1 - $t0" | bc)" >> "$work/wall.txt"
@@ -44,7 +47,7 @@ for kind, path in [("v1", v1), ("v2", v2)]:
     read = [r["run"]["timings_ms"]["read"] for r in reps]
     search = [r["run"]["timings_ms"]["search"] for r in reps]
     rss = [max(x["peak_rss_mb"] for x in r["run"]["per_rank"]) for r in reps]
-    print(f"{kind} index={reps[0]['run'].get('index')} size_MB={os.path.getsize(path)/1e6:.0f} "
+    print(f"{kind} index={reps[0]['run'].get('index', 'built (before the stored index)')} size_MB={os.path.getsize(path)/1e6:.0f} "
           f"wall_s={med(wall[kind]):.2f} load_ms={med(load):.0f} (read {med(read):.0f}) "
           f"search_ms={med(search):.0f} peak_rss_MB_per_rank={med(rss):.0f} "
           f"walls={[round(w, 2) for w in wall[kind]]} loads={[round(l) for l in load]}")

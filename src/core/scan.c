@@ -11,14 +11,12 @@
  * survivors are re-scored exactly and the top is chosen from exact scores with the row
  * tie-break, so the result is the exact top whatever the kernel, the vector width, the thread
  * count or which thread saw which rows. */
-#define _DEFAULT_SOURCE /* madvise, posix_memalign */
 #include "chromatica/scan.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "chromatica/grid.h"
 #include "scan_kernels.h"
@@ -54,23 +52,6 @@ struct chr_index {
   int64_t nnz_cap;    /* allocated length of bins and mass */
 };
 
-/* Large arrays on transparent huge pages where the system offers them on request: filling the
- * root columns (2304 bytes a row) was dominated by 4 KiB page faults, measured 2 s of a 2.4 s
- * load of 200k rows on a VM; results never depend on it. */
-static void *alloc_large(size_t bytes) {
-#if defined(MADV_HUGEPAGE)
-  const size_t huge = (size_t)2 << 20;
-  if (bytes >= 2 * huge) {
-    void *p = NULL;
-    size_t rounded = (bytes + huge - 1) / huge * huge;
-    if (posix_memalign(&p, huge, rounded) != 0) return NULL;
-    (void)madvise(p, rounded, MADV_HUGEPAGE); /* advice only: 4 KiB pages work too */
-    return p;
-  }
-#endif
-  return malloc(bytes);
-}
-
 chr_status chr_index_create(int64_t capacity, int64_t first_row, chr_index **out, chr_error *err) {
   chr_status st = CHR_OK;
   chr_index *idx = NULL;
@@ -91,7 +72,7 @@ chr_status chr_index_create(int64_t capacity, int64_t first_row, chr_index **out
   idx->stride = capacity;
   idx->first_row = first_row;
   /* +1 keeps malloc(0) out of the picture for an empty shard. */
-  idx->roots = alloc_large(((size_t)capacity * CHR_BINS + 1) * sizeof *idx->roots);
+  idx->roots = malloc(((size_t)capacity * CHR_BINS + 1) * sizeof *idx->roots);
   idx->offsets = malloc(((size_t)capacity + 1) * sizeof(int64_t));
   if (idx->roots == NULL || idx->offsets == NULL) {
     st = chr_error_set(err, CHR_ENOMEM, "index: out of memory for %lld rows",
@@ -143,8 +124,8 @@ fail:
 
 chr_status chr_index_reserve_entries(chr_index *idx, int64_t nnz, chr_error *err) {
   if (idx->nnz_cap > 0 || nnz < 0) return CHR_OK;
-  idx->bins = alloc_large((size_t)(nnz + 1) * sizeof *idx->bins);
-  idx->mass = alloc_large((size_t)(nnz + 1) * sizeof *idx->mass);
+  idx->bins = malloc((size_t)(nnz + 1) * sizeof *idx->bins);
+  idx->mass = malloc((size_t)(nnz + 1) * sizeof *idx->mass);
   if (idx->bins == NULL || idx->mass == NULL)
     return chr_error_set(err, CHR_ENOMEM, "index: out of memory for %lld sparse entries",
                          (long long)nnz);
