@@ -31,6 +31,10 @@ int chr_cmd_build(int argc, char **argv, const chr_command_context *cmd);
  * Rank 0 only. */
 int chr_cmd_info(int argc, char **argv, const chr_command_context *cmd);
 
+/* `chromatica index FILE`: adds (or rebuilds) the stored index of FILE collectively on all
+ * ranks, replacing FILE atomically; rank 0 prints a one-line summary. */
+int chr_cmd_index(int argc, char **argv, const chr_command_context *cmd);
+
 /* `chromatica search --dataset D.h5 --queries B.json --out R.json [--shards S]
  * [--io scatter|parallel] [--progress]`: the MPI batch search; rank 0 writes the report. */
 int chr_cmd_search(int argc, char **argv, const chr_command_context *cmd);

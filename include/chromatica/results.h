@@ -62,6 +62,7 @@ typedef struct {
   const char *version;
   int ranks, threads_per_rank, query_groups, shards;
   const char *io_mode;
+  const char *index; /* "stored" (the dataset's stored index) or "built" (from /histograms) */
   const char *dataset_path;
   int64_t images;
   double read_ms, distribute_ms, search_ms, gather_ms, write_ms; /* job phases, rank 0's view */

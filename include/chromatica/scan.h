@@ -24,6 +24,44 @@ void chr_index_destroy(chr_index **p);
  * validated; CHR_EINVAL if they would exceed the capacity. */
 chr_status chr_index_append(chr_index *idx, const float *rows, int64_t count, chr_error *err);
 
+/* Appends `count` rows given as sparse rows: row i's entries are bins/mass[offsets[i] -
+ * offsets[0] .. offsets[i + 1] - offsets[0]) (ascending non-zero bins, as chr_csr_from_dense
+ * makes them, already checked with chr_csr_check). The index ends up exactly as
+ * chr_index_append of the dense rows would leave it. CHR_EINVAL beyond the capacity,
+ * CHR_ENOMEM. */
+chr_status chr_index_append_sparse(chr_index *idx, const int64_t *offsets, const uint16_t *bins,
+                                   const float *mass, int64_t count, chr_error *err);
+
+/* Makes the index use root columns it does not own (a read-only mapping of a stored index):
+ * column b of local row r at roots[b * stride + r], as chr_index_roots_block writes them for
+ * the dataset's rows. Rows appended afterwards only fill the sparse rows. release(owner) is
+ * called once when the index is destroyed. Only before any row is appended; CHR_EINVAL else. */
+chr_status chr_index_adopt_roots(chr_index *idx, const uint16_t *roots, int64_t stride,
+                                 void *owner, void (*release)(void *), chr_error *err);
+
+/* The root columns of `count` sparse rows (offsets/bins/mass as chr_index_append_sparse takes
+ * them) into out: CHR_BINS columns of count binary16 values each, column b at out + b * count,
+ * zero where a row has no mass; the values chr_index_append stores. */
+void chr_index_roots_block(const int64_t *offsets, const uint16_t *bins, const float *mass,
+                           int64_t count, uint16_t *out);
+
+/* -1 when every root of local row r equals the value its sparse row gives; else the first
+ * bin that differs. */
+int chr_index_check_roots(const chr_index *idx, int64_t r);
+
+/* Makes the index use `count` sparse rows it does not own (read-only mappings of a stored
+ * index, already checked with chr_csr_check): row r's entries are bins/mass[offsets[r] ..
+ * offsets[r + 1]) (offsets is copied; bins and mass stay in place). Only after
+ * chr_index_adopt_roots and before any row; release(owner) is called once at destroy.
+ * CHR_EINVAL otherwise. The index then holds exactly what appending the rows would give. */
+chr_status chr_index_adopt_sparse(chr_index *idx, const int64_t *offsets, const uint16_t *bins,
+                                  const float *mass, int64_t count, void *owner,
+                                  void (*release)(void *), chr_error *err);
+
+/* Allocates room for nnz sparse entries at once (before any row; otherwise a no-op), so that
+ * chr_index_append_sparse of that many entries never reallocates. CHR_ENOMEM. */
+chr_status chr_index_reserve_entries(chr_index *idx, int64_t nnz, chr_error *err);
+
 int64_t chr_index_rows(const chr_index *idx);      /* rows appended so far */
 int64_t chr_index_first_row(const chr_index *idx); /* global index of local row 0 */
 

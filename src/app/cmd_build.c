@@ -20,6 +20,7 @@
 #include "chromatica/image_files.h"
 #include "chromatica/image_row.h"
 #include "chromatica/mpi_collect.h"
+#include "chromatica/mpi_index.h"
 #include "chromatica/mpi_layout.h"
 #include "chromatica/paths.h"
 #include "chromatica/textfile.h"
@@ -31,7 +32,7 @@
 static const char usage[] =
     "usage: chromatica build DIR|FILE... -o OUT.h5 [--recursive] [--max-side N]\n"
     "                        [--max-pixels N] [--log LOG.json] [--strict] [--progress]\n"
-    "                        [--chunk-files N]\n"
+    "                        [--chunk-files N] [--no-index]\n"
     "  Indexes every JPEG, PNG, WebP, BMP and GIF file found (by content, not by name).\n"
     "  --recursive       descend into subdirectories\n"
     "  --max-side N      downsize so the longer side is at most N pixels (default 256, 1..2048)\n"
@@ -39,13 +40,14 @@ static const char usage[] =
     "  --log FILE        JSON build log (default OUT.h5.log.json)\n"
     "  --strict          exit with code 3 when any file was skipped (default: 0)\n"
     "  --progress        print a line per round on stderr\n"
-    "  --chunk-files N   files per rank per collective write (default 256)\n";
+    "  --chunk-files N   files per rank per collective write (default 256)\n"
+    "  --no-index        write format 1 (no stored search index; see `chromatica index`)\n";
 
 typedef struct {
   char **inputs;
   int n_inputs;
   const char *output, *log;
-  int recursive, strict, progress;
+  int recursive, strict, progress, no_index;
   long long max_side, max_pixels, chunk_files;
   char log_buf[4096];
 } build_args;
@@ -63,6 +65,7 @@ static int parse_args(int argc, char **argv, int rank, build_args *a) {
     if (strcmp(argv[i], "--recursive") == 0) flag = &a->recursive;
     if (strcmp(argv[i], "--strict") == 0) flag = &a->strict;
     if (strcmp(argv[i], "--progress") == 0) flag = &a->progress;
+    if (strcmp(argv[i], "--no-index") == 0) flag = &a->no_index;
     if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) slot = &a->output;
     if (strcmp(argv[i], "--log") == 0) slot = &a->log;
     for (int k = 0; k < 3; ++k)
@@ -485,6 +488,11 @@ static chr_status write_dataset(const build_args *a, const file_table *t, MPI_Co
     chr_status closed = chr_dataset_writer_close(&writer, &close_err);
     if (closed != CHR_OK) chr_error_set(err, closed, "-o %s: %s", a->output, close_err.message);
     st = chr_mpi_agree(comm, closed, err);
+    /* The stored index (format 2), written before the file moves into place. */
+    chr_index_written written;
+    if (st == CHR_OK && !a->no_index && *total > 0 &&
+        (st = chr_mpi_index_write(comm, partial->name, &written, &close_err)) != CHR_OK)
+      chr_error_set(err, st, "-o %s: %s", a->output, close_err.message);
   }
   chr_dataset_writer_abandon(&writer);
   if (dxpl >= 0) H5Pclose(dxpl);

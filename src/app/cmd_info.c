@@ -12,6 +12,7 @@
 #include "chromatica/image_row.h"
 #include "chromatica/json_text.h"
 #include "chromatica/mpi_collect.h"
+#include "info_index.h"
 
 #define INFO_BLOCK_ROWS 4096 /* rows read and checked at a time: bounds memory (~19 MB) */
 
@@ -23,6 +24,7 @@ typedef struct {
   int64_t images;
   int64_t nonzero_count[CHR_BINS + 1]; /* images having exactly k non-zero bins */
   int has_file_paths, has_palettes;
+  chr_index_meta index; /* present: verified against every row */
 } info_summary;
 
 /* The k-th smallest (0-based) non-zero-bin count. */
@@ -42,7 +44,12 @@ static chr_status validate(const char *path, info_summary *s, chr_error *err) {
   char **ids = NULL, **paths = NULL;
   chr_rgb *palettes = NULL;
   float *weights = NULL;
+  info_index *check = NULL;
   if ((st = chr_dataset_open(path, H5P_DEFAULT, &ds, err)) != CHR_OK) goto cleanup;
+  if ((st = chr_dataset_index_meta(ds, &s->index, err)) != CHR_OK) goto cleanup;
+  if (s->index.present &&
+      (st = chr_info_index_begin(ds, &s->index, INFO_BLOCK_ROWS, &check, err)) != CHR_OK)
+    goto cleanup;
   s->images = chr_dataset_images(ds);
   s->has_file_paths = chr_dataset_has_file_paths(ds);
   s->has_palettes = chr_dataset_has_palettes(ds);
@@ -53,7 +60,8 @@ static chr_status validate(const char *path, info_summary *s, chr_error *err) {
   for (int64_t first = 0; first < s->images; first += INFO_BLOCK_ROWS) {
     int64_t count = s->images - first < INFO_BLOCK_ROWS ? s->images - first : INFO_BLOCK_ROWS;
     if ((st = chr_dataset_read_rows(ds, first, count, rows, H5P_DEFAULT, err)) != CHR_OK ||
-        (st = chr_dataset_check_rows(rows, first, count, err)) != CHR_OK)
+        (st = chr_dataset_check_rows(rows, first, count, err)) != CHR_OK ||
+        (check && (st = chr_info_index_block(check, rows, first, count, err)) != CHR_OK))
       goto cleanup;
     for (int64_t r = 0; r < count; ++r) {
       int nonzero = 0;
@@ -61,6 +69,7 @@ static chr_status validate(const char *path, info_summary *s, chr_error *err) {
       s->nonzero_count[nonzero]++;
     }
   }
+  if (check && (st = chr_info_index_end(&check, err)) != CHR_OK) goto cleanup;
   if ((st = chr_dataset_read_strings(ds, &ids, &paths, err)) != CHR_OK) goto cleanup;
   if (s->has_palettes) {
     palettes = malloc((size_t)s->images * CHR_PALETTE_MAX * sizeof *palettes);
@@ -73,6 +82,7 @@ static chr_status validate(const char *path, info_summary *s, chr_error *err) {
     if ((st = chr_dataset_read_palettes(ds, palettes, weights, err)) != CHR_OK) goto cleanup;
   }
 cleanup:
+  if (check) chr_info_index_end(&check, &(chr_error){0});
   free(weights);
   free(palettes);
   if (ds != NULL) {
@@ -84,11 +94,16 @@ cleanup:
   return st;
 }
 
+/* Bytes of /index: offsets, entries (bin + mass) and the root columns. */
+static double index_bytes(const chr_index_meta *m) {
+  return 8.0 * (double)(m->rows + 1) + 6.0 * (double)m->nnz + 2.0 * CHR_BINS * (double)m->rows;
+}
+
 static int print_json(const char *path, const info_summary *s, double median) {
   cJSON *root = cJSON_CreateObject();
   chr_json_add_text(root, "path", path); /* a file name need not be UTF-8 */
   cJSON_AddStringToObject(root, "format", "chromatica-histograms");
-  cJSON_AddNumberToObject(root, "format_version", 1);
+  cJSON_AddNumberToObject(root, "format_version", s->index.present ? 2 : 1);
   cJSON_AddNumberToObject(root, "images", (double)s->images);
   cJSON_AddNumberToObject(root, "bins", CHR_BINS);
   cJSON *nz = cJSON_AddObjectToObject(root, "nonzero_bins_per_image");
@@ -97,6 +112,15 @@ static int print_json(const char *path, const info_summary *s, double median) {
   cJSON_AddNumberToObject(nz, "max", count_at(s, s->images - 1));
   cJSON_AddBoolToObject(root, "file_paths", s->has_file_paths);
   cJSON_AddBoolToObject(root, "palettes", s->has_palettes);
+  if (s->index.present) {
+    cJSON *ix = cJSON_AddObjectToObject(root, "index");
+    cJSON_AddNumberToObject(ix, "rows", (double)s->index.rows);
+    cJSON_AddNumberToObject(ix, "entries", (double)s->index.nnz);
+    cJSON_AddNumberToObject(ix, "bytes", index_bytes(&s->index));
+    cJSON_AddBoolToObject(ix, "verified", 1);
+  } else {
+    cJSON_AddNullToObject(root, "index");
+  }
   cJSON_AddBoolToObject(root, "valid", 1);
   return chr_json_print(root, "chromatica info");
 }
@@ -139,13 +163,19 @@ int chr_cmd_info(int argc, char **argv, const chr_command_context *cmd) {
       exit_code = print_json(path, s, median);
     } else {
       printf("file:                    %s\n", path);
-      printf("format:                  chromatica-histograms v1, %d x %d x %d CIELAB D65 bins\n",
-             CHR_GRID_NL, CHR_GRID_NA, CHR_GRID_NB);
+      printf("format:                  chromatica-histograms v%d, %d x %d x %d CIELAB D65 bins\n",
+             s->index.present ? 2 : 1, CHR_GRID_NL, CHR_GRID_NA, CHR_GRID_NB);
       printf("images:                  %lld (all rows valid, ids unique)\n", (long long)s->images);
       printf("non-zero bins per image: min %d, median %g, max %d\n", count_at(s, 0), median,
              count_at(s, s->images - 1));
       printf("/file_paths:             %s\n", s->has_file_paths ? "present" : "absent");
       printf("/palettes:               %s\n", s->has_palettes ? "present" : "absent");
+      if (s->index.present)
+        printf("/index:                  stored, %lld entries, %.1f MB (matches every row)\n",
+               (long long)s->index.nnz, index_bytes(&s->index) / 1e6);
+      else
+        printf("/index:                  absent (built at each search; `chromatica index FILE` "
+               "adds it)\n");
     }
   }
   free(s);

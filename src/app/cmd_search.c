@@ -104,9 +104,9 @@ static chr_status write_report(const search_args *a, const chr_session *in,
   int ok = 0;
   for (int i = 0; i < chr_batch_count(b); ++i) ok += chr_batch_query_at(b, i)->ok && results[i].ok;
   printf("chromatica search: %d queries (%d ok, %d failed) on %lld images, %d ranks x %d threads "
-         "(%s; %d groups x %d shards, io %s) in %.1f ms (+%.1f ms writing the report)\nreport: %s\n",
+         "(%s; %d groups x %d shards, io %s, index %s) in %.1f ms (+%.1f ms writing the report)\nreport: %s\n",
          chr_batch_count(b), ok, chr_batch_count(b) - ok, (long long)run->images, run->ranks,
-         run->threads_per_rank, run->threads_source, run->query_groups, run->shards, run->io_mode, run->total_ms,
+         run->threads_per_rank, run->threads_source, run->query_groups, run->shards, run->io_mode, run->index, run->total_ms,
          run->write_ms, a->session.out);
   return CHR_OK;
 }
@@ -137,6 +137,7 @@ int chr_cmd_search(int argc, char **argv, const chr_command_context *cmd) {
   if (st == CHR_OK) st = chr_session_open(comm, &a.session, &in, &err);
   if (st != CHR_OK) goto cleanup;
   run.images = in.images;
+  run.index = in.index_stored ? "stored" : "built";
   run.query_groups = in.layout.groups;
   run.shards = in.layout.shards;
   run.duplicates = &in.dups;

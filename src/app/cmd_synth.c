@@ -12,6 +12,7 @@
 #include "chromatica/app.h"
 #include "chromatica/dataset.h"
 #include "chromatica/mpi_collect.h"
+#include "chromatica/mpi_index.h"
 #include "chromatica/mpi_layout.h"
 #include "chromatica/synth.h"
 #include "args.h"
@@ -20,16 +21,18 @@
 #define SYNTH_PUT_ROWS 4096 /* rows per collective put: bounds each rank's buffers (~19 MB) */
 
 static const char usage[] =
-    "usage: chromatica synth --images N [--seed S] -o FILE\n"
+    "usage: chromatica synth --images N [--seed S] [--no-index] -o FILE\n"
     "  Writes N synthetic images (ids img0000000.., 1-4 colour blobs each) to the HDF5 FILE.\n"
     "  --images N   number of images, 1 .. 2^40\n"
     "  --seed S     unsigned 64-bit seed (default 0); same N and S give the same file\n"
+    "  --no-index   write format 1 (no stored search index; see `chromatica index`)\n"
     "  -o FILE      output path (replaced only when the new file is complete)\n";
 
 typedef struct {
   long long images;
   uint64_t seed;
   const char *output;
+  int no_index;
 } synth_args;
 
 /* Returns 0 when parsed, 1 for --help, 2 on a usage error (reported by rank 0). */
@@ -38,6 +41,10 @@ static int parse_args(int argc, char **argv, int rank, synth_args *args) {
   for (int i = 1; i < argc; ++i) {
     const char **slot = NULL;
     if (strcmp(argv[i], "--help") == 0) return 1;
+    if (strcmp(argv[i], "--no-index") == 0) {
+      args->no_index = 1;
+      continue;
+    }
     if (strcmp(argv[i], "--images") == 0) slot = &images;
     if (strcmp(argv[i], "--seed") == 0) slot = &seed;
     if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) slot = &args->output;
@@ -169,7 +176,7 @@ static chr_status move_into_place(const char *partial, const char *output, chr_e
 int chr_cmd_synth(int argc, char **argv, const chr_command_context *cmd) {
   MPI_Comm comm = cmd->comm;
   int rank = cmd->rank, size = cmd->size;
-  synth_args args = {0, 0, NULL};
+  synth_args args = {0, 0, NULL, 0};
   int parsed = parse_args(argc, argv, rank, &args);
   if (parsed != 0) return chr_args_exit_code(parsed, rank, usage);
   if (!chr_stop_install() && rank == 0)
@@ -210,6 +217,12 @@ int chr_cmd_synth(int argc, char **argv, const chr_command_context *cmd) {
   failed = chr_dataset_writer_close(&writer, &inner) != CHR_OK;
   if (failed) chr_error_set(&err, inner.code, "-o %s: %s", args.output, inner.message);
   if (any_failed(failed, comm, &err)) goto cleanup;
+  /* The stored index (format 2), written into the temporary file before it moves into place. */
+  chr_index_written written;
+  if (!args.no_index && chr_mpi_index_write(comm, partial.name, &written, &inner) != CHR_OK) {
+    chr_error_set(&err, inner.code, "-o %s: %s", args.output, inner.message);
+    goto cleanup;
+  }
   if (any_failed(rank == 0 && move_into_place(partial.name, args.output, &err) != CHR_OK, comm,
                  &err))
     goto cleanup;

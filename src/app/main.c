@@ -23,6 +23,7 @@ static const chr_command commands[] = {
     {"synth", chr_cmd_synth, 0, "write a deterministic synthetic dataset (collective HDF5)"},
     {"build", chr_cmd_build, 0, "index a folder of images into a dataset (collective HDF5)"},
     {"info", chr_cmd_info, 1, "validate a dataset and print a summary"},
+    {"index", chr_cmd_index, 0, "add the stored search index (format 2) to a dataset, atomically"},
     {"search", chr_cmd_search, 0, "answer a JSON batch of palette queries (MPI job)"},
     {"eval", chr_cmd_eval, 0, "recall@k and latency of every search mode against exact EMD"},
     {"report", chr_cmd_report, 1, "render a search report as a self-contained HTML page"},

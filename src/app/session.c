@@ -5,8 +5,10 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "chromatica/dataset_index.h"
 #include "chromatica/mpi_collect.h"
 #include "chromatica/mpi_duplicates.h"
+#include "chromatica/mpi_index.h"
 #include "chromatica/mpi_search.h"
 #include "chromatica/paths.h"
 #include "chromatica/textfile.h"
@@ -70,6 +72,11 @@ static chr_status root_read_inputs(const chr_session_args *a, chr_session *s, ch
   if (st == CHR_OK) st = chr_dataset_read_strings(s->ds, &s->ids, &s->paths, &inner);
   if (st != CHR_OK) return chr_error_set(err, st, "%s: %s", a->dataset, inner.message);
   s->images = chr_dataset_images(s->ds);
+  /* A stored index that does not match its histograms is refused here, never used. */
+  chr_index_meta meta;
+  st = chr_dataset_index_meta(s->ds, &meta, &inner);
+  if (st != CHR_OK) return chr_error_set(err, st, "%s: %s", a->dataset, inner.message);
+  s->index_stored = meta.present;
   if (!chr_dataset_has_palettes(s->ds)) return CHR_OK;
   s->palettes = malloc((size_t)s->images * CHR_PALETTE_MAX * sizeof *s->palettes);
   s->palette_weights = malloc((size_t)s->images * CHR_PALETTE_MAX * sizeof *s->palette_weights);
@@ -92,11 +99,13 @@ chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_sessio
   st = chr_mpi_agree(comm, st, err);
   if (st != CHR_OK) return st;
   s->read_ms = (chr_mpi_seconds() - t_start) * 1e3;
-  int64_t shared[2] = {s->images, rank == 0 ? chr_batch_max_concurrent(s->batch) : 0};
-  st = chr_mpi_agree(comm, chr_mpi_bcast_int64s(comm, shared, 2, err), err);
+  int64_t shared[3] = {s->images, rank == 0 ? chr_batch_max_concurrent(s->batch) : 0,
+                        s->index_stored};
+  st = chr_mpi_agree(comm, chr_mpi_bcast_int64s(comm, shared, 3, err), err);
   if (st != CHR_OK) return st;
   s->images = shared[0];
   s->max_concurrent = (int)shared[1];
+  s->index_stored = (int)shared[2];
   st = chr_layout_rank_memory(comm, a->memory ? strtod(a->memory, NULL) : 0.0, &s->rank_memory,
                               err);
   int shards = a->shards ? (int)strtol(a->shards, NULL, 10) : 0;
@@ -108,8 +117,11 @@ chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_sessio
   if (st != CHR_OK) return st;
   double t_load = chr_mpi_seconds();
   chr_io_mode mode = a->io && strcmp(a->io, "parallel") == 0 ? CHR_IO_PARALLEL : CHR_IO_SCATTER;
-  st = chr_shard_load(comm, &s->layout, mode, a->dataset, s->ds, &s->idx, &s->mine.read_ms,
-                      &s->mine.distribute_ms, &s->independent_io, err);
+  if (s->index_stored)
+    st = chr_shard_load_stored(comm, &s->layout, mode, a->dataset, &s->idx, &s->mine.read_ms, err);
+  else
+    st = chr_shard_load(comm, &s->layout, mode, a->dataset, s->ds, &s->idx, &s->mine.read_ms,
+                        &s->mine.distribute_ms, &s->independent_io, err);
   /* Each group finds the same groups over its own shards; the mask is what searches skip. */
   if (st == CHR_OK)
     st = chr_mpi_agree(comm, chr_mpi_duplicates(s->layout.group_comm, s->idx, s->images, &s->dups,

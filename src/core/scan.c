@@ -39,7 +39,12 @@ struct chr_index {
   int64_t capacity;
   int64_t first_row;
   int64_t rows;
-  uint16_t *roots;    /* CHR_BINS x capacity binary16 sqrt(x); column b at roots + b * capacity */
+  uint16_t *roots;    /* CHR_BINS x capacity binary16 sqrt(x); column b at roots + b * stride */
+  int64_t stride;     /* capacity, or the row count of adopted roots (chr_index_adopt_roots) */
+  void *roots_owner;  /* adopted roots: released with release_roots(roots_owner) */
+  void (*release_roots)(void *);
+  void *sparse_owner; /* adopted sparse rows: released with release_sparse(sparse_owner) */
+  void (*release_sparse)(void *);
   double max_row_sum; /* the largest row sum appended (bounds every sum, chr_scan_margin) */
   int64_t *offsets;   /* capacity + 1; row r's support is [offsets[r], offsets[r+1]) */
   uint16_t *bins;     /* CSR bin indices, ascending within a row */
@@ -65,6 +70,7 @@ chr_status chr_index_create(int64_t capacity, int64_t first_row, chr_index **out
     goto cleanup;
   }
   idx->capacity = capacity;
+  idx->stride = capacity;
   idx->first_row = first_row;
   /* +1 keeps malloc(0) out of the picture for an empty shard. */
   idx->roots = malloc(((size_t)capacity * CHR_BINS + 1) * sizeof *idx->roots);
@@ -85,10 +91,17 @@ cleanup:
 void chr_index_destroy(chr_index **p) {
   if (p == NULL || *p == NULL) return;
   chr_index *idx = *p;
-  free(idx->roots);
+  if (idx->release_roots != NULL)
+    idx->release_roots(idx->roots_owner);
+  else
+    free(idx->roots);
   free(idx->offsets);
-  free(idx->bins);
-  free(idx->mass);
+  if (idx->release_sparse != NULL) {
+    idx->release_sparse(idx->sparse_owner);
+  } else {
+    free(idx->bins);
+    free(idx->mass);
+  }
   free(idx->excluded);
   free(idx);
   *p = NULL;
@@ -109,6 +122,17 @@ static chr_status reserve_nnz(chr_index *idx, int64_t need, chr_error *err) {
 fail:
   return chr_error_set(err, CHR_ENOMEM, "index: out of memory for %lld sparse entries",
                        (long long)cap);
+}
+
+chr_status chr_index_reserve_entries(chr_index *idx, int64_t nnz, chr_error *err) {
+  if (idx->nnz_cap > 0 || nnz < 0) return CHR_OK;
+  idx->bins = malloc((size_t)(nnz + 1) * sizeof *idx->bins);
+  idx->mass = malloc((size_t)(nnz + 1) * sizeof *idx->mass);
+  if (idx->bins == NULL || idx->mass == NULL)
+    return chr_error_set(err, CHR_ENOMEM, "index: out of memory for %lld sparse entries",
+                         (long long)nnz);
+  idx->nnz_cap = nnz + 1;
+  return CHR_OK;
 }
 
 /* The sparse rows (CSR) of rows[0..n) as index rows first.. (offsets[first] already set). */
@@ -166,6 +190,98 @@ chr_status chr_index_append(chr_index *idx, const float *rows, int64_t count, ch
   }
   idx->rows += count;
   return CHR_OK;
+}
+
+chr_status chr_index_append_sparse(chr_index *idx, const int64_t *offsets, const uint16_t *bins,
+                                   const float *mass, int64_t count, chr_error *err) {
+  if (count < 0 || count > idx->capacity - idx->rows)
+    return chr_error_set(err, CHR_EINVAL,
+                         "index: appending %lld sparse rows to %lld of capacity %lld",
+                         (long long)count, (long long)idx->rows, (long long)idx->capacity);
+  int64_t at = idx->offsets[idx->rows], n = offsets[count] - offsets[0];
+  chr_status st = reserve_nnz(idx, at + n + 1, err);
+  if (st != CHR_OK) return st;
+  memcpy(idx->bins + at, bins, (size_t)n * sizeof *bins);
+  memcpy(idx->mass + at, mass, (size_t)n * sizeof *mass);
+  for (int64_t r = 0; r < count; ++r) {
+    int64_t lo = at + offsets[r] - offsets[0], hi = at + offsets[r + 1] - offsets[0];
+    /* The same double sum in the same order as append_sparse, so max_row_sum is identical. */
+    double sum = 0.0;
+    for (int64_t j = lo; j < hi; ++j) sum += idx->mass[j];
+    idx->offsets[idx->rows + r + 1] = hi;
+    if (sum > idx->max_row_sum) idx->max_row_sum = sum;
+  }
+  for (int64_t r0 = 0; r0 < count && idx->release_roots == NULL; r0 += CHR_APPEND_GROUP) {
+    int64_t r1 = r0 + CHR_APPEND_GROUP < count ? r0 + CHR_APPEND_GROUP : count;
+    fill_roots(idx, idx->rows + r0, idx->rows + r1);
+  }
+  idx->rows += count;
+  return CHR_OK;
+}
+
+chr_status chr_index_adopt_sparse(chr_index *idx, const int64_t *offsets, const uint16_t *bins,
+                                  const float *mass, int64_t count, void *owner,
+                                  void (*release)(void *), chr_error *err) {
+  if (idx->rows != 0 || idx->release_roots == NULL || idx->release_sparse != NULL ||
+      count < 0 || count > idx->capacity || release == NULL)
+    return chr_error_set(err, CHR_EINVAL,
+                         "index: sparse rows can only be adopted once, after the roots and "
+                         "before any row (%lld rows, capacity %lld)",
+                         (long long)count, (long long)idx->capacity);
+  free(idx->bins);
+  free(idx->mass);
+  idx->bins = (uint16_t *)bins; /* read only, like the adopted roots */
+  idx->mass = (float *)mass;
+  idx->nnz_cap = 0;
+  idx->sparse_owner = owner;
+  idx->release_sparse = release;
+  memcpy(idx->offsets, offsets, ((size_t)count + 1) * sizeof *offsets);
+  /* The same double sum per row as append_sparse, so max_row_sum is identical. */
+  double max_sum = 0.0;
+#pragma omp parallel for schedule(static) reduction(max : max_sum)
+  for (int64_t r = 0; r < count; ++r) {
+    double sum = 0.0;
+    for (int64_t j = offsets[r]; j < offsets[r + 1]; ++j) sum += mass[j];
+    if (sum > max_sum) max_sum = sum;
+  }
+  idx->max_row_sum = max_sum;
+  idx->rows = count;
+  return CHR_OK;
+}
+
+chr_status chr_index_adopt_roots(chr_index *idx, const uint16_t *roots, int64_t stride,
+                                 void *owner, void (*release)(void *), chr_error *err) {
+  if (idx->rows != 0 || idx->release_roots != NULL || stride < idx->capacity || release == NULL)
+    return chr_error_set(err, CHR_EINVAL,
+                         "index: roots can only be adopted once, before any row (stride %lld, "
+                         "expected >= %lld)", (long long)stride, (long long)idx->capacity);
+  free(idx->roots);
+  idx->roots = (uint16_t *)roots; /* never written through: the scan only reads roots */
+  idx->stride = stride;
+  idx->roots_owner = owner;
+  idx->release_roots = release;
+  return CHR_OK;
+}
+
+void chr_index_roots_block(const int64_t *offsets, const uint16_t *bins, const float *mass,
+                           int64_t count, uint16_t *out) {
+  memset(out, 0, (size_t)count * CHR_BINS * sizeof *out);
+  for (int64_t r = 0; r < count; ++r)
+    for (int64_t j = offsets[r] - offsets[0]; j < offsets[r + 1] - offsets[0]; ++j)
+      out[(size_t)bins[j] * (size_t)count + (size_t)r] =
+          chr_half_from_float((float)sqrt((double)mass[j]));
+}
+
+int chr_index_check_roots(const chr_index *idx, int64_t r) {
+  const uint16_t *bins;
+  const float *mass;
+  int n = chr_index_support(idx, r, &bins, &mass), j = 0;
+  for (int b = 0; b < CHR_BINS; ++b) {
+    uint16_t want = 0;
+    if (j < n && bins[j] == b) want = chr_half_from_float((float)sqrt((double)mass[j++]));
+    if (idx->roots[(size_t)b * (size_t)idx->stride + (size_t)r] != want) return b;
+  }
+  return -1;
 }
 
 int64_t chr_index_rows(const chr_index *idx) { return idx->rows; }
@@ -377,7 +493,7 @@ static void widen_chunk(const chr_index *idx, const scan_plan *p, int64_t c0, in
   int padded = (len + CHR_SCAN_GROUP - 1) / CHR_SCAN_GROUP * CHR_SCAN_GROUP;
   for (int b = 0; b < p->n_bins; ++b) {
     float *dst = roots + (size_t)b * (size_t)p->chunk;
-    p->kernels.widen(dst, idx->roots + (size_t)p->bin[b] * (size_t)idx->capacity + (size_t)c0,
+    p->kernels.widen(dst, idx->roots + (size_t)p->bin[b] * (size_t)idx->stride + (size_t)c0,
                      len);
     for (int r = len; r < padded; ++r) dst[r] = 0.0f;
   }

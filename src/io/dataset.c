@@ -24,6 +24,7 @@ struct chr_dataset {
   int64_t n;
   int has_file_paths;
   int has_palettes;
+  int format_version;
 };
 
 static char *copy_string(const char *s, size_t len) {
@@ -164,7 +165,7 @@ chr_status chr_dataset_open(const char *path, hid_t fapl, chr_dataset **out, chr
     st = chr_hdf5_explain_open_failure(path, err);
     goto cleanup;
   }
-  if ((st = chr_dataset_check_root_attributes(ds->file, err)) != CHR_OK) goto cleanup;
+  if ((st = chr_dataset_check_root_attributes(ds->file, &ds->format_version, err)) != CHR_OK) goto cleanup;
   if ((st = check_objects(ds, err)) != CHR_OK) goto cleanup;
   if ((ds->histograms = H5Dopen2(ds->file, "/histograms", H5P_DEFAULT)) < 0) {
     st = chr_error_set(err, CHR_EIO, "/histograms: cannot be opened");
@@ -190,6 +191,9 @@ void chr_dataset_close(chr_dataset **p) {
 int64_t chr_dataset_images(const chr_dataset *ds) {
   return ds->n;
 }
+
+hid_t chr_dataset_file_id(const chr_dataset *ds) { return ds->file; }
+int chr_dataset_format_version(const chr_dataset *ds) { return ds->format_version; }
 
 int chr_dataset_has_file_paths(const chr_dataset *ds) {
   return ds->has_file_paths;

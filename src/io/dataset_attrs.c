@@ -113,7 +113,7 @@ static void format_numbers(const double *v, int n, char *out, size_t size) {
   if (used < size) snprintf(out + used, size - used, "]");
 }
 
-chr_status chr_dataset_check_root_attributes(hid_t file, chr_error *err) {
+chr_status chr_dataset_check_root_attributes(hid_t file, int *format_version, chr_error *err) {
   char text[256], found[256];
   chr_status st = read_attr_string(file, "format", text, sizeof text, err);
   if (st != CHR_OK) return st;
@@ -121,11 +121,12 @@ chr_status chr_dataset_check_root_attributes(hid_t file, chr_error *err) {
     return chr_error_set(err, CHR_EFORMAT,
                          "root attribute 'format': '%s' (expected 'chromatica-histograms')", text);
   double version = 0;
-  st = read_attr_numbers(file, "format_version", 1, 1, "1", &version, err);
+  st = read_attr_numbers(file, "format_version", 1, 1, "1 or 2", &version, err);
   if (st != CHR_OK) return st;
-  if (version != 1)
-    return chr_error_set(err, CHR_EFORMAT, "root attribute 'format_version': %.10g (expected 1)",
-                         version);
+  if (version != 1 && version != 2)
+    return chr_error_set(err, CHR_EFORMAT,
+                         "root attribute 'format_version': %.10g (expected 1 or 2)", version);
+  *format_version = (int)version;
   static const double bins_expected[3] = {CHR_GRID_NL, CHR_GRID_NA, CHR_GRID_NB};
   double bins[3];
   st = read_attr_numbers(file, "bins", 3, 1, "[8, 12, 12]", bins, err);

@@ -243,7 +243,8 @@ static int add_run(cJSON *root, const chr_run_info *run, const chr_rank_stats *r
            add_num(o, "threads_per_rank", run->threads_per_rank) &&
            (run->threads_source == NULL || add_str(o, "threads_source", run->threads_source)) &&
            add_num(o, "query_groups", run->query_groups) && add_num(o, "shards", run->shards) &&
-           add_str(o, "io_mode", run->io_mode);
+           add_str(o, "io_mode", run->io_mode) &&
+           (run->index == NULL || add_str(o, "index", run->index));
   cJSON *ds = ok ? cJSON_AddObjectToObject(o, "dataset") : NULL;
   ok = ds != NULL && add_str(ds, "path", run->dataset_path) &&
        add_num(ds, "images", (double)run->images);

@@ -1,0 +1,107 @@
+/* Sparse rows of histograms for the stored index (see include/chromatica/csr.h). */
+#include "chromatica/csr.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "chromatica/grid.h"
+
+void chr_csr_from_dense(const float *rows, int64_t count, uint16_t *bins, float *mass,
+                        int64_t *nnz, int64_t *ends) {
+  int64_t at = *nnz;
+  for (int64_t r = 0; r < count; ++r) {
+    const float *x = rows + r * CHR_BINS;
+    for (int b = 0; b < CHR_BINS; ++b)
+      if (x[b] != 0.0f) {
+        bins[at] = (uint16_t)b;
+        mass[at] = x[b];
+        ++at;
+      }
+    ends[r] = at;
+  }
+  *nnz = at;
+}
+
+/* splitmix64's finaliser: every input bit moves about half the output bits. */
+static uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+uint64_t chr_csr_row_term(int64_t row, const uint16_t *bins, const float *mass, int n) {
+  uint64_t key = mix64((uint64_t)row + 0x9e3779b97f4a7c15ULL);
+  /* The entry count too, so a row cut short by a truncated /index/bins never matches. */
+  uint64_t h = mix64(key ^ (uint64_t)n);
+  /* A sum of independent mixes (not a chain): the entries hash in parallel in the pipeline. */
+  for (int j = 0; j < n; ++j) {
+    uint32_t bits;
+    memcpy(&bits, &mass[j], sizeof bits);
+    h += mix64(key ^ (((uint64_t)bins[j] << 32) | bits));
+  }
+  return h;
+}
+
+/* check_row's test without the message, for the parallel pass. */
+static int row_ok(const uint16_t *bins, const float *mass, int64_t n) {
+  double sum = 0.0;
+  int ok = 1;
+  for (int64_t j = 0; j < n; ++j) {
+    ok &= bins[j] < CHR_BINS && (j == 0 || bins[j] > bins[j - 1]) && mass[j] > 0.0f &&
+          !isinf(mass[j]);
+    sum += mass[j];
+  }
+  return ok && fabs(sum - 1.0) <= 1e-3;
+}
+
+static chr_status check_row(const uint16_t *bins, const float *mass, int64_t n, int64_t row,
+                            chr_error *err) {
+  double sum = 0.0;
+  for (int64_t j = 0; j < n; ++j) {
+    if (bins[j] >= CHR_BINS || (j > 0 && bins[j] <= bins[j - 1]))
+      return chr_error_set(err, CHR_EFORMAT,
+                           "/index/bins row %lld: entry %lld is bin %d (expected ascending bins "
+                           "< %d)",
+                           (long long)row, (long long)j, (int)bins[j], CHR_BINS);
+    if (!(mass[j] > 0.0f) || isinf(mass[j]))
+      return chr_error_set(err, CHR_EFORMAT,
+                           "/index/mass row %lld: entry %lld is %g (expected finite, > 0)",
+                           (long long)row, (long long)j, (double)mass[j]);
+    sum += mass[j];
+  }
+  if (fabs(sum - 1.0) > 1e-3)
+    return chr_error_set(err, CHR_EFORMAT,
+                         "/index row %lld: sums to %.6g (expected 1 within 1e-3)", (long long)row,
+                         sum);
+  return CHR_OK;
+}
+
+chr_status chr_csr_check(const int64_t *offsets, const uint16_t *bins, const float *mass,
+                         int64_t first, int64_t count, int64_t nnz, uint64_t *sum, chr_error *err) {
+  for (int64_t r = 0; r < count; ++r) {
+    int64_t lo = offsets[r], hi = offsets[r + 1];
+    if (lo < 0 || hi < lo || hi > nnz || hi - lo > CHR_BINS)
+      return chr_error_set(err, CHR_EFORMAT,
+                           "/index/offsets rows %lld..%lld: %lld, %lld (expected non-decreasing, "
+                           "within [0, %lld], at most %d apart)",
+                           (long long)(first + r), (long long)(first + r + 1), (long long)lo,
+                           (long long)hi, (long long)nnz, CHR_BINS);
+  }
+  /* Rows are checked in parallel; the first bad row (lowest number) is the one reported, and
+   * the sum mod 2^64 does not depend on the order. */
+  uint64_t total = 0;
+  int64_t bad = count;
+#pragma omp parallel for schedule(static) reduction(+ : total) reduction(min : bad)
+  for (int64_t r = 0; r < count; ++r) {
+    const uint16_t *b = bins + (offsets[r] - offsets[0]);
+    const float *m = mass + (offsets[r] - offsets[0]);
+    int n = (int)(offsets[r + 1] - offsets[r]);
+    if (!row_ok(b, m, n)) bad = r < bad ? r : bad;
+    total += chr_csr_row_term(first + r, b, m, n);
+  }
+  if (bad < count)
+    return check_row(bins + (offsets[bad] - offsets[0]), mass + (offsets[bad] - offsets[0]),
+                     offsets[bad + 1] - offsets[bad], first + bad, err);
+  *sum += total;
+  return CHR_OK;
+}

@@ -1,0 +1,188 @@
+/* Writing the stored index into an existing dataset file (see
+ * include/chromatica/dataset_index.h). The file is opened read-write: callers write into a
+ * temporary copy that they rename over the original only when it is complete, so the old file
+ * survives any failure. No MPI calls. */
+#include <stdlib.h>
+
+#include "chromatica/dataset_index.h"
+#include "chromatica/grid.h"
+#include "h5_quiet.h"
+
+struct chr_index_writer {
+  hid_t file, group, offsets, bins, mass, roots;
+  int64_t rows, nnz;
+};
+
+/* A contiguous one-dimensional dataset of n elements (contiguous: each rank's range is one
+ * byte range for MPI-IO, and a reader reads it without chunk lookups). */
+static hid_t make_array(hid_t group, const char *name, hid_t type, int rank, int64_t n) {
+  hsize_t dims[2] = {rank == 2 ? CHR_BINS : (hsize_t)n, (hsize_t)n};
+  hid_t space = H5Screate_simple(rank, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  hid_t dset = H5I_INVALID_HID;
+  if (space >= 0 && dcpl >= 0 && H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0)
+    dset = H5Dcreate2(group, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  if (dcpl >= 0) H5Pclose(dcpl);
+  if (space >= 0) H5Sclose(space);
+  return dset;
+}
+
+chr_status chr_index_writer_create(const char *path, hid_t fapl, int64_t rows, int64_t nnz,
+                                   chr_index_writer **out, chr_error *err) {
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  chr_status st = CHR_OK;
+  *out = NULL;
+  chr_index_writer *w = calloc(1, sizeof *w);
+  if (w == NULL) {
+    st = chr_error_set(err, CHR_ENOMEM, "out of memory for the index writer");
+    goto cleanup;
+  }
+  w->group = w->offsets = w->bins = w->mass = w->roots = H5I_INVALID_HID;
+  w->rows = rows;
+  w->nnz = nnz;
+  if ((w->file = H5Fopen(path, H5F_ACC_RDWR, fapl)) < 0) {
+    st = chr_error_set(err, CHR_EIO, "cannot open it for writing the index");
+    goto cleanup;
+  }
+  if (H5Lexists(w->file, "index", H5P_DEFAULT) > 0 && H5Ldelete(w->file, "index", H5P_DEFAULT) < 0) {
+    st = chr_error_set(err, CHR_EIO, "/index: the old index cannot be removed");
+    goto cleanup;
+  }
+  if ((w->group = H5Gcreate2(w->file, "index", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+      (w->offsets = make_array(w->group, "offsets", H5T_STD_I64LE, 1, rows + 1)) < 0 ||
+      (w->bins = make_array(w->group, "bins", H5T_STD_U16LE, 1, nnz)) < 0 ||
+      (w->mass = make_array(w->group, "mass", H5T_IEEE_F32LE, 1, nnz)) < 0 ||
+      (w->roots = make_array(w->group, "roots", H5T_STD_U16LE, 2, rows)) < 0) {
+    st = chr_error_set(err, CHR_EIO, "/index: cannot be created (%lld rows, %lld entries)",
+                       (long long)rows, (long long)nnz);
+    goto cleanup;
+  }
+  *out = w;
+  w = NULL;
+cleanup:
+  chr_index_writer_abandon(&w);
+  chr_h5_quiet_end(&quiet);
+  return st;
+}
+
+/* Writes elements [first, first + count) of a one-dimensional dataset (count 0: joins a
+ * collective transfer only). */
+static herr_t put(hid_t dset, hid_t mem_type, int64_t first, int64_t count, const void *buf,
+                  hid_t dxpl) {
+  hsize_t start = (hsize_t)first, n = (hsize_t)(count > 0 ? count : 1);
+  hid_t fspace = H5Dget_space(dset), mspace = H5Screate_simple(1, &n, NULL);
+  herr_t rc = -1;
+  static const char dummy[8];
+  if (fspace >= 0 && mspace >= 0 &&
+      (count == 0 ? H5Sselect_none(fspace) >= 0 && H5Sselect_none(mspace) >= 0
+                  : H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &n, NULL) >= 0))
+    rc = H5Dwrite(dset, mem_type, mspace, fspace, dxpl, count > 0 ? buf : dummy);
+  if (mspace >= 0) H5Sclose(mspace);
+  if (fspace >= 0) H5Sclose(fspace);
+  return rc;
+}
+
+chr_status chr_index_writer_put_offsets(chr_index_writer *w, int64_t first, int64_t count,
+                                        const int64_t *offsets, hid_t dxpl, chr_error *err) {
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  chr_status st = CHR_OK;
+  if (put(w->offsets, H5T_NATIVE_INT64, first, count, offsets, dxpl) < 0)
+    st = chr_error_set(err, CHR_EIO, "/index/offsets: writing [%lld, %lld) failed",
+                       (long long)first, (long long)(first + count));
+  chr_h5_quiet_end(&quiet);
+  return st;
+}
+
+chr_status chr_index_writer_put_entries(chr_index_writer *w, int64_t first, int64_t count,
+                                        const uint16_t *bins, const float *mass, hid_t dxpl,
+                                        chr_error *err) {
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  chr_status st = CHR_OK;
+  if (put(w->bins, H5T_NATIVE_UINT16, first, count, bins, dxpl) < 0 ||
+      put(w->mass, H5T_NATIVE_FLOAT, first, count, mass, dxpl) < 0)
+    st = chr_error_set(err, CHR_EIO, "/index/bins, /index/mass: writing [%lld, %lld) failed",
+                       (long long)first, (long long)(first + count));
+  chr_h5_quiet_end(&quiet);
+  return st;
+}
+
+chr_status chr_index_writer_put_roots(chr_index_writer *w, int64_t first, int64_t count,
+                                      const uint16_t *block, hid_t dxpl, chr_error *err) {
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  chr_status st = CHR_OK;
+  hsize_t start[2] = {0, (hsize_t)first}, n[2] = {CHR_BINS, (hsize_t)(count > 0 ? count : 1)};
+  hid_t fspace = H5Dget_space(w->roots), mspace = H5Screate_simple(2, n, NULL);
+  static const uint16_t dummy[CHR_BINS];
+  int ok = fspace >= 0 && mspace >= 0 &&
+           (count == 0 ? H5Sselect_none(fspace) >= 0 && H5Sselect_none(mspace) >= 0
+                       : H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, n, NULL) >= 0) &&
+           H5Dwrite(w->roots, H5T_NATIVE_UINT16, mspace, fspace, dxpl, count ? block : dummy) >= 0;
+  if (!ok)
+    st = chr_error_set(err, CHR_EIO, "/index/roots: writing rows [%lld, %lld) failed",
+                       (long long)first, (long long)(first + count));
+  if (mspace >= 0) H5Sclose(mspace);
+  if (fspace >= 0) H5Sclose(fspace);
+  chr_h5_quiet_end(&quiet);
+  return st;
+}
+
+/* Creates or replaces the scalar attribute `name` of obj. */
+static int put_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
+                    const void *value) {
+  if (H5Aexists(obj, name) > 0 && H5Adelete(obj, name) < 0) return 0;
+  hid_t space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
+  int ok = space >= 0 &&
+           (attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
+           H5Awrite(attr, mem_type, value) >= 0;
+  if (attr >= 0 && H5Aclose(attr) < 0) ok = 0;
+  if (space >= 0) H5Sclose(space);
+  return ok;
+}
+
+chr_status chr_index_writer_close(chr_index_writer **p, uint64_t checksum, chr_error *err) {
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  chr_index_writer *w = *p;
+  const int version = CHR_INDEX_VERSION, bins = CHR_BINS, format = 2;
+  chr_status st = CHR_OK;
+  hid_t hist = H5Dopen2(w->file, "/histograms", H5P_DEFAULT);
+  int ok = hist >= 0 &&
+           put_attr(w->group, "index_version", H5T_STD_I32LE, H5T_NATIVE_INT, &version) &&
+           put_attr(w->group, "rows", H5T_STD_I64LE, H5T_NATIVE_INT64, &w->rows) &&
+           put_attr(w->group, "bins", H5T_STD_I32LE, H5T_NATIVE_INT, &bins) &&
+           put_attr(w->group, "nnz", H5T_STD_I64LE, H5T_NATIVE_INT64, &w->nnz) &&
+           put_attr(w->group, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &checksum) &&
+           put_attr(hist, "index_checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &checksum) &&
+           put_attr(w->file, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT, &format);
+  if (hist >= 0) H5Dclose(hist);
+  if (!ok) st = chr_error_set(err, CHR_EIO, "/index: its attributes cannot be written");
+  hid_t ids[5] = {w->roots, w->mass, w->bins, w->offsets, w->group};
+  for (int i = 0; i < 5; ++i)
+    if (ids[i] >= 0 && (i < 4 ? H5Dclose(ids[i]) : H5Gclose(ids[i])) < 0 && st == CHR_OK)
+      st = chr_error_set(err, CHR_EIO, "/index: cannot be closed");
+  if (H5Fclose(w->file) < 0 && st == CHR_OK)
+    st = chr_error_set(err, CHR_EIO, "cannot close the file after writing the index");
+  free(w);
+  *p = NULL;
+  chr_h5_quiet_end(&quiet);
+  return st;
+}
+
+void chr_index_writer_abandon(chr_index_writer **p) {
+  if (p == NULL || *p == NULL) return;
+  chr_index_writer *w = *p;
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  if (w->roots >= 0) H5Dclose(w->roots);
+  if (w->mass >= 0) H5Dclose(w->mass);
+  if (w->bins >= 0) H5Dclose(w->bins);
+  if (w->offsets >= 0) H5Dclose(w->offsets);
+  if (w->group >= 0) H5Gclose(w->group);
+  if (w->file >= 0) H5Fclose(w->file);
+  chr_h5_quiet_end(&quiet);
+  free(w);
+  *p = NULL;
+}
