@@ -14,9 +14,16 @@
 typedef enum { CHR_METRIC_SINKHORN = 0, CHR_METRIC_EMD = 1 } chr_metric;
 
 /* Which images the rerank ranks, i.e. the candidate stage: the stage-1 top-R (Hellinger, v1),
- * or (metric emd only) every image through the EMD lower bounds ("bounds"); AUTO, the default,
- * is resolved per query once the dataset's size is known (chr_search_options_resolve). */
-typedef enum { CHR_SCOPE_CANDIDATES = 0, CHR_SCOPE_ALL = 1, CHR_SCOPE_AUTO = 2 } chr_rerank_scope;
+ * or (metric emd only) every image through the EMD lower bounds ("bounds"), or (metric emd
+ * only) the top-R of an EMD-aware cascade of bounds ("cascade", include/chromatica/cascade.h:
+ * not certified, but its cost grows like stage 1's); AUTO, the default, is resolved per query
+ * once the dataset's size is known (chr_search_options_resolve). */
+typedef enum {
+  CHR_SCOPE_CANDIDATES = 0,
+  CHR_SCOPE_ALL = 1,
+  CHR_SCOPE_AUTO = 2,
+  CHR_SCOPE_CASCADE = 3
+} chr_rerank_scope;
 
 /* Up to this many images, the default candidate stage of an exact-EMD query is "bounds" (the
  * certified exact top-k over every image); above it, "hellinger". The bounds stage bounds and
@@ -46,9 +53,10 @@ typedef struct {
  * 10, EMD pruning on. */
 chr_search_options chr_search_options_default(void);
 
-/* Resolves a CHR_SCOPE_AUTO candidate stage for a dataset of `images` images: "bounds"
- * (CHR_SCOPE_ALL) for exact-EMD queries outside fast mode on at most CHR_BOUNDS_AUTO_MAX_IMAGES
- * images, "hellinger" (CHR_SCOPE_CANDIDATES) otherwise. An explicit stage is kept. */
+/* Resolves a CHR_SCOPE_AUTO candidate stage for a dataset of `images` images: for exact-EMD
+ * queries outside fast mode, "bounds" (CHR_SCOPE_ALL) on at most CHR_BOUNDS_AUTO_MAX_IMAGES
+ * images and "cascade" (CHR_SCOPE_CASCADE) above; "hellinger" (CHR_SCOPE_CANDIDATES)
+ * otherwise. An explicit stage is kept. */
 void chr_search_options_resolve(chr_search_options *o, int64_t images);
 
 /* R = min(images, max(k, rerank_k)) for the whole dataset. */

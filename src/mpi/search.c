@@ -7,6 +7,7 @@
 
 #include "chromatica/query_cache.h"
 #include "chromatica/search.h"
+#include "cascade.h"
 #include "rerank_emd.h"
 
 /* The tag of a stop notice between group leaders; the layout's row transfers use 101 and 102. */
@@ -92,7 +93,8 @@ static void stage1_wave(const chr_index *idx, wave_query *wq, int W) {
   for (int i = 0; i < W; ++i) {
     wq[i].ann_ms = 0.0;
     wq[i].n_partial = 0;
-    if (wq[i].query->options.rerank_scope == CHR_SCOPE_ALL) continue; /* every image counts */
+    chr_rerank_scope scope = wq[i].query->options.rerank_scope;
+    if (scope == CHR_SCOPE_ALL || scope == CHR_SCOPE_CASCADE) continue; /* their own stages */
     qs[n] = &wq[i].query->hist;
     outs[n] = wq[i].partial;
     want[n] = wq[i].want < rows ? wq[i].want : (int)rows;
@@ -178,6 +180,19 @@ cleanup:
   free(all);
   free(tmp);
   return st;
+}
+
+/* The cascade queries' pools replace their (empty) stage-1 lists; the stage adds to their ann
+ * time. Collective on the group communicator (every rank holds the same wave). */
+static chr_status cascade_wave(MPI_Comm gcomm, const chr_index *idx, int64_t images,
+                               wave_query *wq, int W, chr_error *err) {
+  chr_cascade_job jobs[CHR_MAX_CONCURRENT_MAX];
+  int n = 0;
+  for (int i = 0; i < W; ++i)
+    if (wq[i].query->options.rerank_scope == CHR_SCOPE_CASCADE)
+      jobs[n++] = (chr_cascade_job){wq[i].query, wq[i].want, wq[i].merged, &wq[i].n_merged,
+                                    &wq[i].ann_ms};
+  return n > 0 ? chr_mpi_cascade(gcomm, idx, images, jobs, n, err) : CHR_OK;
 }
 
 /* Keeps this shard's best n matches (already ranked) as result hits. */
@@ -328,6 +343,7 @@ static chr_status run_wave(const chr_layout *L, const chr_index *idx, wave_query
   double t_merge = MPI_Wtime();
   chr_status st = merge_partials(L->group_comm, wq, W, err);
   double merge_ms = (MPI_Wtime() - t_merge) * 1e3;
+  if (st == CHR_OK) st = cascade_wave(L->group_comm, idx, L->images, wq, W, err);
   if (st != CHR_OK) return st;
   int longest = 0;
   for (int i = 0; i < W; ++i) longest = wq[i].want > longest ? wq[i].want : longest;
