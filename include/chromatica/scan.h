@@ -44,6 +44,9 @@ const float *chr_index_centroid_column(const chr_index *idx, int axis);
 #define CHR_INDEX_CDF 29
 const uint8_t *chr_index_cdf_column(const chr_index *idx, int k);
 
+/* The bytes per image of the centroid and marginal columns. */
+#define CHR_INDEX_SUMMARY_BYTES (3 * 4 + CHR_INDEX_CDF)
+
 /* round(255 f) clamped to 0..255: how a cumulative mass f is kept. */
 uint8_t chr_index_cdf_quantize(double f);
 
