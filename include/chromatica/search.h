@@ -59,6 +59,10 @@ chr_search_options chr_search_options_default(void);
  * otherwise. An explicit stage is kept. */
 void chr_search_options_resolve(chr_search_options *o, int64_t images);
 
+/* 1 when the query's candidates are stage 1's Hellinger top-R (the hellinger stage, and fast
+ * mode); 0 for the bounds and cascade stages, which find their own. */
+int chr_search_uses_stage1(const chr_search_options *o);
+
 /* R = min(images, max(k, rerank_k)) for the whole dataset. */
 int chr_search_candidates(const chr_search_options *o, int64_t images);
 

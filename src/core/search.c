@@ -29,6 +29,10 @@ void chr_search_options_resolve(chr_search_options *o, int64_t images) {
                                                            : CHR_SCOPE_CASCADE;
 }
 
+int chr_search_uses_stage1(const chr_search_options *o) {
+  return o->rerank_scope != CHR_SCOPE_ALL && o->rerank_scope != CHR_SCOPE_CASCADE;
+}
+
 int chr_search_candidates(const chr_search_options *o, int64_t images) {
   int want = o->k > o->rerank_k ? o->k : o->rerank_k;
   return images < want ? (int)images : want;

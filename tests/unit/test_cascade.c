@@ -20,6 +20,7 @@
 #include "chromatica/color.h"
 #include "chromatica/emd.h"
 #include "chromatica/grid.h"
+#include "chromatica/search.h"
 #include "test_random.h"
 
 #define ROWS 3000
@@ -177,11 +178,38 @@ static void test_bounds_against_emd(void **state) {
   chr_index_destroy(&idx);
 }
 
+/* auto: bounds up to CHR_BOUNDS_AUTO_MAX_IMAGES, cascade above, for exact EMD outside fast mode;
+ * hellinger otherwise; an explicit stage is kept. */
+static void test_auto_resolves(void **state) {
+  (void)state;
+  chr_search_options o = chr_search_options_default();
+  chr_search_options_resolve(&o, CHR_BOUNDS_AUTO_MAX_IMAGES);
+  assert_int_equal(o.rerank_scope, CHR_SCOPE_ALL);
+  o.rerank_scope = CHR_SCOPE_AUTO;
+  chr_search_options_resolve(&o, CHR_BOUNDS_AUTO_MAX_IMAGES + 1);
+  assert_int_equal(o.rerank_scope, CHR_SCOPE_CASCADE);
+  assert_false(chr_search_uses_stage1(&o));
+  o.rerank_scope = CHR_SCOPE_AUTO;
+  o.fast_mode = 1;
+  chr_search_options_resolve(&o, 1000000);
+  assert_int_equal(o.rerank_scope, CHR_SCOPE_CANDIDATES);
+  assert_true(chr_search_uses_stage1(&o));
+  o = chr_search_options_default();
+  o.metric = CHR_METRIC_SINKHORN;
+  chr_search_options_resolve(&o, 1000000);
+  assert_int_equal(o.rerank_scope, CHR_SCOPE_CANDIDATES);
+  o = chr_search_options_default();
+  o.rerank_scope = CHR_SCOPE_CASCADE;
+  chr_search_options_resolve(&o, 10);
+  assert_int_equal(o.rerank_scope, CHR_SCOPE_CASCADE);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_select_matches_brute_force),
       cmocka_unit_test(test_summaries),
       cmocka_unit_test(test_bounds_against_emd),
+      cmocka_unit_test(test_auto_resolves),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
