@@ -1,23 +1,27 @@
 /* The cheap first step of the "cascade" candidate stage (issue 14): an EMD-aware bound of every
- * image, streamed from the same binary16 root columns and at about the cost of the stage-1
- * scan, and the shard's top rows by it. The cascade as a whole (src/mpi/cascade.c) keeps the
- * best CHR_CASCADE_WIDEN x pool-size rows by this bound, orders those by the tighter
- * chr_cascade_bound_tight, and hands the best pool-size rows to the exact EMD rerank. It is not
- * certified: the cheap bound below is a lower bound of the EMD only up to the rounding of the
- * binary16 roots, and an image outside the pool is never looked at again.
+ * image, streamed like the stage-1 scan from the binary16 root columns and the index's
+ * per-image summaries, and the shard's top rows by it. The cascade as a whole
+ * (src/mpi/cascade.c) keeps the best CHR_CASCADE_WIDEN x pool-size rows by this bound, orders
+ * those by max(this, chr_cascade_bound_tight), and hands the best pool-size rows to the exact
+ * EMD rerank. It is not certified: the cheap bound is a lower bound of the EMD only up to
+ * rounding (binary16 roots, marginals in 1/255), and an image outside the pool is never looked
+ * at again.
  *
- * The cheap bound of image x (masses b_t summing to 1) for query q:
- *   max(centroid, clipped dot), centroid = |mean_q - mean_x| (chr_emd_bound_centroid, with the
- *   image means precomputed per image by the index), clipped dot = sum_t b_t min(d_q(t), c)
- *   = c - sum_t b_t (c - d_q(t))_+,
- * where d_q(t) is the distance from bin t to the query's nearest support bin and c is the
- * (K + 1)-th smallest d_q, K = min(CHR_CASCADE_BINS_MAX, CHR_CASCADE_BINS_PER_QUERY_BIN x the
- * query's bins): only the K bins nearest the query have (c - d_q)_+ > 0, so like stage 1 it
- * reads a few columns per query bin, not the image's whole support. It is
- * below the all-N dot bound (it caps each unit of mass's travel at c) and equals it for images
- * whose mass lies within c of the query, the ones that matter. b_t is read as the square of the
- * stored root. Every row's value is computed by the same float operations in the same order,
- * so it never depends on threads, shards or vector width. Not collective. */
+ * The cheap bound of image x (masses b_t summing to 1) for query q is the largest of
+ * - the centroid bound |mean_q - mean_x| (chr_emd_bound_centroid; the image means are kept by
+ *   the index, chr_index_centroid_column);
+ * - the 1-D EMD of the L, a and b marginals: sum over levels of |F_q - F_x| x the bin width
+ *   (projecting a plan onto an axis gives a 1-D plan costing no more; the image CDFs are kept by
+ *   the index in units of 1/255, chr_index_cdf_column); the term that sees mass far from the
+ *   query, which the next one cannot;
+ * - the clipped dot sum_t b_t min(d_q(t), c) = c - sum_t b_t (c - d_q(t))_+, where d_q(t) is
+ *   the distance from bin t to the query's nearest support bin and c the (K + 1)-th smallest
+ *   d_q, K = min(CHR_CASCADE_BINS_MAX, CHR_CASCADE_BINS_PER_QUERY_BIN x the query's bins): only
+ *   the K bins nearest the query have (c - d_q)_+ > 0, so it reads K root columns, not the
+ *   image's whole support (b_t is read as the square of the stored root); it equals the all-N
+ *   dot bound for images whose mass lies within c of the query.
+ * Every row's value is computed by the same float and integer operations in the same order, so
+ * it never depends on threads, shards or vector width. Not collective. */
 #ifndef CHROMATICA_CASCADE_H
 #define CHROMATICA_CASCADE_H
 
