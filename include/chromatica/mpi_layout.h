@@ -34,7 +34,8 @@ chr_status chr_mpi_io_lists(MPI_Comm comm, hid_t *fapl, hid_t *dxpl, chr_error *
 
 /* The most memory a shard of `rows` images can take once loaded: the bin-major columns (a
  * 2-byte binary16 root per bin) plus the sparse rows (6 bytes per non-zero bin, all bins at
- * worst), plus one 4096-row read buffer. */
+ * worst) plus the per-image summaries of the cascade (CHR_INDEX_SUMMARY_BYTES), plus one
+ * 4096-row read buffer. */
 double chr_layout_shard_bytes(int64_t rows);
 
 /* Default shard count: the fewest shards (a divisor of P) whose chr_layout_shard_bytes fits

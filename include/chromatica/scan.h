@@ -77,6 +77,25 @@ int chr_index_excluded(const chr_index *idx, int64_t r);
  * and stay valid until it is destroyed. Returns the support size. */
 int chr_index_support(const chr_index *idx, int64_t r, const uint16_t **bins, const float **mass);
 
+/* The binary16 sqrt(x) of bin `bin` for local rows 0 .. rows: the column stage 1 streams. */
+const uint16_t *chr_index_root_column(const chr_index *idx, int bin);
+
+/* Per image, computed in double from its support when appended, for the cascade's bounds: its
+ * centroid (the mass-weighted mean of its bin centres) as float, axis 0, 1, 2 = L, a, b ... */
+const float *chr_index_centroid_column(const chr_index *idx, int axis);
+
+/* ... and the cumulative distributions of its three axis marginals below each axis's last
+ * level (k 0-6: L levels 0-6, 7-17: a levels 0-10, 18-28: b levels 0-10) in units of 1/255
+ * (chr_index_cdf_quantize). Column k of every local row. */
+#define CHR_INDEX_CDF 29
+const uint8_t *chr_index_cdf_column(const chr_index *idx, int k);
+
+/* The bytes per image of the centroid and marginal columns. */
+#define CHR_INDEX_SUMMARY_BYTES (3 * 4 + CHR_INDEX_CDF)
+
+/* round(255 f) clamped to 0..255: how a cumulative mass f is kept. */
+uint8_t chr_index_cdf_quantize(double f);
+
 /* ann_score = 2 - 2 * sum_i sqrt(q_i) * sqrt(x_i) for local row r, summed in double in the
  * query's ascending bin order. The single definition every path must reproduce bit for bit. */
 double chr_scan_score(const chr_index *idx, const chr_qhist *q, int64_t r);

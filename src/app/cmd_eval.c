@@ -24,8 +24,9 @@ static const char usage[] =
     "                       [--epsilons E,...] [--rerank-ks R,...] [--shards S]\n"
     "                       [--io scatter|parallel] [--memory-per-rank MB] [--progress]\n"
     "  Modes: fast, sinkhorn at each epsilon (default 0.01,0.02,0.05,0.1) with each query's\n"
-    "  rerank_k, emd within each top-R (default 25,50,100,200,400); truth: exact EMD over\n"
-    "  every image. Each query keeps its own k, colours and other options.\n";
+    "  rerank_k, emd within each top-R (default 25,50,100,200,400), emd within the cascade\n"
+    "  candidate stage; truth: exact EMD over every image. Each query keeps its own k,\n"
+    "  colours and other options.\n";
 
 typedef struct {
   chr_session_args session;
@@ -84,7 +85,7 @@ static int parse_args(int argc, char **argv, int rank, eval_args *a) {
 
 /* MODE_POOL is no mode of the table: each query's Hellinger top-CHR_RESULTS_K_MAX, from which
  * the pool recall of the Hellinger-stage modes is read. */
-typedef enum { MODE_FAST, MODE_SINKHORN, MODE_EMD, MODE_TRUTH, MODE_POOL } mode_kind;
+typedef enum { MODE_FAST, MODE_SINKHORN, MODE_EMD, MODE_TRUTH, MODE_POOL, MODE_CASCADE } mode_kind;
 
 typedef struct {
   mode_kind kind;
@@ -96,13 +97,16 @@ typedef struct {
 static void apply_mode(const mode_plan *m, chr_search_options *o) {
   o->fast_mode = m->kind == MODE_FAST || m->kind == MODE_POOL;
   if (m->kind == MODE_POOL) o->k = CHR_RESULTS_K_MAX;
-  o->rerank_scope = m->kind == MODE_TRUTH ? CHR_SCOPE_ALL : CHR_SCOPE_CANDIDATES;
+  o->rerank_scope = m->kind == MODE_TRUTH     ? CHR_SCOPE_ALL
+                    : m->kind == MODE_CASCADE ? CHR_SCOPE_CASCADE
+                                              : CHR_SCOPE_CANDIDATES;
   o->emd_prune = 1;
   if (m->kind == MODE_SINKHORN) {
     o->metric = CHR_METRIC_SINKHORN;
     o->sinkhorn_epsilon = m->epsilon;
   }
-  if (m->kind == MODE_EMD || m->kind == MODE_TRUTH) o->metric = CHR_METRIC_EMD;
+  if (m->kind == MODE_EMD || m->kind == MODE_TRUTH || m->kind == MODE_CASCADE)
+    o->metric = CHR_METRIC_EMD;
   if (m->kind == MODE_EMD) o->rerank_k = m->rerank_k;
 }
 
@@ -112,10 +116,14 @@ static void mode_name(const mode_plan *m, char *out, size_t size) {
   if (m->kind == MODE_EMD) snprintf(out, size, "emd R=%d", m->rerank_k);
   if (m->kind == MODE_TRUTH) snprintf(out, size, "bounds+emd exact (truth)");
   if (m->kind == MODE_POOL) snprintf(out, size, "hellinger pools");
+  if (m->kind == MODE_CASCADE) snprintf(out, size, "cascade+emd");
 }
 
+/* The cascade's pool is not reported, but its rerank is the exact EMD: a truth top-k image in
+ * the pool ranks within the pool no lower than overall, so it is in the answer, and the pool
+ * recall of the truth's top-k equals the recall of the answer (as for CHR_POOL_TOPK). */
 static chr_pool_kind pool_of(const mode_plan *m) {
-  if (m->kind == MODE_FAST) return CHR_POOL_TOPK;
+  if (m->kind == MODE_FAST || m->kind == MODE_CASCADE) return CHR_POOL_TOPK;
   return m->kind == MODE_TRUTH ? CHR_POOL_ALL : CHR_POOL_HELLINGER;
 }
 
@@ -179,14 +187,15 @@ int chr_cmd_eval(int argc, char **argv, const chr_command_context *cmd) {
   chr_error err;
   chr_error_clear(&err);
   chr_session s;
-  mode_plan plans[2 * EVAL_LIST_MAX + 3];
+  mode_plan plans[2 * EVAL_LIST_MAX + 4];
   int n_plans = 0;
   plans[n_plans++] = (mode_plan){MODE_TRUTH, 0.0, 0};
   plans[n_plans++] = (mode_plan){MODE_FAST, 0.0, 0};
   for (int i = 0; i < a.n_eps; ++i) plans[n_plans++] = (mode_plan){MODE_SINKHORN, a.eps[i], 0};
   for (int i = 0; i < a.n_rks; ++i) plans[n_plans++] = (mode_plan){MODE_EMD, 0.0, (int)a.rks[i]};
+  plans[n_plans++] = (mode_plan){MODE_CASCADE, 0.0, 0};
   plans[n_plans++] = (mode_plan){MODE_POOL, 0.0, 0};
-  chr_eval_mode modes[2 * EVAL_LIST_MAX + 3];
+  chr_eval_mode modes[2 * EVAL_LIST_MAX + 4];
   chr_query_result *results = NULL;
   chr_batch_query *work = NULL;
   char first_invalid[CHR_ERROR_MESSAGE_MAX + 32];

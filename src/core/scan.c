@@ -51,6 +51,8 @@ struct chr_index {
   float *mass;        /* CSR masses, parallel to bins */
   int64_t nnz_cap;    /* allocated length of bins and mass */
   uint8_t *excluded;  /* NULL, or 1 per row the searches that collapse duplicates skip */
+  float *centroid;    /* 3 x capacity, column-major (chr_index_centroid_column) */
+  uint8_t *cdf;       /* CHR_INDEX_CDF x capacity, column-major (chr_index_cdf_column) */
 };
 
 chr_status chr_index_create(int64_t capacity, int64_t first_row, chr_index **out, chr_error *err) {
@@ -75,7 +77,9 @@ chr_status chr_index_create(int64_t capacity, int64_t first_row, chr_index **out
   /* +1 keeps malloc(0) out of the picture for an empty shard. */
   idx->roots = malloc(((size_t)capacity * CHR_BINS + 1) * sizeof *idx->roots);
   idx->offsets = malloc(((size_t)capacity + 1) * sizeof(int64_t));
-  if (idx->roots == NULL || idx->offsets == NULL) {
+  idx->centroid = malloc(((size_t)capacity * 3 + 1) * sizeof *idx->centroid);
+  idx->cdf = malloc((size_t)capacity * CHR_INDEX_CDF + 1);
+  if (idx->roots == NULL || idx->offsets == NULL || idx->centroid == NULL || idx->cdf == NULL) {
     st = chr_error_set(err, CHR_ENOMEM, "index: out of memory for %lld rows",
                        (long long)capacity);
     goto cleanup;
@@ -103,6 +107,8 @@ void chr_index_destroy(chr_index **p) {
     free(idx->mass);
   }
   free(idx->excluded);
+  free(idx->centroid);
+  free(idx->cdf);
   free(idx);
   *p = NULL;
 }
@@ -135,6 +141,30 @@ chr_status chr_index_reserve_entries(chr_index *idx, int64_t nnz, chr_error *err
   return CHR_OK;
 }
 
+/* Row r's centroid and marginal distributions (chr_index_centroid_column, chr_index_cdf_column),
+ * masses renormalised by their sum as the EMD does: kept once per image so the cascade's
+ * centroid and marginal bounds cost 3 floats and 29 bytes per row. */
+static void set_summary(chr_index *idx, int64_t r, double total) {
+  double v[3 + CHR_INDEX_CDF] = {0.0}, marginal[CHR_GRID_NL + CHR_GRID_NA + CHR_GRID_NB] = {0.0};
+  for (int64_t j = idx->offsets[r]; j < idx->offsets[r + 1] && total > 0.0; ++j) {
+    chr_lab c = chr_grid_bin_centre(idx->bins[j]);
+    int l, a, b;
+    chr_grid_coords(idx->bins[j], &l, &a, &b);
+    double w = (double)idx->mass[j] / total;
+    v[0] += w * c.l, v[1] += w * c.a, v[2] += w * c.b;
+    marginal[l] += w, marginal[CHR_GRID_NL + a] += w, marginal[CHR_GRID_NL + CHR_GRID_NA + b] += w;
+  }
+  const int n[3] = {CHR_GRID_NL, CHR_GRID_NA, CHR_GRID_NB};
+  for (int axis = 0, in = 0, out = 3; axis < 3; in += n[axis++]) {
+    double cdf = 0.0;
+    for (int level = 0; level < n[axis] - 1; ++level) v[out++] = cdf += marginal[in + level];
+  }
+  size_t cap = (size_t)idx->capacity;
+  for (int k = 0; k < 3; ++k) idx->centroid[(size_t)k * cap + (size_t)r] = (float)v[k];
+  for (int k = 0; k < CHR_INDEX_CDF; ++k)
+    idx->cdf[(size_t)k * cap + (size_t)r] = chr_index_cdf_quantize(v[3 + k]);
+}
+
 /* The sparse rows (CSR) of rows[0..n) as index rows first.. (offsets[first] already set). */
 static chr_status append_sparse(chr_index *idx, const float *rows, int64_t first, int64_t n,
                                 chr_error *err) {
@@ -156,6 +186,7 @@ static chr_status append_sparse(chr_index *idx, const float *rows, int64_t first
     double sum = 0.0;
     for (int64_t j = row_start; j < at; ++j) sum += idx->mass[j];
     idx->offsets[first + r + 1] = at;
+    set_summary(idx, first + r, sum);
     if (sum > idx->max_row_sum) idx->max_row_sum = sum;
   }
   return CHR_OK;
@@ -209,6 +240,7 @@ chr_status chr_index_append_sparse(chr_index *idx, const int64_t *offsets, const
     double sum = 0.0;
     for (int64_t j = lo; j < hi; ++j) sum += idx->mass[j];
     idx->offsets[idx->rows + r + 1] = hi;
+    set_summary(idx, idx->rows + r, sum);
     if (sum > idx->max_row_sum) idx->max_row_sum = sum;
   }
   for (int64_t r0 = 0; r0 < count && idx->release_roots == NULL; r0 += CHR_APPEND_GROUP) {
@@ -238,10 +270,12 @@ chr_status chr_index_adopt_sparse(chr_index *idx, const int64_t *offsets, const 
   memcpy(idx->offsets, offsets, ((size_t)count + 1) * sizeof *offsets);
   /* The same double sum per row as append_sparse, so max_row_sum is identical. */
   double max_sum = 0.0;
+  /* The cascade's per-image summaries are not stored in the file: made here, as append does. */
 #pragma omp parallel for schedule(static) reduction(max : max_sum)
   for (int64_t r = 0; r < count; ++r) {
     double sum = 0.0;
     for (int64_t j = offsets[r]; j < offsets[r + 1]; ++j) sum += mass[j];
+    set_summary(idx, r, sum);
     if (sum > max_sum) max_sum = sum;
   }
   idx->max_row_sum = max_sum;
@@ -309,6 +343,23 @@ int chr_index_support(const chr_index *idx, int64_t r, const uint16_t **bins, co
   *bins = idx->bins + lo;
   *mass = idx->mass + lo;
   return (int)(idx->offsets[r + 1] - lo);
+}
+
+const uint16_t *chr_index_root_column(const chr_index *idx, int bin) {
+  return idx->roots + (size_t)bin * (size_t)idx->capacity;
+}
+
+const float *chr_index_centroid_column(const chr_index *idx, int axis) {
+  return idx->centroid + (size_t)axis * (size_t)idx->capacity;
+}
+
+const uint8_t *chr_index_cdf_column(const chr_index *idx, int k) {
+  return idx->cdf + (size_t)k * (size_t)idx->capacity;
+}
+
+uint8_t chr_index_cdf_quantize(double f) {
+  double u = floor(f * 255.0 + 0.5);
+  return (uint8_t)(u < 0.0 ? 0.0 : u > 255.0 ? 255.0 : u);
 }
 
 double chr_scan_score(const chr_index *idx, const chr_qhist *q, int64_t r) {

@@ -1,5 +1,5 @@
-/* Private to src/core/scan.c (and its unit test): the binary16 square-root columns of the
- * index and the SIMD kernels of the approximate stage-1 sum.
+/* Private to src/core (scan.c, and cascade.c for chr_half_to_float) and its unit tests: the
+ * binary16 square-root columns of the index and the SIMD kernels of the approximate stage-1 sum.
  *
  * The index stores sqrt(x) of every histogram entry as an IEEE binary16 ("half"), column by
  * column. The scan sums w_k * half_k in float for 64 rows at a time and keeps only rows whose

@@ -25,8 +25,14 @@ chr_search_options chr_search_options_default(void) {
 
 void chr_search_options_resolve(chr_search_options *o, int64_t images) {
   if (o->rerank_scope != CHR_SCOPE_AUTO) return;
-  int bounds = o->metric == CHR_METRIC_EMD && !o->fast_mode && images <= CHR_BOUNDS_AUTO_MAX_IMAGES;
-  o->rerank_scope = bounds ? CHR_SCOPE_ALL : CHR_SCOPE_CANDIDATES;
+  int emd = o->metric == CHR_METRIC_EMD && !o->fast_mode;
+  o->rerank_scope = !emd ? CHR_SCOPE_CANDIDATES
+                    : images <= CHR_BOUNDS_AUTO_MAX_IMAGES ? CHR_SCOPE_ALL
+                                                           : CHR_SCOPE_CASCADE;
+}
+
+int chr_search_uses_stage1(const chr_search_options *o) {
+  return o->rerank_scope != CHR_SCOPE_ALL && o->rerank_scope != CHR_SCOPE_CASCADE;
 }
 
 int chr_search_candidates(const chr_search_options *o, int64_t images) {

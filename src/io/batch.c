@@ -211,16 +211,20 @@ static chr_status option_apply(const cJSON *item, chr_search_options *o, chr_err
   }
   if (strcmp(key, "candidates") == 0) {
     /* The v2 name of the candidate stage; "bounds" is the EMD-bound stage over every image,
-     * the same search as rerank_scope "all". */
+     * the same search as rerank_scope "all"; "cascade" the EMD-aware pool of large sets. */
     const char *m = cJSON_IsString(item) ? item->valuestring : "";
-    if (strcmp(m, "hellinger") == 0 || strcmp(m, "bounds") == 0 || strcmp(m, "auto") == 0) {
-      o->rerank_scope = m[0] == 'b' ? CHR_SCOPE_ALL : m[0] == 'a' ? CHR_SCOPE_AUTO : CHR_SCOPE_CANDIDATES;
+    if (strcmp(m, "hellinger") == 0 || strcmp(m, "bounds") == 0 || strcmp(m, "auto") == 0 ||
+        strcmp(m, "cascade") == 0) {
+      o->rerank_scope = m[0] == 'b'   ? CHR_SCOPE_ALL
+                        : m[0] == 'a' ? CHR_SCOPE_AUTO
+                        : m[0] == 'c' ? CHR_SCOPE_CASCADE
+                                      : CHR_SCOPE_CANDIDATES;
       return CHR_OK;
     }
     describe(item, shown, sizeof shown);
     return chr_error_set(err, CHR_EINVAL,
-                         "candidates %s: unknown candidate stage (expected \"auto\", \"hellinger\" "
-                         "or \"bounds\")",
+                         "candidates %s: unknown candidate stage (expected \"auto\", \"hellinger\", "
+                         "\"bounds\" or \"cascade\")",
                          shown);
   }
   if (strcmp(key, "metric") == 0) {
@@ -370,6 +374,14 @@ static void parse_query(chr_batch *b, const cJSON *query, int index,
     chr_error_set(&err, CHR_EINVAL,
                   "rerank_scope \"all\": needs metric \"emd\" without fast_mode (got %s%s); "
                   "candidates \"bounds\" is the same stage",
+                  q->options.metric == CHR_METRIC_EMD ? "\"emd\"" : "\"sinkhorn\"",
+                  q->options.fast_mode ? " with fast_mode" : "");
+    goto done;
+  }
+  if (q->options.rerank_scope == CHR_SCOPE_CASCADE &&
+      (q->options.metric != CHR_METRIC_EMD || q->options.fast_mode)) {
+    chr_error_set(&err, CHR_EINVAL,
+                  "candidates \"cascade\": needs metric \"emd\" without fast_mode (got %s%s)",
                   q->options.metric == CHR_METRIC_EMD ? "\"emd\"" : "\"sinkhorn\"",
                   q->options.fast_mode ? " with fast_mode" : "");
     goto done;

@@ -148,7 +148,9 @@ static int add_success(cJSON *o, const chr_batch_query *q, const chr_query_resul
          add_num(meta, "pruned_candidates", (double)r->pruned) &&
          add_bool(meta, "cache_hit", r->cache_hit) &&
          add_str(meta, "candidate_stage",
-                 q->options.rerank_scope == CHR_SCOPE_ALL ? "bounds" : "hellinger") &&
+                 q->options.rerank_scope == CHR_SCOPE_ALL       ? "bounds"
+                 : q->options.rerank_scope == CHR_SCOPE_CASCADE ? "cascade"
+                                                                : "hellinger") &&
          add_str(meta, "rerank_scope",
                  q->options.rerank_scope == CHR_SCOPE_ALL ? "all" : "candidates") &&
          add_metric(meta, q, r) && add_bool(meta, "fast_mode", q->options.fast_mode) &&

@@ -86,7 +86,8 @@ chr_status chr_layout_rank_memory(MPI_Comm comm, double override_mb, double *byt
 }
 
 double chr_layout_shard_bytes(int64_t rows) {
-  return (double)rows * CHR_BINS * (2.0 + 6.0) + (double)CHUNK_ROWS * CHR_BINS * 4.0;
+  return (double)rows * (CHR_BINS * (2.0 + 6.0) + CHR_INDEX_SUMMARY_BYTES) +
+         (double)CHUNK_ROWS * CHR_BINS * 4.0;
 }
 
 chr_status chr_layout_default_shards(MPI_Comm comm, int64_t images, double rank_bytes,

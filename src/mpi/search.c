@@ -7,6 +7,7 @@
 
 #include "chromatica/query_cache.h"
 #include "chromatica/search.h"
+#include "cascade.h"
 #include "rerank_emd.h"
 #include "search_stop.h"
 
@@ -74,7 +75,7 @@ static void stage1_wave(const chr_index *idx, wave_query *wq, int W) {
   for (int i = 0; i < W; ++i) {
     wq[i].ann_ms = 0.0;
     wq[i].n_partial = 0;
-    if (wq[i].query->options.rerank_scope == CHR_SCOPE_ALL) continue; /* every image counts */
+    if (!chr_search_uses_stage1(&wq[i].query->options)) continue; /* bounds, cascade */
     qs[n] = &wq[i].query->hist;
     outs[n] = wq[i].partial;
     want[n] = wq[i].want < rows ? wq[i].want : (int)rows;
@@ -184,12 +185,13 @@ static void stage2(const chr_index *idx, wave_query *w, chr_match *matches, chr_
   w->rerank_ms = (chr_mpi_seconds() - t) * 1e3;
 }
 
-/* The exact EMD queries of the wave, reranked together in bound-pruned rounds across the
- * group's shards. Collective on the group communicator. */
-static chr_status stage2_emd(MPI_Comm gcomm, const chr_index *idx, wave_query *wq, int W,
-                             chr_error *err) {
+/* The exact EMD queries of the wave (cascade pools made first, their time added to ann_ms),
+ * reranked together in bound-pruned rounds across the group's shards. Collective on gcomm. */
+static chr_status stage2_emd(MPI_Comm gcomm, const chr_index *idx, int64_t images,
+                             wave_query *wq, int W, chr_error *err) {
   chr_emd_job jobs[CHR_MAX_CONCURRENT_MAX];
-  int owner[CHR_MAX_CONCURRENT_MAX], n = 0;
+  chr_cascade_job cascade[CHR_MAX_CONCURRENT_MAX];
+  int owner[CHR_MAX_CONCURRENT_MAX], n = 0, nc = 0;
   chr_status st = CHR_OK;
   for (int i = 0; i < W; ++i) {
     if (!exact_emd(&wq[i].query->options)) continue;
@@ -201,9 +203,13 @@ static chr_status stage2_emd(MPI_Comm gcomm, const chr_index *idx, wave_query *w
                             .n_merged = wq[i].n_merged};
     jobs[n].top = malloc((size_t)wq[i].query->options.k * sizeof *jobs[n].top);
     if (jobs[n].top == NULL) st = chr_error_set(err, CHR_ENOMEM, "cannot hold a top-k list");
+    if (wq[i].query->options.rerank_scope == CHR_SCOPE_CASCADE)
+      cascade[nc++] = (chr_cascade_job){wq[i].query, wq[i].want, wq[i].merged, &jobs[n].n_merged,
+                                        &wq[i].ann_ms};
     owner[n++] = i;
   }
   st = chr_mpi_agree(gcomm, st, err);
+  if (st == CHR_OK && nc > 0) st = chr_mpi_cascade(gcomm, idx, images, cascade, nc, err);
   if (st == CHR_OK && n > 0) st = chr_mpi_emd_rerank(gcomm, idx, jobs, n, err);
   for (int j = 0; j < n && st == CHR_OK; ++j) {
     wave_query *w = &wq[owner[j]];
@@ -309,7 +315,7 @@ static chr_status run_wave(const chr_layout *L, const chr_index *idx, wave_query
   free(matches);
   free(owned);
   st = chr_mpi_agree(L->group_comm, st, err);
-  if (st == CHR_OK) st = stage2_emd(L->group_comm, idx, wq, W, err);
+  if (st == CHR_OK) st = stage2_emd(L->group_comm, idx, L->images, wq, W, err);
   if (st != CHR_OK) return st;
   double t_gather = chr_mpi_seconds();
   st = finish_on_leader(L->group_comm, wq, W, indices, L->group, start_s, t0, out, err);

@@ -30,6 +30,17 @@ CHR_SCAN_KERNELS=portable run p2port 2 2 batch_a.json || failed=1
 /usr/bin/python3 "$here/compare_reports.py" "$work"/p1.json "$work"/p2.json "$work"/p2s2par.json \
   "$work"/p3s3.json "$work"/p3par.json "$work"/p4s2.json "$work"/p4s4par.json "$work"/p2port.json \
   --golden "$here/golden_small.json" || exit 1
+# The cascade candidate stage (batch_c, batch_d: the same queries at max_concurrent 4 and 1,
+# batch_size 3) across ranks, shards, threads, io modes and kernels; its own golden answer.
+cfailed=0
+run c1 1 2 batch_c.json || cfailed=1
+run c2s2par 2 1 batch_d.json --shards 2 --io parallel || cfailed=1
+run c3s3 3 1 batch_c.json --shards 3 || cfailed=1
+run c3 3 2 batch_d.json || cfailed=1
+CHR_SCAN_KERNELS=portable run c2port 2 2 batch_c.json --shards 2 || cfailed=1
+[ "$cfailed" -eq 0 ] || { echo "0 passed, 1 failed"; exit 1; }
+/usr/bin/python3 "$here/compare_reports.py" "$work"/c1.json "$work"/c2s2par.json "$work"/c3s3.json \
+  "$work"/c3.json "$work"/c2port.json --golden "$here/golden_cascade.json" || exit 1
 # max_concurrent is a hard bound: 4 for batch_a, 1 for batch_b.
 /usr/bin/python3 - "$work" <<'PY'
 import json, sys

@@ -1,0 +1,215 @@
+/* The cascade's cheap step (cascade.h, issue 14): chr_cascade_select equals the brute-force
+ * top by (chr_cascade_bound_row, row) bit for bit, for several queries at once and any thread
+ * count; the index's per-image summaries (centroid, marginal distributions) equal their
+ * definitions; the tighter bound stays below the exact EMD (it is certified), and the cheap
+ * bound exceeds it by no more than its documented rounding (binary16 roots, 1/255 marginals). */
+// clang-format off
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+// clang-format on
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chromatica/cascade.h"
+#include "chromatica/color.h"
+#include "chromatica/emd.h"
+#include "chromatica/grid.h"
+#include "chromatica/search.h"
+#include "test_random.h"
+
+#define ROWS 3000
+#define QUERIES 6
+
+/* A histogram of 1-60 bins around 1-3 random centres (neighbouring bins), summing to 1. */
+static void random_row(float *row, uint64_t *s) {
+  memset(row, 0, CHR_BINS * sizeof *row);
+  int centres = 1 + (int)(next(s) % 3), n = 1 + (int)(next(s) % 60);
+  int centre[3];
+  for (int c = 0; c < centres; ++c) centre[c] = (int)(next(s) % CHR_BINS);
+  double total = 0.0;
+  for (int j = 0; j < n; ++j) {
+    int l, a, b;
+    chr_grid_coords(centre[next(s) % (uint64_t)centres], &l, &a, &b);
+    l += (int)(next(s) % 3) - 1, a += (int)(next(s) % 5) - 2, b += (int)(next(s) % 5) - 2;
+    l = l < 0 ? 0 : l >= CHR_GRID_NL ? CHR_GRID_NL - 1 : l;
+    a = a < 0 ? 0 : a >= CHR_GRID_NA ? CHR_GRID_NA - 1 : a;
+    b = b < 0 ? 0 : b >= CHR_GRID_NB ? CHR_GRID_NB - 1 : b;
+    float m = (float)(uniform(s) + 0.01);
+    row[chr_grid_index(l, a, b)] += m;
+    total += m;
+  }
+  for (int t = 0; t < CHR_BINS; ++t) row[t] = (float)(row[t] / total);
+}
+
+static chr_index *random_index(int rows, uint64_t seed, float **dense) {
+  uint64_t s = seed;
+  float *all = malloc((size_t)rows * CHR_BINS * sizeof *all);
+  assert_non_null(all);
+  for (int r = 0; r < rows; ++r) random_row(all + (size_t)r * CHR_BINS, &s);
+  chr_index *idx = NULL;
+  chr_error err;
+  assert_int_equal(chr_index_create(rows, 0, &idx, &err), CHR_OK);
+  assert_int_equal(chr_index_append(idx, all, rows, &err), CHR_OK);
+  *dense = all;
+  return idx;
+}
+
+static void random_query(chr_qhist *q, uint64_t *s) {
+  int n = 1 + (int)(next(s) % CHR_QUERY_MAX_COLORS);
+  chr_lab col[CHR_QUERY_MAX_COLORS];
+  double w[CHR_QUERY_MAX_COLORS];
+  for (int k = 0; k < n; ++k) {
+    chr_rgb rgb = {(uint8_t)(next(s) & 255), (uint8_t)(next(s) & 255), (uint8_t)(next(s) & 255)};
+    col[k] = chr_rgb_to_lab(rgb);
+    w[k] = uniform(s) + 0.05;
+  }
+  chr_error err;
+  assert_int_equal(chr_qhist_build(col, w, n, 1.0, q, &err), CHR_OK);
+}
+
+static int hit_order(const void *a, const void *b) { return chr_hit_compare(a, b); }
+
+static void test_select_matches_brute_force(void **state) {
+  (void)state;
+  float *dense = NULL;
+  chr_index *idx = random_index(ROWS, 77, &dense);
+  uint64_t s = 4242;
+  chr_cascade_query cq[QUERIES];
+  const chr_cascade_query *cqs[QUERIES];
+  int want[QUERIES] = {1, 10, 200, 800, ROWS, ROWS + 500}, counts[QUERIES];
+  chr_hit *out[QUERIES], *brute = malloc(ROWS * sizeof *brute);
+  for (int q = 0; q < QUERIES; ++q) {
+    chr_qhist h;
+    random_query(&h, &s);
+    chr_cascade_init(&h, &cq[q]);
+    cqs[q] = &cq[q];
+    out[q] = malloc((size_t)want[q] * sizeof *out[q]);
+  }
+  for (int threads = 1; threads <= 3; ++threads) {
+    omp_set_num_threads(threads);
+    chr_error err;
+    assert_int_equal(chr_cascade_select(idx, cqs, QUERIES, want, out, counts, &err), CHR_OK);
+    for (int q = 0; q < QUERIES; ++q) {
+      for (int r = 0; r < ROWS; ++r) brute[r] = (chr_hit){chr_cascade_bound_row(idx, &cq[q], r), r};
+      qsort(brute, ROWS, sizeof *brute, hit_order);
+      int expect = want[q] < ROWS ? want[q] : ROWS;
+      assert_int_equal(counts[q], expect);
+      for (int e = 0; e < expect; ++e) {
+        assert_int_equal(out[q][e].row, brute[e].row);
+        assert_memory_equal(&out[q][e].score, &brute[e].score, sizeof(double));
+      }
+    }
+  }
+  for (int q = 0; q < QUERIES; ++q) free(out[q]);
+  free(brute);
+  free(dense);
+  chr_index_destroy(&idx);
+}
+
+static void test_summaries(void **state) {
+  (void)state;
+  float *dense = NULL;
+  chr_index *idx = random_index(200, 99, &dense);
+  for (int r = 0; r < 200; ++r) {
+    const float *x = dense + (size_t)r * CHR_BINS;
+    double total = 0.0, mean[3] = {0.0, 0.0, 0.0}, marginal[3][12] = {{0.0}};
+    for (int t = 0; t < CHR_BINS; ++t) total += x[t];
+    for (int t = 0; t < CHR_BINS; ++t) {
+      chr_lab c = chr_grid_bin_centre(t);
+      int l, a, b;
+      chr_grid_coords(t, &l, &a, &b);
+      double w = x[t] / total;
+      mean[0] += w * c.l, mean[1] += w * c.a, mean[2] += w * c.b;
+      marginal[0][l] += w, marginal[1][a] += w, marginal[2][b] += w;
+    }
+    for (int axis = 0; axis < 3; ++axis)
+      assert_true(fabs(chr_index_centroid_column(idx, axis)[r] - mean[axis]) < 1e-4);
+    const int n[3] = {CHR_GRID_NL, CHR_GRID_NA, CHR_GRID_NB};
+    for (int axis = 0, k = 0; axis < 3; ++axis) {
+      double cdf = 0.0;
+      for (int level = 0; level < n[axis] - 1; ++level, ++k) {
+        cdf += marginal[axis][level];
+        assert_true(fabs(chr_index_cdf_column(idx, k)[r] / 255.0 - cdf) <= 0.5 / 255 + 1e-6);
+      }
+    }
+  }
+  free(dense);
+  chr_index_destroy(&idx);
+}
+
+static void test_bounds_against_emd(void **state) {
+  (void)state;
+  float *dense = NULL;
+  chr_index *idx = random_index(300, 5150, &dense);
+  uint64_t s = 31337;
+  chr_cascade_tight *tight = malloc(sizeof *tight);
+  double worst_excess = 0.0;
+  for (int q = 0; q < 8; ++q) {
+    chr_qhist h;
+    chr_cascade_query cq;
+    random_query(&h, &s);
+    chr_cascade_init(&h, &cq);
+    chr_cascade_tight_init(&cq, tight);
+    for (int r = 0; r < 300; ++r) {
+      const uint16_t *bins = NULL;
+      const float *mass = NULL;
+      int m = chr_index_support(idx, r, &bins, &mass);
+      double emd = 0.0;
+      chr_error err;
+      assert_int_equal(chr_emd(&h, bins, mass, m, &emd, &err), CHR_OK);
+      double tb = chr_cascade_bound_tight(&cq, tight, bins, mass, m);
+      assert_true(tb <= emd * (1.0 + 1e-9) + 1e-9);
+      double cheap = chr_cascade_bound_row(idx, &cq, r) - emd;
+      worst_excess = cheap > worst_excess ? cheap : worst_excess;
+      /* The 1/255 marginals may overstate a marginal distance by one unit per level (at most
+       * 11 x 203/12/255 = 0.73 Delta E); the binary16 masses by a relative 1e-3. */
+      assert_true(cheap <= 0.75 + 2e-3 * emd);
+    }
+  }
+  print_message("cheap bound: largest excess over the EMD %.3f Delta E\n", worst_excess);
+  free(tight);
+  free(dense);
+  chr_index_destroy(&idx);
+}
+
+/* auto: bounds up to CHR_BOUNDS_AUTO_MAX_IMAGES, cascade above, for exact EMD outside fast mode;
+ * hellinger otherwise; an explicit stage is kept. */
+static void test_auto_resolves(void **state) {
+  (void)state;
+  chr_search_options o = chr_search_options_default();
+  chr_search_options_resolve(&o, CHR_BOUNDS_AUTO_MAX_IMAGES);
+  assert_int_equal(o.rerank_scope, CHR_SCOPE_ALL);
+  o.rerank_scope = CHR_SCOPE_AUTO;
+  chr_search_options_resolve(&o, CHR_BOUNDS_AUTO_MAX_IMAGES + 1);
+  assert_int_equal(o.rerank_scope, CHR_SCOPE_CASCADE);
+  assert_false(chr_search_uses_stage1(&o));
+  o.rerank_scope = CHR_SCOPE_AUTO;
+  o.fast_mode = 1;
+  chr_search_options_resolve(&o, 1000000);
+  assert_int_equal(o.rerank_scope, CHR_SCOPE_CANDIDATES);
+  assert_true(chr_search_uses_stage1(&o));
+  o = chr_search_options_default();
+  o.metric = CHR_METRIC_SINKHORN;
+  chr_search_options_resolve(&o, 1000000);
+  assert_int_equal(o.rerank_scope, CHR_SCOPE_CANDIDATES);
+  o = chr_search_options_default();
+  o.rerank_scope = CHR_SCOPE_CASCADE;
+  chr_search_options_resolve(&o, 10);
+  assert_int_equal(o.rerank_scope, CHR_SCOPE_CASCADE);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_select_matches_brute_force),
+      cmocka_unit_test(test_summaries),
+      cmocka_unit_test(test_bounds_against_emd),
+      cmocka_unit_test(test_auto_resolves),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
