@@ -40,7 +40,7 @@ def dataset(out, binary, images, seed):
     return path
 
 
-def batch(out, queries, max_concurrent, seed=11):
+def batch(out, queries, max_concurrent, options, seed=11):
     rng = random.Random(seed)
     items = []
     for i in range(queries):
@@ -50,9 +50,9 @@ def batch(out, queries, max_concurrent, seed=11):
                       "weights": ",".join(f"{rng.uniform(0.05, 1):.3f}" for _ in range(n))})
     path = os.path.join(out, "runs", f"batch-{queries}-mc{max_concurrent}.json")
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    # The study's tables were measured with the v1 search; it stays pinned so they can be rerun.
-    json.dump({"queries": items, "max_concurrent": max_concurrent,
-               "options": {"metric": "sinkhorn", "candidates": "hellinger"}}, open(path, "w"))
+    # The study's "options" (load_study.json); none means the tool's defaults.
+    json.dump({"queries": items, "max_concurrent": max_concurrent, "options": options},
+              open(path, "w"))
     return path
 
 
@@ -68,7 +68,9 @@ def measure(binary, data, batch_path, cfg, io, repeats, report_path):
                      "search_ms": t["search"], "gather_ms": t["gather"],
                      "total_ms": r["total_time_ms"], "queries": r["successful_queries"],
                      "groups": r["run"]["query_groups"], "shards": r["run"]["shards"],
-                     "max_concurrent_searches": r["performance_stats"]["max_concurrent_searches"]})
+                     "max_concurrent_searches": r["performance_stats"]["max_concurrent_searches"],
+                     "index": r["run"].get("index", "built"),
+                     "candidate_stage": r["results"][0]["metadata"].get("candidate_stage", "")})
     runs.sort(key=lambda x: x["search_ms"])
     return runs[len(runs) // 2]
 
@@ -108,7 +110,7 @@ def main():
         data = dataset(a.out, a.bin, d["images"], study["seed"])
         repeats = a.repeats or d["repeats"]
         for b in batches:
-            path = batch(a.out, b, study["max_concurrent"])
+            path = batch(a.out, b, study["max_concurrent"], study.get("options", {}))
             base = None
             for cfg in study["configs"]:
                 report = os.path.join(a.out, "runs", f"report-{d['images']}-{b}-{cfg['name']}.json")
@@ -133,7 +135,7 @@ def main():
     data = dataset(a.out, a.bin, svc["images"] if not a.datasets else datasets[0]["images"], study["seed"])
     service = []
     for cfg in svc["configs"]:
-        path = batch(a.out, svc["queries"], cfg["max_concurrent"])
+        path = batch(a.out, svc["queries"], cfg["max_concurrent"], study.get("options", {}))
         report = os.path.join(a.out, "runs", f"service-{cfg['name'].replace(' ', '_').replace(',', '')}.json")
         m = measure(a.bin, data, path, cfg, study["io"], a.repeats or svc["repeats"], report)
         service.append({"mode": cfg["name"], "ranks": cfg["ranks"], "threads": cfg["threads"],

@@ -78,6 +78,15 @@ void chr_emd_dual_bound_init(const chr_emd_bounds *b, const double *u, chr_emd_d
 double chr_emd_bound_dual(const chr_emd_dual_bound *d, const uint16_t *bins, const float *mass,
                           int n);
 
+/* The most dual bounds chr_emd_bound_dual_max takes at once. */
+#define CHR_EMD_DUAL_MAX 8
+
+/* max(floor, the dual bounds d[0 .. count) of one image support), count <= CHR_EMD_DUAL_MAX:
+ * each bound has exactly the bits chr_emd_bound_dual gives, with the support's total and
+ * normalised masses computed once for all of them. */
+double chr_emd_bound_dual_max(const chr_emd_dual_bound *d, int count, const uint16_t *bins,
+                              const float *mass, int n, double floor);
+
 /* The pool bound of every local row of idx into out[0 .. rows), OpenMP over rows when called
  * outside a parallel region. */
 void chr_emd_bound_rows(const chr_emd_bounds *b, const chr_index *idx, double *out);

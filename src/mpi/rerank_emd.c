@@ -367,10 +367,7 @@ static chr_status refine_pool(const chr_index *idx, const chr_emd_job *job, job_
     const uint16_t *bins = NULL;
     const float *mass = NULL;
     int m = chr_index_support(idx, pool[e].row - first, &bins, &mass);
-    for (int d = 0; d < n_best; ++d) {
-      double bound = chr_emd_bound_dual(&duals[d], bins, mass, m);
-      if (bound > pool[e].bound) pool[e].bound = bound;
-    }
+    pool[e].bound = chr_emd_bound_dual_max(duals, n_best, bins, mass, m, pool[e].bound);
   }
   free(duals);
   int64_t kept = 0;

@@ -15,6 +15,7 @@
 
 #include <mpi.h>
 
+#include "chromatica/bounds.h"
 #include "chromatica/batch.h"
 #include "chromatica/scan.h"
 #include "chromatica/search.h"
@@ -25,6 +26,7 @@
  * bounds of the rest of the pool (chr_emd_bound_dual): images like the ones just solved get
  * bounds close to their distances, so most of the pool is pruned without being solved. */
 #define CHR_EMD_DUALS 8
+_Static_assert(CHR_EMD_DUALS <= CHR_EMD_DUAL_MAX, "chr_emd_bound_dual_max takes them all at once");
 
 typedef struct {
   /* in */

@@ -613,6 +613,16 @@ static void test_dual_bound(void **state) {
       double v[1 + NU];
       v[0] = chr_emd_bound_dual(&du, yb, ym, ny);
       for (int r = 0; r < NU; ++r) v[1 + r] = chr_emd_bound_dual(&dw[r], yb, ym, ny);
+      /* The fused forms the search uses: the same bits as one bound at a time. */
+      chr_emd_dual_bound all[1 + NU];
+      all[0] = du;
+      memcpy(all + 1, dw, sizeof dw);
+      double want = fmax(-1.0, fmax(fmax(v[0], v[1]), fmax(v[2], v[3])));
+      double got = chr_emd_bound_dual_max(all, 1 + NU, yb, ym, ny, -1.0);
+      assert_memory_equal(&got, &want, sizeof got);
+      double pool = chr_emd_bound_pool(&b, yb, ym, ny);
+      double slow = fmax(dot, chr_emd_bound_centroid(&b, yb, ym, ny));
+      assert_memory_equal(&pool, &slow, sizeof pool);
       for (int r = 0; r <= NU; ++r) {
         assert_true(isfinite(v[r]));
         if (!below(v[r], dy)) {
