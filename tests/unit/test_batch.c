@@ -129,9 +129,9 @@ static void rerank_scope_and_pruning(void **state) {
       "\"rerank_scope\": \"all\"}}");
   const chr_batch_query *q0 = chr_batch_query_at(b, 0), *q1 = chr_batch_query_at(b, 1);
   assert_true(q0->ok && q1->ok);
-  assert_int_equal(q0->options.rerank_scope, CHR_SCOPE_ALL);
+  assert_int_equal(q0->options.candidate_stage, CHR_STAGE_BOUNDS);
   assert_int_equal(q0->options.emd_prune, 1);
-  assert_int_equal(q1->options.rerank_scope, CHR_SCOPE_CANDIDATES);
+  assert_int_equal(q1->options.candidate_stage, CHR_STAGE_HELLINGER);
   assert_int_equal(q1->options.emd_prune, 0);
   chr_batch_destroy(&b);
 }
