@@ -11,8 +11,6 @@
 #include "chromatica/query.h"
 #include "chromatica/search.h"
 
-#define CHR_K_MAX 200
-#define CHR_BATCH_SIZE_MAX 50
 #define CHR_MAX_CONCURRENT_MAX 50
 #define CHR_QUERY_ID_MAX 128
 /* Rank 0 holds every query's results and report: 100,000 queries peak at about 2.7 GB. */

@@ -11,19 +11,24 @@
 #include "chromatica/scan.h"
 #include "chromatica/topk.h"
 
+/* The stage-2 metric. Its name, and how a batch spells it, is one row of the metric table
+ * (chromatica/options.h); its solver is one case of the switch in rerank_unit (search.c). */
 typedef enum { CHR_METRIC_SINKHORN = 0, CHR_METRIC_EMD = 1 } chr_metric;
+#define CHR_METRIC_COUNT 2
 
-/* Which images the rerank ranks, i.e. the candidate stage: the stage-1 top-R (Hellinger, v1),
- * or (metric emd only) every image through the EMD lower bounds ("bounds"), or (metric emd
- * only) the top-R of an EMD-aware cascade of bounds ("cascade", include/chromatica/cascade.h:
- * not certified, but its cost grows like stage 1's); AUTO, the default, is resolved per query
- * once the dataset's size is known (chr_search_options_resolve). */
+/* Which images the rerank ranks: the stage-1 top-R (Hellinger, v1), or (metric emd only)
+ * every image through the EMD lower bounds ("bounds"), or (metric emd only) the top-R of an
+ * EMD-aware cascade of bounds ("cascade", include/chromatica/cascade.h: not certified, but its
+ * cost grows like stage 1's); AUTO, the default, is resolved per query once the dataset's size
+ * is known (chr_search_options_resolve). The values are those of the older rerank_scope
+ * (candidates 0, all 1), which the query cache hashes. Names: chromatica/options.h. */
 typedef enum {
-  CHR_SCOPE_CANDIDATES = 0,
-  CHR_SCOPE_ALL = 1,
-  CHR_SCOPE_AUTO = 2,
-  CHR_SCOPE_CASCADE = 3
-} chr_rerank_scope;
+  CHR_STAGE_HELLINGER = 0,
+  CHR_STAGE_BOUNDS = 1,
+  CHR_STAGE_AUTO = 2,
+  CHR_STAGE_CASCADE = 3
+} chr_candidate_stage;
+#define CHR_STAGE_COUNT 4
 
 /* Up to this many images, the default candidate stage of an exact-EMD query is "bounds" (the
  * certified exact top-k over every image); above it, "cascade" (not certified; recall@10
@@ -35,8 +40,11 @@ typedef enum {
  * contract allows 3x. */
 #define CHR_BOUNDS_AUTO_MAX_IMAGES 10000
 
-/* The largest rerank_k a batch (or `eval --rerank-ks`) may ask for. */
+/* The largest rerank_k a batch (or `eval --rerank-ks`) may ask for, and the largest k and
+ * batch_size (the option table, chromatica/options.h, holds every range). */
 #define CHR_RERANK_K_MAX 10000
+#define CHR_K_MAX 200
+#define CHR_BATCH_SIZE_MAX 50
 
 /* Every per-query knob; batch `options` set them for all queries, a query may override any. */
 typedef struct {
@@ -49,19 +57,24 @@ typedef struct {
   double sharpen;
   int fast_mode;
   int batch_size; /* candidates per rerank work unit: scheduling only, never results */
-  chr_rerank_scope rerank_scope;
+  chr_candidate_stage candidate_stage; /* batch keys "candidates" and the older "rerank_scope" */
   int emd_prune; /* metric emd: skip candidates whose lower bound shows they cannot enter */
   int collapse_duplicates; /* images with identical histograms answer once (chromatica/duplicates.h) */
 } chr_search_options;
 
-/* The defaults (spec section 11): k 10, rerank_k 200, metric emd, candidate stage auto (see
- * CHR_SCOPE_AUTO), epsilon 0.05, tol 1e-6, 100 iterations, sharpen 1, fast_mode off, batch_size
- * 10, EMD pruning on, duplicates collapsed. */
+/* The defaults (spec section 11), each the default of its row of the option table
+ * (src/core/options.c): k 10, rerank_k 200, metric emd, candidate stage auto, epsilon 0.05,
+ * tol 1e-6, 100 iterations, sharpen 1, fast_mode off, batch_size 10, EMD pruning on,
+ * duplicates collapsed. */
 chr_search_options chr_search_options_default(void);
 
-/* Resolves a CHR_SCOPE_AUTO candidate stage for a dataset of `images` images: for exact-EMD
- * queries outside fast mode, "bounds" (CHR_SCOPE_ALL) on at most CHR_BOUNDS_AUTO_MAX_IMAGES
- * images and "cascade" (CHR_SCOPE_CASCADE) above; "hellinger" (CHR_SCOPE_CANDIDATES)
+/* 1 when the query's distances are exact EMD (metric emd outside fast mode): the rerank is then
+ * the exact-EMD rounds, and the bounds and cascade stages are allowed. */
+int chr_search_exact_emd(const chr_search_options *o);
+
+/* Resolves a CHR_STAGE_AUTO candidate stage for a dataset of `images` images: for exact-EMD
+ * queries outside fast mode, "bounds" (CHR_STAGE_BOUNDS) on at most CHR_BOUNDS_AUTO_MAX_IMAGES
+ * images and "cascade" (CHR_STAGE_CASCADE) above; "hellinger" (CHR_STAGE_HELLINGER)
  * otherwise. An explicit stage is kept. */
 void chr_search_options_resolve(chr_search_options *o, int64_t images);
 

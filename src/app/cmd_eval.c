@@ -13,6 +13,7 @@
 #include "chromatica/lists.h"
 #include "chromatica/mpi_collect.h"
 #include "chromatica/mpi_search.h"
+#include "chromatica/options.h"
 #include "chromatica/sinkhorn.h"
 #include "args.h"
 #include "session.h"
@@ -75,10 +76,12 @@ static int parse_args(int argc, char **argv, int rank, eval_args *a) {
     if (rank == 0) fprintf(stderr, "chromatica eval: %s\n%s", message, usage);
     return 2;
   }
-  if (!parse_list(a->epsilons ? a->epsilons : "0.01,0.02,0.05,0.1", "--epsilons",
-                  CHR_SINKHORN_EPSILON_MIN, CHR_SINKHORN_EPSILON_MAX, 0, a->eps, &a->n_eps, rank) ||
-      !parse_list(a->rerank_ks ? a->rerank_ks : "25,50,100,200,400", "--rerank-ks", 1, CHR_RERANK_K_MAX, 1,
-                  a->rks, &a->n_rks, rank))
+  /* The ranges are the batch options' (one row each in the option table). */
+  const chr_option *eps = chr_option_find("sinkhorn_epsilon"), *rk = chr_option_find("rerank_k");
+  if (!parse_list(a->epsilons ? a->epsilons : "0.01,0.02,0.05,0.1", "--epsilons", eps->min,
+                  eps->max, 0, a->eps, &a->n_eps, rank) ||
+      !parse_list(a->rerank_ks ? a->rerank_ks : "25,50,100,200,400", "--rerank-ks", rk->min,
+                  rk->max, 1, a->rks, &a->n_rks, rank))
     return 2;
   return 0;
 }
@@ -97,17 +100,31 @@ typedef struct {
 static void apply_mode(const mode_plan *m, chr_search_options *o) {
   o->fast_mode = m->kind == MODE_FAST || m->kind == MODE_POOL;
   if (m->kind == MODE_POOL) o->k = CHR_RESULTS_K_MAX;
-  o->rerank_scope = m->kind == MODE_TRUTH     ? CHR_SCOPE_ALL
-                    : m->kind == MODE_CASCADE ? CHR_SCOPE_CASCADE
-                                              : CHR_SCOPE_CANDIDATES;
   o->emd_prune = 1;
-  if (m->kind == MODE_SINKHORN) {
-    o->metric = CHR_METRIC_SINKHORN;
-    o->sinkhorn_epsilon = m->epsilon;
+  switch (m->kind) { /* no default: a new mode must name its metric and stage here */
+    case MODE_FAST:
+    case MODE_POOL:
+      o->candidate_stage = CHR_STAGE_HELLINGER;
+      break;
+    case MODE_SINKHORN:
+      o->candidate_stage = CHR_STAGE_HELLINGER;
+      o->metric = CHR_METRIC_SINKHORN;
+      o->sinkhorn_epsilon = m->epsilon;
+      break;
+    case MODE_EMD:
+      o->candidate_stage = CHR_STAGE_HELLINGER;
+      o->metric = CHR_METRIC_EMD;
+      o->rerank_k = m->rerank_k;
+      break;
+    case MODE_TRUTH:
+      o->candidate_stage = CHR_STAGE_BOUNDS;
+      o->metric = CHR_METRIC_EMD;
+      break;
+    case MODE_CASCADE:
+      o->candidate_stage = CHR_STAGE_CASCADE;
+      o->metric = CHR_METRIC_EMD;
+      break;
   }
-  if (m->kind == MODE_EMD || m->kind == MODE_TRUTH || m->kind == MODE_CASCADE)
-    o->metric = CHR_METRIC_EMD;
-  if (m->kind == MODE_EMD) o->rerank_k = m->rerank_k;
 }
 
 static void mode_name(const mode_plan *m, char *out, size_t size) {

@@ -11,6 +11,7 @@
 #include "chromatica/app.h"
 #include "chromatica/mpi_collect.h"
 #include "chromatica/mpi_search.h"
+#include "chromatica/options.h"
 #include "chromatica/report.h"
 #include "args.h"
 #include "environment.h"
@@ -50,17 +51,19 @@ static int mark_unanswered(const chr_session *in, chr_query_result *results, con
 static const char usage[] =
     "usage: chromatica search --dataset D.h5 --queries BATCH.json --out REPORT.json\n"
     "                         [--shards S] [--io scatter|parallel] [--memory-per-rank MB]\n"
-    "                         [--progress]\n";
+    "                         [--progress]\n"
+    "       chromatica search --options   (the batch options: a markdown table)\n";
 
 typedef struct {
   chr_session_args session;
   int progress;
 } search_args;
 
-/* 0 parsed, 1 help, 2 usage error (reported by rank 0). */
+/* 0 parsed, 1 help, 2 usage error (reported by rank 0), 3 --options. */
 static int parse_args(int argc, char **argv, int rank, search_args *a) {
   for (int i = 1; i < argc; ++i) {
     if (strcmp(argv[i], "--help") == 0) return 1;
+    if (strcmp(argv[i], "--options") == 0) return 3;
     if (strcmp(argv[i], "--progress") == 0) {
       a->progress = 1;
       continue;
@@ -111,11 +114,18 @@ static chr_status write_report(const search_args *a, const chr_session *in,
   return CHR_OK;
 }
 
+/* `--options`: the batch options as the README's table (test integration_options_table). */
+static int print_options(int rank) {
+  if (rank == 0) chr_options_markdown(stdout);
+  return 0;
+}
+
 int chr_cmd_search(int argc, char **argv, const chr_command_context *cmd) {
   MPI_Comm comm = cmd->comm;
   int rank = cmd->rank, size = cmd->size;
   search_args a = {0};
   int parsed = parse_args(argc, argv, rank, &a);
+  if (parsed == 3) return print_options(rank);
   if (parsed != 0) return chr_args_exit_code(parsed, rank, usage);
 
   double t_start = chr_mpi_seconds();

@@ -25,7 +25,7 @@ static uint64_t key_hash(const chr_cache_query *q) {
   h = mix(h, q->hist->bin, (size_t)q->hist->count * sizeof q->hist->bin[0]);
   h = mix(h, q->hist->mass, (size_t)q->hist->count * sizeof q->hist->mass[0]);
   const int ints[8] = {o->k, o->rerank_k, (int)o->metric, o->sinkhorn_max_iter, o->fast_mode,
-                       (int)o->rerank_scope, o->emd_prune, o->collapse_duplicates};
+                       (int)o->candidate_stage, o->emd_prune, o->collapse_duplicates};
   const double reals[2] = {o->sinkhorn_epsilon, o->sinkhorn_tol};
   h = mix(h, ints, sizeof ints);
   return mix(h, reals, sizeof reals);
@@ -38,7 +38,7 @@ static int same_key(const chr_cache_query *a, const chr_cache_query *b) {
          memcmp(a->hist->mass, b->hist->mass, (size_t)a->hist->count * sizeof a->hist->mass[0]) == 0 &&
          x->k == y->k && x->rerank_k == y->rerank_k && x->metric == y->metric &&
          x->sinkhorn_max_iter == y->sinkhorn_max_iter && x->fast_mode == y->fast_mode &&
-         x->rerank_scope == y->rerank_scope && x->emd_prune == y->emd_prune &&
+         x->candidate_stage == y->candidate_stage && x->emd_prune == y->emd_prune &&
          x->collapse_duplicates == y->collapse_duplicates &&
          x->sinkhorn_epsilon == y->sinkhorn_epsilon && x->sinkhorn_tol == y->sinkhorn_tol;
 }

@@ -7,32 +7,38 @@
 #include "chromatica/emd.h"
 #include "chromatica/sinkhorn.h"
 
-chr_search_options chr_search_options_default(void) {
-  chr_search_options o = {.k = 10,
-                          .rerank_k = 200,
-                          .metric = CHR_METRIC_EMD,
-                          .sinkhorn_epsilon = 0.05,
-                          .sinkhorn_tol = 1e-6,
-                          .sinkhorn_max_iter = 100,
-                          .sharpen = 1.0,
-                          .fast_mode = 0,
-                          .batch_size = 10,
-                          .rerank_scope = CHR_SCOPE_AUTO,
-                          .emd_prune = 1,
-                          .collapse_duplicates = 1};
-  return o;
+/* chr_search_options_default is built from the option table, in src/core/options.c. */
+
+/* A switch without default: a new metric must say here whether it reranks by exact EMD. */
+int chr_search_exact_emd(const chr_search_options *o) {
+  switch (o->metric) {
+    case CHR_METRIC_EMD:
+      return !o->fast_mode;
+    case CHR_METRIC_SINKHORN:
+      return 0;
+  }
+  return 0;
 }
 
 void chr_search_options_resolve(chr_search_options *o, int64_t images) {
-  if (o->rerank_scope != CHR_SCOPE_AUTO) return;
-  int emd = o->metric == CHR_METRIC_EMD && !o->fast_mode;
-  o->rerank_scope = !emd ? CHR_SCOPE_CANDIDATES
-                    : images <= CHR_BOUNDS_AUTO_MAX_IMAGES ? CHR_SCOPE_ALL
-                                                           : CHR_SCOPE_CASCADE;
+  if (o->candidate_stage != CHR_STAGE_AUTO) return;
+  int emd = chr_search_exact_emd(o);
+  o->candidate_stage = !emd ? CHR_STAGE_HELLINGER
+                    : images <= CHR_BOUNDS_AUTO_MAX_IMAGES ? CHR_STAGE_BOUNDS
+                                                           : CHR_STAGE_CASCADE;
 }
 
+/* A switch without default: a new stage that is not placed here draws -Wswitch. */
 int chr_search_uses_stage1(const chr_search_options *o) {
-  return o->rerank_scope != CHR_SCOPE_ALL && o->rerank_scope != CHR_SCOPE_CASCADE;
+  switch (o->candidate_stage) {
+    case CHR_STAGE_HELLINGER:
+    case CHR_STAGE_AUTO: /* resolved before any search; as before, counted with hellinger */
+      return 1;
+    case CHR_STAGE_BOUNDS:
+    case CHR_STAGE_CASCADE:
+      return 0;
+  }
+  return 1;
 }
 
 int chr_search_candidates(const chr_search_options *o, int64_t images) {
@@ -70,18 +76,23 @@ static chr_status rerank_unit(const chr_index *idx, const chr_qhist *q, chr_metr
     const float *mass = NULL;
     int n = chr_index_support(idx, candidates[i].row - base, &bins, &mass);
     double distance = 0.0;
-    chr_status s = CHR_OK;
-    if (metric == CHR_METRIC_EMD) {
-      s = chr_emd(q, bins, mass, n, &distance, err);
-    } else {
-      chr_sinkhorn_result result;
-      s = chr_sinkhorn_candidate_with(sq, work, bins, mass, n, &result, err);
-      distance = result.distance;
-      if (s == CHR_OK) {
-        chr_rerank_stats one = {1, !result.converged, result.error};
-        chr_rerank_stats_add(stats, &one);
-      }
+    chr_status s = CHR_EUNSUPPORTED; /* no solver returns it */
+    chr_sinkhorn_result result;
+    switch (metric) { /* no default: a metric without a solver here draws -Wswitch */
+      case CHR_METRIC_EMD:
+        s = chr_emd(q, bins, mass, n, &distance, err);
+        break;
+      case CHR_METRIC_SINKHORN:
+        s = chr_sinkhorn_candidate_with(sq, work, bins, mass, n, &result, err);
+        distance = result.distance;
+        if (s == CHR_OK) {
+          chr_rerank_stats one = {1, !result.converged, result.error};
+          chr_rerank_stats_add(stats, &one);
+        }
+        break;
     }
+    if (s == CHR_EUNSUPPORTED)
+      return chr_error_set(err, CHR_EINVAL, "rerank: metric %d has no solver", (int)metric);
     if (s != CHR_OK) return s;
     out[i] = (chr_match){candidates[i].row, distance, candidates[i].score};
   }

@@ -9,7 +9,7 @@
 
 #include "chromatica/textfile.h"
 #include "chromatica/lists.h"
-#include "chromatica/sinkhorn.h"
+#include "chromatica/options.h"
 #include "json_check.h"
 
 struct chr_batch {
@@ -157,86 +157,42 @@ static chr_status want_real(const cJSON *item, const char *field, double lo, dou
                        field, shown, lo_inclusive ? ">=" : ">", lo, hi);
 }
 
-/* Applies one option key. Returns CHR_OK, an error, or CHR_EUNSUPPORTED for a key that is not
- * an option (the caller decides whether that is a query field or an unknown key). */
+/* Applies one option key by its row of the option table (chromatica/options.h). Returns
+ * CHR_OK, an error, or CHR_EUNSUPPORTED for a key that is not an option (the caller decides
+ * whether that is a query field or an unknown key). */
 static chr_status option_apply(const cJSON *item, chr_search_options *o, chr_error *err) {
-  const char *key = item->string;
-  char shown[80];
-  if (strcmp(key, "k") == 0) return want_int(item, "k", 1, CHR_K_MAX, &o->k, err);
-  if (strcmp(key, "rerank_k") == 0) return want_int(item, "rerank_k", 1, CHR_RERANK_K_MAX, &o->rerank_k, err);
-  if (strcmp(key, "batch_size") == 0)
-    return want_int(item, "batch_size", 1, CHR_BATCH_SIZE_MAX, &o->batch_size, err);
-  if (strcmp(key, "sinkhorn_max_iter") == 0)
-    return want_int(item, "sinkhorn_max_iter", 1, 100000, &o->sinkhorn_max_iter, err);
-  if (strcmp(key, "sinkhorn_epsilon") == 0)
-    return want_real(item, "sinkhorn_epsilon", CHR_SINKHORN_EPSILON_MIN, CHR_SINKHORN_EPSILON_MAX,
-                     1, &o->sinkhorn_epsilon, err);
-  if (strcmp(key, "sinkhorn_tol") == 0)
-    return want_real(item, "sinkhorn_tol", 0.0, 1.0, 1, &o->sinkhorn_tol, err);
-  if (strcmp(key, "sharpen") == 0) return want_real(item, "sharpen", 1.0, 64.0, 1, &o->sharpen, err);
-  if (strcmp(key, "fast_mode") == 0) {
-    if (cJSON_IsBool(item)) {
-      o->fast_mode = cJSON_IsTrue(item);
-      return CHR_OK;
-    }
-    describe(item, shown, sizeof shown);
-    return chr_error_set(err, CHR_EINVAL, "fast_mode %s: wrong type (expected true or false)", shown);
+  const chr_option *row = chr_option_find(item->string);
+  char shown[80], names[160];
+  int value = 0;
+  double real = 0.0;
+  if (row == NULL) return CHR_EUNSUPPORTED;
+  switch (row->type) {
+    case CHR_OPTION_INT:
+      if (want_int(item, row->key, (int)row->min, (int)row->max, &value, err) != CHR_OK)
+        return err->code;
+      break;
+    case CHR_OPTION_REAL:
+      if (want_real(item, row->key, row->min, row->max, 1, &real, err) != CHR_OK) return err->code;
+      break;
+    case CHR_OPTION_BOOL:
+      if (!cJSON_IsBool(item)) {
+        describe(item, shown, sizeof shown);
+        return chr_error_set(err, CHR_EINVAL, "%s %s: wrong type (expected true or false)",
+                             row->key, shown);
+      }
+      value = cJSON_IsTrue(item);
+      break;
+    case CHR_OPTION_ENUM:
+      if (!chr_option_name_value(row, cJSON_IsString(item) ? item->valuestring : "", &value)) {
+        describe(item, shown, sizeof shown);
+        chr_option_names_list(row, names, sizeof names);
+        return chr_error_set(err, CHR_EINVAL, "%s %s: unknown %s (expected %s)", row->key, shown,
+                             row->noun, names);
+      }
+      break;
   }
-  if (strcmp(key, "emd_prune") == 0) {
-    if (cJSON_IsBool(item)) {
-      o->emd_prune = cJSON_IsTrue(item);
-      return CHR_OK;
-    }
-    describe(item, shown, sizeof shown);
-    return chr_error_set(err, CHR_EINVAL, "emd_prune %s: wrong type (expected true or false)", shown);
-  }
-  if (strcmp(key, "collapse_duplicates") == 0) {
-    if (cJSON_IsBool(item)) {
-      o->collapse_duplicates = cJSON_IsTrue(item);
-      return CHR_OK;
-    }
-    describe(item, shown, sizeof shown);
-    return chr_error_set(err, CHR_EINVAL,
-                         "collapse_duplicates %s: wrong type (expected true or false)", shown);
-  }
-  if (strcmp(key, "rerank_scope") == 0) {
-    const char *m = cJSON_IsString(item) ? item->valuestring : "";
-    if (strcmp(m, "candidates") == 0 || strcmp(m, "all") == 0) {
-      o->rerank_scope = m[0] == 'a' ? CHR_SCOPE_ALL : CHR_SCOPE_CANDIDATES;
-      return CHR_OK;
-    }
-    describe(item, shown, sizeof shown);
-    return chr_error_set(err, CHR_EINVAL,
-                         "rerank_scope %s: unknown scope (expected \"candidates\" or \"all\")", shown);
-  }
-  if (strcmp(key, "candidates") == 0) {
-    /* The v2 name of the candidate stage; "bounds" is the EMD-bound stage over every image,
-     * the same search as rerank_scope "all"; "cascade" the EMD-aware pool of large sets. */
-    const char *m = cJSON_IsString(item) ? item->valuestring : "";
-    if (strcmp(m, "hellinger") == 0 || strcmp(m, "bounds") == 0 || strcmp(m, "auto") == 0 ||
-        strcmp(m, "cascade") == 0) {
-      o->rerank_scope = m[0] == 'b'   ? CHR_SCOPE_ALL
-                        : m[0] == 'a' ? CHR_SCOPE_AUTO
-                        : m[0] == 'c' ? CHR_SCOPE_CASCADE
-                                      : CHR_SCOPE_CANDIDATES;
-      return CHR_OK;
-    }
-    describe(item, shown, sizeof shown);
-    return chr_error_set(err, CHR_EINVAL,
-                         "candidates %s: unknown candidate stage (expected \"auto\", \"hellinger\", "
-                         "\"bounds\" or \"cascade\")",
-                         shown);
-  }
-  if (strcmp(key, "metric") == 0) {
-    const char *m = cJSON_IsString(item) ? item->valuestring : "";
-    if (strcmp(m, "sinkhorn") == 0 || strcmp(m, "emd") == 0) {
-      o->metric = m[0] == 's' ? CHR_METRIC_SINKHORN : CHR_METRIC_EMD;
-      return CHR_OK;
-    }
-    describe(item, shown, sizeof shown);
-    return chr_error_set(err, CHR_EINVAL, "metric %s: unknown metric (expected \"sinkhorn\" or \"emd\")", shown);
-  }
-  return CHR_EUNSUPPORTED;
+  chr_option_set(row, o, value, real);
+  return CHR_OK;
 }
 
 static void warn_unknown(chr_batch *b, const char *where, const char *key) {
@@ -312,6 +268,31 @@ static chr_status parse_weights(const cJSON *item, const chr_batch_query *q, dou
   return CHR_OK;
 }
 
+/* The bounds and cascade stages rank by exact EMD, so they refuse another metric and fast mode.
+ * A switch without default: a new stage must say here what it needs. */
+static chr_status stage_check(const chr_search_options *o, chr_error *err) {
+  const char *fast = o->fast_mode ? " with fast_mode" : "";
+  int emd = chr_search_exact_emd(o);
+  switch (o->candidate_stage) {
+    case CHR_STAGE_HELLINGER:
+    case CHR_STAGE_AUTO:
+      return CHR_OK;
+    case CHR_STAGE_BOUNDS:
+      if (emd) return CHR_OK;
+      return chr_error_set(err, CHR_EINVAL,
+                           "rerank_scope \"all\": needs metric \"emd\" without fast_mode (got "
+                           "\"%s\"%s); candidates \"bounds\" is the same stage",
+                           chr_metric_name(o->metric), fast);
+    case CHR_STAGE_CASCADE:
+      if (emd) return CHR_OK;
+      return chr_error_set(err, CHR_EINVAL,
+                           "candidates \"cascade\": needs metric \"emd\" without fast_mode (got "
+                           "\"%s\"%s)",
+                           chr_metric_name(o->metric), fast);
+  }
+  return CHR_OK;
+}
+
 static uint32_t fnv1a(const char *text) {
   uint32_t h = 2166136261u;
   for (const unsigned char *p = (const unsigned char *)text; *p; ++p) h = (h ^ *p) * 16777619u;
@@ -369,23 +350,7 @@ static void parse_query(chr_batch *b, const cJSON *query, int index,
     if (s == CHR_EUNSUPPORTED) warn_unknown(b, "queries[].", item->string);
     else if (s != CHR_OK) goto done;
   }
-  if (q->options.rerank_scope == CHR_SCOPE_ALL &&
-      (q->options.metric != CHR_METRIC_EMD || q->options.fast_mode)) {
-    chr_error_set(&err, CHR_EINVAL,
-                  "rerank_scope \"all\": needs metric \"emd\" without fast_mode (got %s%s); "
-                  "candidates \"bounds\" is the same stage",
-                  q->options.metric == CHR_METRIC_EMD ? "\"emd\"" : "\"sinkhorn\"",
-                  q->options.fast_mode ? " with fast_mode" : "");
-    goto done;
-  }
-  if (q->options.rerank_scope == CHR_SCOPE_CASCADE &&
-      (q->options.metric != CHR_METRIC_EMD || q->options.fast_mode)) {
-    chr_error_set(&err, CHR_EINVAL,
-                  "candidates \"cascade\": needs metric \"emd\" without fast_mode (got %s%s)",
-                  q->options.metric == CHR_METRIC_EMD ? "\"emd\"" : "\"sinkhorn\"",
-                  q->options.fast_mode ? " with fast_mode" : "");
-    goto done;
-  }
+  if (stage_check(&q->options, &err) != CHR_OK) goto done;
   if (parse_colors(cJSON_GetObjectItemCaseSensitive(query, "colors"), q, &err) != CHR_OK) goto done;
   if (parse_weights(cJSON_GetObjectItemCaseSensitive(query, "weights"), q, weights, &weights_given,
                     &err) != CHR_OK)

@@ -13,6 +13,7 @@
 #include "chromatica/confidence.h"
 #include "chromatica/grid.h"
 #include "chromatica/json_text.h"
+#include "chromatica/options.h"
 #include "chromatica/textfile.h"
 #include "stats.h"
 
@@ -75,9 +76,7 @@ static int add_dominant(cJSON *hit, const chr_result_hit *h, const chr_rgb *pale
  * Hellinger ann_score whatever metric was asked for. A Sinkhorn rerank also says whether every
  * solve reached sinkhorn_tol, how many did not, and the largest final marginal error. */
 static int add_metric(cJSON *meta, const chr_batch_query *q, const chr_query_result *r) {
-  const char *metric = q->options.fast_mode                ? "hellinger"
-                       : q->options.metric == CHR_METRIC_EMD ? "emd"
-                                                             : "sinkhorn";
+  const char *metric = q->options.fast_mode ? "hellinger" : chr_metric_name(q->options.metric);
   if (!add_str(meta, "metric", metric)) return 0;
   if (q->options.fast_mode || q->options.metric != CHR_METRIC_SINKHORN) return 1;
   return add_bool(meta, "sinkhorn_converged", r->sinkhorn_unconverged == 0) &&
@@ -99,6 +98,21 @@ static int add_duplicates(cJSON *hit, const chr_batch_query *q, const chr_result
     if (rows[j] < 0 || rows[j] >= run->images || !push_str(arr, ids[rows[j]])) return 0;
   *collapsed += n;
   return arr != NULL;
+}
+
+/* The older rerank_scope's name of a stage: "all" for bounds, "candidates" for the others (as
+ * in v1 reports; the cascade's pool is candidates too). A switch without default: a new stage
+ * must say here what older readers see. */
+static const char *scope_name(chr_candidate_stage stage) {
+  switch (stage) {
+    case CHR_STAGE_BOUNDS:
+      return "all";
+    case CHR_STAGE_HELLINGER:
+    case CHR_STAGE_CASCADE:
+    case CHR_STAGE_AUTO:
+      return "candidates";
+  }
+  return "candidates";
 }
 
 static int add_success(cJSON *o, const chr_batch_query *q, const chr_query_result *r,
@@ -147,12 +161,8 @@ static int add_success(cJSON *o, const chr_batch_query *q, const chr_query_resul
          add_num(meta, "candidates", (double)r->candidates) &&
          add_num(meta, "pruned_candidates", (double)r->pruned) &&
          add_bool(meta, "cache_hit", r->cache_hit) &&
-         add_str(meta, "candidate_stage",
-                 q->options.rerank_scope == CHR_SCOPE_ALL       ? "bounds"
-                 : q->options.rerank_scope == CHR_SCOPE_CASCADE ? "cascade"
-                                                                : "hellinger") &&
-         add_str(meta, "rerank_scope",
-                 q->options.rerank_scope == CHR_SCOPE_ALL ? "all" : "candidates") &&
+         add_str(meta, "candidate_stage", chr_stage_name(q->options.candidate_stage)) &&
+         add_str(meta, "rerank_scope", scope_name(q->options.candidate_stage)) &&
          add_metric(meta, q, r) && add_bool(meta, "fast_mode", q->options.fast_mode) &&
          add_bool(meta, "collapse_duplicates", q->options.collapse_duplicates) &&
          add_num(meta, "duplicates_collapsed", (double)collapsed);

@@ -58,9 +58,7 @@ static void dominant_bins(const chr_index *idx, int64_t local_row, int16_t out[C
   for (int m = 0; m < CHR_DOMINANT_MAX; ++m) out[m] = m < count ? (int16_t)kept[m].bin : -1;
 }
 
-static int exact_emd(const chr_search_options *o) {
-  return o->metric == CHR_METRIC_EMD && !o->fast_mode;
-}
+static int exact_emd(const chr_search_options *o) { return chr_search_exact_emd(o); }
 
 /* Stage 1 of the whole wave in one pass over the shard (chr_scan_topk_many: each column block
  * is read and square-rooted once for every query that needs it; the same bits as one scan per
@@ -203,7 +201,7 @@ static chr_status stage2_emd(MPI_Comm gcomm, const chr_index *idx, int64_t image
                             .n_merged = wq[i].n_merged};
     jobs[n].top = malloc((size_t)wq[i].query->options.k * sizeof *jobs[n].top);
     if (jobs[n].top == NULL) st = chr_error_set(err, CHR_ENOMEM, "cannot hold a top-k list");
-    if (wq[i].query->options.rerank_scope == CHR_SCOPE_CASCADE)
+    if (wq[i].query->options.candidate_stage == CHR_STAGE_CASCADE)
       cascade[nc++] = (chr_cascade_job){wq[i].query, wq[i].want, wq[i].merged, &jobs[n].n_merged,
                                         &wq[i].ann_ms};
     owner[n++] = i;
@@ -213,7 +211,7 @@ static chr_status stage2_emd(MPI_Comm gcomm, const chr_index *idx, int64_t image
   if (st == CHR_OK && n > 0) st = chr_mpi_emd_rerank(gcomm, idx, jobs, n, err);
   for (int j = 0; j < n && st == CHR_OK; ++j) {
     wave_query *w = &wq[owner[j]];
-    int scope_all = w->query->options.rerank_scope == CHR_SCOPE_ALL;
+    int scope_all = w->query->options.candidate_stage == CHR_STAGE_BOUNDS;
     w->candidates = jobs[j].candidates;
     w->pruned = jobs[j].pruned;
     /* For scope "all" the all-image bound scan is the candidate search. */

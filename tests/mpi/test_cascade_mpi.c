@@ -58,7 +58,7 @@ static void random_query(chr_batch_query *bq, int i, uint64_t *s) {
   bq->options = chr_search_options_default();
   bq->options.k = 1 + (int)(next(s) % 15);
   bq->options.rerank_k = 20 + (int)(next(s) % 80);
-  bq->options.rerank_scope = CHR_SCOPE_CASCADE;
+  bq->options.candidate_stage = CHR_STAGE_CASCADE;
   int n = 1 + (int)(next(s) % CHR_QUERY_MAX_COLORS);
   chr_lab col[CHR_QUERY_MAX_COLORS];
   double w[CHR_QUERY_MAX_COLORS];

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "chromatica/batch.h"
+#include "chromatica/options.h"
 
 static chr_batch *parse_ok(const char *text) {
   chr_batch *b = NULL;
@@ -129,11 +130,84 @@ static void rerank_scope_and_pruning(void **state) {
       "\"rerank_scope\": \"all\"}}");
   const chr_batch_query *q0 = chr_batch_query_at(b, 0), *q1 = chr_batch_query_at(b, 1);
   assert_true(q0->ok && q1->ok);
-  assert_int_equal(q0->options.rerank_scope, CHR_SCOPE_ALL);
+  assert_int_equal(q0->options.candidate_stage, CHR_STAGE_BOUNDS);
   assert_int_equal(q0->options.emd_prune, 1);
-  assert_int_equal(q1->options.rerank_scope, CHR_SCOPE_CANDIDATES);
+  assert_int_equal(q1->options.candidate_stage, CHR_STAGE_HELLINGER);
   assert_int_equal(q1->options.emd_prune, 0);
   chr_batch_destroy(&b);
+}
+
+/* The one query of text's message (it must fail). */
+static void query_fails_with(const char *query, const char *expect) {
+  char text[512];
+  snprintf(text, sizeof text, "{\"queries\": [%s]}", query);
+  chr_batch *b = parse_ok(text);
+  const chr_batch_query *q = chr_batch_query_at(b, 0);
+  assert_false(q->ok);
+  if (strcmp(q->error, expect) != 0) fprintf(stderr, "got '%s'\nwant '%s'\n", q->error, expect);
+  assert_string_equal(q->error, expect);
+  chr_batch_destroy(&b);
+}
+
+/* Every row of the option table (chromatica/options.h) is parsed by its type with the messages
+ * batches had before the table; every enum name is accepted and sets the field. */
+static void option_rows_parse_by_type(void **state) {
+  (void)state;
+  int n = 0;
+  const chr_option *rows = chr_options(&n);
+  char query[256], expect[256], names[160];
+  for (int i = 0; i < n; ++i) {
+    const chr_option *r = &rows[i];
+    switch (r->type) {
+      case CHR_OPTION_INT:
+        snprintf(query, sizeof query, "{\"colors\": \"f00\", \"%s\": %d}", r->key, (int)r->max + 1);
+        snprintf(expect, sizeof expect,
+                 "%s %d: out of range or not an integer (expected an integer from %d to %d)",
+                 r->key, (int)r->max + 1, (int)r->min, (int)r->max);
+        break;
+      case CHR_OPTION_REAL:
+        snprintf(query, sizeof query, "{\"colors\": \"f00\", \"%s\": -1}", r->key);
+        snprintf(expect, sizeof expect,
+                 "%s -1: out of range or not a number (expected a number >= %g and <= %g)", r->key,
+                 r->min, r->max);
+        break;
+      case CHR_OPTION_BOOL:
+        snprintf(query, sizeof query, "{\"colors\": \"f00\", \"%s\": 1}", r->key);
+        snprintf(expect, sizeof expect, "%s 1: wrong type (expected true or false)", r->key);
+        break;
+      case CHR_OPTION_ENUM:
+        snprintf(query, sizeof query, "{\"colors\": \"f00\", \"%s\": \"x\"}", r->key);
+        chr_option_names_list(r, names, sizeof names);
+        snprintf(expect, sizeof expect, "%s \"x\": unknown %s (expected %s)", r->key, r->noun,
+                 names);
+        for (int j = 0; j < r->n_names; ++j) { /* with metric emd every stage is allowed */
+          char text[256];
+          snprintf(text, sizeof text, "{\"queries\": [{\"colors\": \"f00\", \"%s\": \"%s\"}]}",
+                   r->key, r->names[j].name);
+          chr_batch *b = parse_ok(text);
+          const chr_batch_query *q = chr_batch_query_at(b, 0);
+          int got = 0;
+          assert_true(q->ok);
+          memcpy(&got, (const char *)&q->options + r->offset, sizeof got);
+          assert_int_equal(got, r->names[j].value);
+          chr_batch_destroy(&b);
+        }
+        break;
+    }
+    query_fails_with(query, expect);
+  }
+  /* The texts as they were before the table, in full. */
+  query_fails_with("{\"colors\": \"f00\", \"metric\": \"l2\"}",
+                   "metric \"l2\": unknown metric (expected \"sinkhorn\" or \"emd\")");
+  query_fails_with("{\"colors\": \"f00\", \"rerank_scope\": \"some\"}",
+                   "rerank_scope \"some\": unknown scope (expected \"candidates\" or \"all\")");
+  query_fails_with(
+      "{\"colors\": \"f00\", \"candidates\": \"exact\"}",
+      "candidates \"exact\": unknown candidate stage (expected \"auto\", \"hellinger\", "
+      "\"bounds\" or \"cascade\")");
+  query_fails_with(
+      "{\"colors\": \"f00\", \"candidates\": \"cascade\", \"metric\": \"sinkhorn\"}",
+      "candidates \"cascade\": needs metric \"emd\" without fast_mode (got \"sinkhorn\")");
 }
 
 static void unreadable_batches_fail_whole(void **state) {
@@ -454,6 +528,7 @@ int main(void) {
       cmocka_unit_test(default_ids_are_deterministic),
       cmocka_unit_test(bad_queries_fail_alone),
       cmocka_unit_test(rerank_scope_and_pruning),
+      cmocka_unit_test(option_rows_parse_by_type),
       cmocka_unit_test(unreadable_batches_fail_whole),
       cmocka_unit_test(unknown_keys_warn_once),
       cmocka_unit_test(valid_json_edge_cases_parse),

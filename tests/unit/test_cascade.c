@@ -184,24 +184,24 @@ static void test_auto_resolves(void **state) {
   (void)state;
   chr_search_options o = chr_search_options_default();
   chr_search_options_resolve(&o, CHR_BOUNDS_AUTO_MAX_IMAGES);
-  assert_int_equal(o.rerank_scope, CHR_SCOPE_ALL);
-  o.rerank_scope = CHR_SCOPE_AUTO;
+  assert_int_equal(o.candidate_stage, CHR_STAGE_BOUNDS);
+  o.candidate_stage = CHR_STAGE_AUTO;
   chr_search_options_resolve(&o, CHR_BOUNDS_AUTO_MAX_IMAGES + 1);
-  assert_int_equal(o.rerank_scope, CHR_SCOPE_CASCADE);
+  assert_int_equal(o.candidate_stage, CHR_STAGE_CASCADE);
   assert_false(chr_search_uses_stage1(&o));
-  o.rerank_scope = CHR_SCOPE_AUTO;
+  o.candidate_stage = CHR_STAGE_AUTO;
   o.fast_mode = 1;
   chr_search_options_resolve(&o, 1000000);
-  assert_int_equal(o.rerank_scope, CHR_SCOPE_CANDIDATES);
+  assert_int_equal(o.candidate_stage, CHR_STAGE_HELLINGER);
   assert_true(chr_search_uses_stage1(&o));
   o = chr_search_options_default();
   o.metric = CHR_METRIC_SINKHORN;
   chr_search_options_resolve(&o, 1000000);
-  assert_int_equal(o.rerank_scope, CHR_SCOPE_CANDIDATES);
+  assert_int_equal(o.candidate_stage, CHR_STAGE_HELLINGER);
   o = chr_search_options_default();
-  o.rerank_scope = CHR_SCOPE_CASCADE;
+  o.candidate_stage = CHR_STAGE_CASCADE;
   chr_search_options_resolve(&o, 10);
-  assert_int_equal(o.rerank_scope, CHR_SCOPE_CASCADE);
+  assert_int_equal(o.candidate_stage, CHR_STAGE_CASCADE);
 }
 
 int main(void) {
