@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "chromatica/grid.h"
+#include "chromatica/topk.h"
 #include "scan_kernels.h" /* chr_half_to_float */
 
 #ifdef _OPENMP
@@ -23,8 +24,7 @@ typedef struct {
 
 static int near_compare(const void *pa, const void *pb) {
   const near_bin *a = pa, *b = pb;
-  if (a->d != b->d) return a->d < b->d ? -1 : 1;
-  return (a->bin > b->bin) - (a->bin < b->bin);
+  return chr_order_value_row(a->d, a->bin, b->d, b->bin);
 }
 
 static int int_compare(const void *pa, const void *pb) {
