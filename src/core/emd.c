@@ -273,7 +273,7 @@ __attribute__((target("avx512f"), always_inline)) static inline __m512d row_lane
 
 /* row_min in AVX-512 lanes: the same minimum. */
 __attribute__((target("avx512f"))) static double row_min_avx512(const double *row, const double *v,
-                                                                 double ui, int n) {
+                                                                double ui, int n) {
   return _mm512_reduce_min_pd(row_lanes_avx512(row, v, _mm512_set1_pd(ui), n));
 }
 

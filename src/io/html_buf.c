@@ -77,13 +77,14 @@ void chr_html_text(chr_html_buf *b, const char *s) {
   for (const char *p = utf8; *p != '\0'; ++p) {
     unsigned char c = (unsigned char)*p;
     const char *hit = strchr(special, c);
-    if (hit != NULL)
+    if (hit != NULL) {
       chr_html_put(b, entity[hit - special]);
-    /* HTML forbids most C0 controls and DEL in text; shown the way utf8.h shows bytes. */
-    else if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F)
+    } else if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F) {
+      /* HTML forbids most C0 controls and DEL in text; shown the way utf8.h shows bytes. */
       chr_html_printf(b, "\\x%02x", c);
-    else
+    } else {
       put_n(b, p, 1);
+    }
   }
   free(utf8);
 }

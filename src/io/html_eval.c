@@ -89,11 +89,14 @@ chr_status chr_html_eval_check(const cJSON *report, const char *path, chr_error 
 
 static void setup_table(chr_html_buf *b, const cJSON *r) {
   chr_html_kv_open(b, r);
-  static const char *const rows[][2] = {
-      {"query groups", "query_groups"}, {"shards", "shards"},
-      {"dataset", "dataset"},           {"images", "images"},
-      {"queries file", "queries"},      {"queries", "total_queries"},
-      {"valid queries", "valid_queries"}, {"truth", "truth"}};
+  static const char *const rows[][2] = {{"query groups", "query_groups"},
+                                        {"shards", "shards"},
+                                        {"dataset", "dataset"},
+                                        {"images", "images"},
+                                        {"queries file", "queries"},
+                                        {"queries", "total_queries"},
+                                        {"valid queries", "valid_queries"},
+                                        {"truth", "truth"}};
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; ++i)
     chr_html_kv_row(b, rows[i][0], field(r, rows[i][1]));
   chr_html_put(b, "</table>\n");

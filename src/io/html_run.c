@@ -30,7 +30,8 @@ static void layout_table(chr_html_buf *b, const cJSON *report, const cJSON *run)
   const cJSON *in[3] = {report, run, cJSON_GetObjectItemCaseSensitive(run, "dataset")};
   chr_html_kv_open(b, run);
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; ++i)
-    chr_html_kv_row(b, rows[i].label, cJSON_GetObjectItemCaseSensitive(in[rows[i].in], rows[i].key));
+    chr_html_kv_row(b, rows[i].label,
+                    cJSON_GetObjectItemCaseSensitive(in[rows[i].in], rows[i].key));
   chr_html_put(b, "</table>\n");
 }
 
