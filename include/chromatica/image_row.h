@@ -9,6 +9,7 @@
 #ifndef CHROMATICA_IMAGE_ROW_H
 #define CHROMATICA_IMAGE_ROW_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "chromatica/color.h"
@@ -36,5 +37,22 @@ chr_status chr_image_row_from_linear(const chr_linear_image *img, chr_image_row 
  * chr_image_row_from_linear. */
 chr_status chr_image_row_build(const uint8_t *rgba, int width, int height, int max_side,
                                chr_image_row *out, chr_error *err);
+
+/* Rows laid out as the dataset stores them and chr_dataset_writer_put takes them: histograms
+ * rows x CHR_BINS, palettes and their weights rows x CHR_PALETTE_MAX, row i at i times that. */
+typedef struct {
+  float *hists;
+  chr_rgb *palettes;
+  float *weights;
+} chr_image_columns;
+
+/* Allocates columns for rows rows (rows >= 1); 1 on success, 0 when any allocation failed (the
+ * caller says so in its own terms; chr_image_columns_free is safe either way). */
+int chr_image_columns_alloc(chr_image_columns *c, size_t rows);
+
+void chr_image_columns_free(chr_image_columns *c);
+
+/* Copies row into row i of c. */
+void chr_image_columns_set(chr_image_columns *c, size_t i, const chr_image_row *row);
 
 #endif

@@ -243,8 +243,7 @@ typedef struct {
   chr_image_row *rows;
   int *built;
   char (*reason)[CHR_ERROR_MESSAGE_MAX];
-  float *hists, *weights;
-  chr_rgb *palettes;
+  chr_image_columns cols; /* the built rows, packed for the writer */
   char **names;
   char *skips; /* "name\0reason\0" of every file this rank skipped, in file order */
   size_t skips_size, skips_cap;
@@ -255,11 +254,9 @@ static chr_status work_alloc(round_work *w, int64_t capacity, chr_error *err) {
   w->rows = malloc(n * sizeof *w->rows);
   w->built = malloc(n * sizeof *w->built);
   w->reason = malloc(n * sizeof *w->reason);
-  w->hists = malloc(n * CHR_BINS * sizeof *w->hists);
-  w->weights = malloc(n * CHR_PALETTE_MAX * sizeof *w->weights);
-  w->palettes = malloc(n * CHR_PALETTE_MAX * sizeof *w->palettes);
+  int cols = chr_image_columns_alloc(&w->cols, n);
   w->names = malloc(n * sizeof *w->names);
-  if (!w->rows || !w->built || !w->reason || !w->hists || !w->weights || !w->palettes || !w->names)
+  if (!w->rows || !w->built || !w->reason || !cols || !w->names)
     return chr_error_set(err, CHR_ENOMEM, "out of memory for %lld files per round",
                          (long long)capacity);
   return CHR_OK;
@@ -269,9 +266,7 @@ static void work_free(round_work *w) {
   free(w->rows);
   free(w->built);
   free(w->reason);
-  free(w->hists);
-  free(w->weights);
-  free(w->palettes);
+  chr_image_columns_free(&w->cols);
   free(w->names);
   free(w->skips);
 }
@@ -319,10 +314,7 @@ static chr_status process_files(const build_args *a, const file_table *t, int64_
       if (st != CHR_OK) return st;
       continue;
     }
-    memcpy(w->hists + n * CHR_BINS, w->rows[i].histogram, sizeof w->rows[i].histogram);
-    memcpy(w->palettes + n * CHR_PALETTE_MAX, w->rows[i].palette, sizeof w->rows[i].palette);
-    memcpy(w->weights + n * CHR_PALETTE_MAX, w->rows[i].palette_weight,
-           sizeof w->rows[i].palette_weight);
+    chr_image_columns_set(&w->cols, (size_t)n, &w->rows[i]);
     w->names[n++] = (char *)name;
   }
   *built = n;
@@ -367,8 +359,8 @@ static chr_status run_rounds(const build_args *a, const file_table *t, MPI_Comm 
       st = chr_mpi_agree(comm, st, err);
       /* Every rank takes part in the collective write, with or without rows of its own. */
       if (st == CHR_OK) {
-        st = chr_dataset_writer_put(writer, built ? offset : 0, built, w->hists, w->names,
-                                    w->names, w->palettes, w->weights, dxpl, &inner);
+        st = chr_dataset_writer_put(writer, built ? offset : 0, built, w->cols.hists, w->names,
+                                    w->names, w->cols.palettes, w->cols.weights, dxpl, &inner);
         if (st != CHR_OK) chr_error_set(err, st, "-o %s: %s", a->output, inner.message);
         st = chr_mpi_agree(comm, st, err);
       }

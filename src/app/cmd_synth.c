@@ -88,9 +88,7 @@ static int parse_args(int argc, char **argv, int rank, synth_args *args) {
 }
 
 typedef struct {
-  float *hists;
-  chr_rgb *palettes;
-  float *weights;
+  chr_image_columns cols;
   char *text; /* ids then paths, fixed slots */
   char **ids, **paths;
   int id_len, path_len;
@@ -101,13 +99,11 @@ static chr_status buffers_alloc(synth_buffers *b, long long images, chr_error *e
   b->id_len = snprintf(probe, sizeof probe, "img%07lld", images - 1) + 1;
   b->path_len = snprintf(probe, sizeof probe, "synthetic/img%07lld.png", images - 1) + 1;
   size_t rows = SYNTH_PUT_ROWS;
-  b->hists = malloc(rows * CHR_BINS * sizeof *b->hists);
-  b->palettes = malloc(rows * CHR_PALETTE_MAX * sizeof *b->palettes);
-  b->weights = malloc(rows * CHR_PALETTE_MAX * sizeof *b->weights);
+  int cols = chr_image_columns_alloc(&b->cols, rows);
   b->text = malloc(rows * (size_t)(b->id_len + b->path_len));
   b->ids = malloc(rows * sizeof *b->ids);
   b->paths = malloc(rows * sizeof *b->paths);
-  if (!b->hists || !b->palettes || !b->weights || !b->text || !b->ids || !b->paths)
+  if (!cols || !b->text || !b->ids || !b->paths)
     return chr_error_set(err, CHR_ENOMEM, "out of memory for %zu rows of buffers", rows);
   for (size_t i = 0; i < rows; ++i) {
     b->ids[i] = b->text + i * (size_t)b->id_len;
@@ -117,9 +113,7 @@ static chr_status buffers_alloc(synth_buffers *b, long long images, chr_error *e
 }
 
 static void buffers_free(synth_buffers *b) {
-  free(b->hists);
-  free(b->palettes);
-  free(b->weights);
+  chr_image_columns_free(&b->cols);
   free(b->text);
   free(b->ids);
   free(b->paths);
@@ -130,9 +124,7 @@ static void make_rows(const synth_args *args, long long first, long long count, 
   for (long long i = 0; i < count; ++i) {
     long long row = first + i;
     chr_synth_image_make(args->seed, row, &image);
-    memcpy(b->hists + i * CHR_BINS, image.histogram, sizeof image.histogram);
-    memcpy(b->palettes + i * CHR_PALETTE_MAX, image.palette, sizeof image.palette);
-    memcpy(b->weights + i * CHR_PALETTE_MAX, image.palette_weight, sizeof image.palette_weight);
+    chr_image_columns_set(&b->cols, (size_t)i, &image);
     snprintf(b->ids[i], (size_t)b->id_len, "img%07lld", row);
     snprintf(b->paths[i], (size_t)b->path_len, "synthetic/img%07lld.png", row);
   }
@@ -156,8 +148,8 @@ static chr_status write_all(const synth_args *args, long long first, long long c
     make_rows(args, at, n, buf);
     /* Even after a failure this rank keeps calling put: the writes are collective. */
     chr_error put_err;
-    if (chr_dataset_writer_put(writer, n ? at : 0, n, buf->hists, buf->ids, buf->paths,
-                               buf->palettes, buf->weights, dxpl, &put_err) != CHR_OK &&
+    if (chr_dataset_writer_put(writer, n ? at : 0, n, buf->cols.hists, buf->ids, buf->paths,
+                               buf->cols.palettes, buf->cols.weights, dxpl, &put_err) != CHR_OK &&
         !failed) {
       chr_error_set(err, put_err.code, "-o %s: %s", args->output, put_err.message);
       failed = 1;

@@ -10,48 +10,58 @@
 
 #define REBUILD "rebuild it with `chromatica index FILE`"
 
+/* One block of rows in index form: CSR row ends (block_rows + 1), the sparse entries and the
+ * bins-major roots (block_rows x CHR_BINS each). The check holds two: one rebuilt from
+ * /histograms, one read from /index. */
+typedef struct {
+  int64_t *ends;
+  uint16_t *bins;
+  float *mass;
+  uint16_t *roots;
+} index_block;
+
 struct info_index {
   chr_dataset *ds;
   chr_index_meta meta;
-  int64_t *ends, *stored;      /* block_rows + 1 each */
-  uint16_t *bins, *stored_bins; /* block_rows x CHR_BINS each */
-  float *mass, *stored_mass;
-  uint16_t *roots, *stored_roots;
+  index_block built, stored;
   uint64_t sum;
 };
 
+static int block_alloc(index_block *b, int64_t block_rows) {
+  size_t cells = (size_t)block_rows * CHR_BINS;
+  b->ends = malloc(((size_t)block_rows + 1) * sizeof *b->ends);
+  b->bins = malloc(cells * sizeof *b->bins);
+  b->mass = malloc(cells * sizeof *b->mass);
+  b->roots = malloc(cells * sizeof *b->roots);
+  return b->ends && b->bins && b->mass && b->roots;
+}
+
+static void block_free(index_block *b) {
+  free(b->ends);
+  free(b->bins);
+  free(b->mass);
+  free(b->roots);
+}
+
 static void release(info_index *x) {
   if (x == NULL) return;
-  free(x->ends);
-  free(x->stored);
-  free(x->bins);
-  free(x->stored_bins);
-  free(x->mass);
-  free(x->stored_mass);
-  free(x->roots);
-  free(x->stored_roots);
+  block_free(&x->built);
+  block_free(&x->stored);
   free(x);
 }
 
 chr_status chr_info_index_begin(chr_dataset *ds, const chr_index_meta *meta, int64_t block_rows,
                                 info_index **out, chr_error *err) {
-  size_t cells = (size_t)block_rows * CHR_BINS;
   info_index *x = calloc(1, sizeof *x);
   *out = NULL;
   if (x != NULL) {
     x->ds = ds;
     x->meta = *meta;
-    x->ends = malloc(((size_t)block_rows + 1) * sizeof *x->ends);
-    x->stored = malloc(((size_t)block_rows + 1) * sizeof *x->stored);
-    x->bins = malloc(cells * sizeof *x->bins);
-    x->stored_bins = malloc(cells * sizeof *x->stored_bins);
-    x->mass = malloc(cells * sizeof *x->mass);
-    x->stored_mass = malloc(cells * sizeof *x->stored_mass);
-    x->roots = malloc(cells * sizeof *x->roots);
-    x->stored_roots = malloc(cells * sizeof *x->stored_roots);
   }
-  if (x == NULL || !x->ends || !x->stored || !x->bins || !x->stored_bins || !x->mass ||
-      !x->stored_mass || !x->roots || !x->stored_roots) {
+  /* Both blocks allocated before testing either, so release frees whatever was allocated. */
+  int built = x != NULL && block_alloc(&x->built, block_rows);
+  int stored = x != NULL && block_alloc(&x->stored, block_rows);
+  if (!built || !stored) {
     release(x);
     return chr_error_set(err, CHR_ENOMEM, "out of memory checking /index");
   }
@@ -60,12 +70,12 @@ chr_status chr_info_index_begin(chr_dataset *ds, const chr_index_meta *meta, int
 }
 
 /* The first row of the block whose sparse entries differ from the stored ones, or -1. */
-static int64_t first_sparse_difference(const info_index *x, int64_t count) {
+static int64_t first_sparse_difference(const index_block *b, const index_block *s, int64_t count) {
   for (int64_t r = 0; r < count; ++r) {
-    int64_t lo = x->ends[r], n = x->ends[r + 1] - lo, slo = x->stored[r] - x->stored[0];
-    if (x->stored[r + 1] - x->stored[r] != n ||
-        memcmp(x->bins + lo, x->stored_bins + slo, (size_t)n * sizeof *x->bins) != 0 ||
-        memcmp(x->mass + lo, x->stored_mass + slo, (size_t)n * sizeof *x->mass) != 0)
+    int64_t lo = b->ends[r], n = b->ends[r + 1] - lo, slo = s->ends[r] - s->ends[0];
+    if (s->ends[r + 1] - s->ends[r] != n ||
+        memcmp(b->bins + lo, s->bins + slo, (size_t)n * sizeof *b->bins) != 0 ||
+        memcmp(b->mass + lo, s->mass + slo, (size_t)n * sizeof *b->mass) != 0)
       return r;
   }
   return -1;
@@ -73,38 +83,39 @@ static int64_t first_sparse_difference(const info_index *x, int64_t count) {
 
 chr_status chr_info_index_block(info_index *x, const float *rows, int64_t first, int64_t count,
                                 chr_error *err) {
+  index_block *b = &x->built, *s = &x->stored;
   int64_t nnz = 0;
-  x->ends[0] = 0;
-  chr_csr_from_dense(rows, count, x->bins, x->mass, &nnz, x->ends + 1);
+  b->ends[0] = 0;
+  chr_csr_from_dense(rows, count, b->bins, b->mass, &nnz, b->ends + 1);
   for (int64_t r = 0; r < count; ++r)
-    x->sum += chr_csr_row_term(first + r, x->bins + x->ends[r], x->mass + x->ends[r],
-                               (int)(x->ends[r + 1] - x->ends[r]));
-  chr_status st = chr_dataset_index_read_offsets(x->ds, first, count, x->stored, H5P_DEFAULT, err);
+    x->sum += chr_csr_row_term(first + r, b->bins + b->ends[r], b->mass + b->ends[r],
+                               (int)(b->ends[r + 1] - b->ends[r]));
+  chr_status st = chr_dataset_index_read_offsets(x->ds, first, count, s->ends, H5P_DEFAULT, err);
   if (st != CHR_OK) return st;
-  int64_t n = x->stored[count] - x->stored[0];
-  if (x->stored[0] < 0 || n != nnz || x->stored[count] > x->meta.nnz)
+  int64_t n = s->ends[count] - s->ends[0];
+  if (s->ends[0] < 0 || n != nnz || s->ends[count] > x->meta.nnz)
     return chr_error_set(err, CHR_EFORMAT,
                          "/index/offsets rows %lld..%lld: %lld entries (expected %lld from "
                          "/histograms: stale index; %s)", (long long)first,
                          (long long)(first + count), (long long)n, (long long)nnz, REBUILD);
-  st = chr_dataset_index_read_entries(x->ds, x->stored[0], n, x->stored_bins, x->stored_mass,
-                                      H5P_DEFAULT, err);
+  st = chr_dataset_index_read_entries(x->ds, s->ends[0], n, s->bins, s->mass, H5P_DEFAULT, err);
   if (st != CHR_OK) return st;
-  int64_t bad = first_sparse_difference(x, count);
+  int64_t bad = first_sparse_difference(b, s, count);
   if (bad >= 0)
     return chr_error_set(err, CHR_EFORMAT,
                          "/index row %lld differs from /histograms row %lld (stale index; %s)",
                          (long long)(first + bad), (long long)(first + bad), REBUILD);
-  chr_index_roots_block(x->ends, x->bins, x->mass, count, x->roots);
-  st = chr_dataset_index_read_roots(x->ds, first, count, x->stored_roots, err);
+  chr_index_roots_block(b->ends, b->bins, b->mass, count, b->roots);
+  st = chr_dataset_index_read_roots(x->ds, first, count, s->roots, err);
   if (st != CHR_OK) return st;
   for (size_t i = 0; i < (size_t)count * CHR_BINS; ++i)
-    if (x->roots[i] != x->stored_roots[i])
+    if (b->roots[i] != s->roots[i])
       return chr_error_set(err, CHR_EFORMAT,
                            "/index/roots bin %lld, row %lld: %u (expected %u from /histograms; "
-                           "%s)", (long long)(i / (size_t)count),
-                           (long long)(first + (int64_t)(i % (size_t)count)),
-                           (unsigned)x->stored_roots[i], (unsigned)x->roots[i], REBUILD);
+                           "%s)",
+                           (long long)(i / (size_t)count),
+                           (long long)(first + (int64_t)(i % (size_t)count)), (unsigned)s->roots[i],
+                           (unsigned)b->roots[i], REBUILD);
   return CHR_OK;
 }
 

@@ -5,11 +5,9 @@
 #include <string.h>
 
 #include "chromatica/grid.h"
+#include "chromatica/topk.h"
 #include "scan_kernels.h" /* chr_half_to_float */
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "support.h"      /* chr_region_threads, chr_thread_num */
 
 /* Rows per unit of work: small enough that a batch of queries re-reads its columns from cache
  * (measured: 512 beat 1024 and 2048 for 30 queries on 100k images). The result does
@@ -23,8 +21,7 @@ typedef struct {
 
 static int near_compare(const void *pa, const void *pb) {
   const near_bin *a = pa, *b = pb;
-  if (a->d != b->d) return a->d < b->d ? -1 : 1;
-  return (a->bin > b->bin) - (a->bin < b->bin);
+  return chr_order_value_row(a->d, a->bin, b->d, b->bin);
 }
 
 static int int_compare(const void *pa, const void *pb) {
@@ -245,10 +242,7 @@ static void select_blocks(const chr_index *idx, const chr_cascade_query *const *
 chr_status chr_cascade_select(const chr_index *idx, const chr_cascade_query *const *cs, int nq,
                               const int *want, chr_hit *const *out, int *counts, chr_error *err) {
   chr_status st = CHR_OK;
-  int threads = 1;
-#ifdef _OPENMP
-  if (!omp_in_parallel()) threads = omp_get_max_threads();
-#endif
+  int threads = chr_region_threads();
   int64_t rows = chr_index_rows(idx);
   size_t per_thread = 0;
   int *cap = malloc((size_t)(nq > 0 ? nq : 1) * sizeof *cap);
@@ -274,10 +268,7 @@ chr_status chr_cascade_select(const chr_index *idx, const chr_cascade_query *con
 #pragma omp parallel num_threads(threads) if (threads > 1)
 #endif
   {
-    int t = 0;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-#endif
+    int t = chr_thread_num();
     select_blocks(idx, cs, nq, heaps + (size_t)t * nq, scratch + (size_t)t * CHR_CASCADE_BLOCK,
                   sums + (size_t)t * 3 * CHR_CASCADE_BLOCK);
   }

@@ -251,11 +251,12 @@ __attribute__((target("avx512f"))) static int row_find_avx512(const double *row,
   return n;
 }
 
-/* row_min in AVX-512 lanes (8 doubles, the tail masked to +inf): the same minimum, since min is
- * exact and each lane computes (row - ui) - v as the scalar code does. */
-__attribute__((target("avx512f"))) static double row_min_avx512(const double *row, const double *v,
-                                                                 double ui, int n) {
-  const __m512d u = _mm512_set1_pd(ui), inf = _mm512_set1_pd(INFINITY);
+/* (row - ui) - v over one row in AVX-512 lanes (8 doubles, the tail masked to +inf), each lane
+ * keeping its least value: the row's minimum before the reduction across lanes. min is exact and
+ * each lane computes (row - ui) - v as the scalar code does. */
+__attribute__((target("avx512f"), always_inline)) static inline __m512d row_lanes_avx512(
+    const double *row, const double *v, __m512d u, int n) {
+  const __m512d inf = _mm512_set1_pd(INFINITY);
   __m512d m0 = inf, m1 = inf;
   int j = 0;
   for (; j + 16 <= n; j += 16) {
@@ -267,7 +268,13 @@ __attribute__((target("avx512f"))) static double row_min_avx512(const double *ro
     __m512d r = _mm512_sub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(k, row + j), u), _mm512_maskz_loadu_pd(k, v + j));
     m1 = _mm512_min_pd(m1, _mm512_mask_blend_pd(k, inf, r));
   }
-  return _mm512_reduce_min_pd(_mm512_min_pd(m0, m1));
+  return _mm512_min_pd(m0, m1);
+}
+
+/* row_min in AVX-512 lanes: the same minimum. */
+__attribute__((target("avx512f"))) static double row_min_avx512(const double *row, const double *v,
+                                                                double ui, int n) {
+  return _mm512_reduce_min_pd(row_lanes_avx512(row, v, _mm512_set1_pd(ui), n));
 }
 
 /* rows_min with no reduction per row: each lane keeps its least value and the first row that
@@ -280,20 +287,7 @@ __attribute__((target("avx512f"))) static int rows_min_avx512(const double *c, c
   __m512d low = inf;
   __m512i at = _mm512_setzero_si512();
   for (int i = 0; i < m; ++i) {
-    const double *row = c + (size_t)i * n;
-    const __m512d ui = _mm512_set1_pd(u[i]);
-    __m512d m0 = inf, m1 = inf;
-    int j = 0;
-    for (; j + 16 <= n; j += 16) {
-      m0 = _mm512_min_pd(m0, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(row + j), ui), _mm512_loadu_pd(v + j)));
-      m1 = _mm512_min_pd(m1, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(row + j + 8), ui), _mm512_loadu_pd(v + j + 8)));
-    }
-    for (; j < n; j += 8) {
-      __mmask8 k = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1u);
-      __m512d r = _mm512_sub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(k, row + j), ui), _mm512_maskz_loadu_pd(k, v + j));
-      m1 = _mm512_min_pd(m1, _mm512_mask_blend_pd(k, inf, r));
-    }
-    __m512d rm = _mm512_min_pd(m0, m1);
+    __m512d rm = row_lanes_avx512(c + (size_t)i * n, v, _mm512_set1_pd(u[i]), n);
     __mmask8 better = _mm512_cmp_pd_mask(rm, low, _CMP_LT_OQ);
     low = _mm512_mask_blend_pd(better, low, rm);
     at = _mm512_mask_blend_epi64(better, at, _mm512_set1_epi64(i));

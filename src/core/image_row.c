@@ -96,3 +96,22 @@ chr_status chr_image_row_build(const uint8_t *rgba, int width, int height, int m
   chr_linear_image_free(&img);
   return st;
 }
+
+int chr_image_columns_alloc(chr_image_columns *c, size_t rows) {
+  c->hists = malloc(rows * CHR_BINS * sizeof *c->hists);
+  c->palettes = malloc(rows * CHR_PALETTE_MAX * sizeof *c->palettes);
+  c->weights = malloc(rows * CHR_PALETTE_MAX * sizeof *c->weights);
+  return c->hists != NULL && c->palettes != NULL && c->weights != NULL;
+}
+
+void chr_image_columns_free(chr_image_columns *c) {
+  free(c->hists);
+  free(c->palettes);
+  free(c->weights);
+}
+
+void chr_image_columns_set(chr_image_columns *c, size_t i, const chr_image_row *row) {
+  memcpy(c->hists + i * CHR_BINS, row->histogram, sizeof row->histogram);
+  memcpy(c->palettes + i * CHR_PALETTE_MAX, row->palette, sizeof row->palette);
+  memcpy(c->weights + i * CHR_PALETTE_MAX, row->palette_weight, sizeof row->palette_weight);
+}

@@ -21,65 +21,6 @@
 
 typedef chr_sinkhorn_problem problem;
 
-/* The log-domain products (the standard domain's are in sinkhorn_kernels.c). */
-static void row_products(problem *p) {
-  for (int i = 0; i < p->nq; ++i) {
-    const double *row = p->m + (size_t)i * p->nx;
-    double hi = -INFINITY;
-    for (int j = 0; j < p->nx; ++j)
-      if (row[j] + p->v[j] > hi) hi = row[j] + p->v[j];
-    double s = 0.0;
-    for (int j = 0; j < p->nx; ++j) s += exp(row[j] + p->v[j] - hi);
-    p->kv[i] = hi + log(s);
-  }
-}
-
-static void col_products(problem *p) {
-  for (int j = 0; j < p->nx; ++j) {
-    double hi = -INFINITY;
-    for (int i = 0; i < p->nq; ++i) {
-      double t = p->m[(size_t)i * p->nx + j] + p->u[i];
-      if (t > hi) hi = t;
-    }
-    double s = 0.0;
-    for (int i = 0; i < p->nq; ++i) s += exp(p->m[(size_t)i * p->nx + j] + p->u[i] - hi);
-    p->ktu[j] = hi + log(s);
-  }
-}
-
-/* Row-marginal L1 error for the current alpha and log(K v). */
-static double marginal_error(const problem *p) {
-  double e = 0.0;
-  for (int i = 0; i < p->nq; ++i) e += fabs(exp(p->u[i] + p->kv[i]) - p->a[i]);
-  return e;
-}
-
-/* The log-domain iteration of the header comment; returns the final row-marginal error. */
-static double iterate_log(problem *p, const chr_sinkhorn_params *params, int *iterations) {
-  for (int j = 0; j < p->nx; ++j) p->v[j] = 0.0;
-  int have_error = 0;
-  double error = 0.0;
-  *iterations = 0;
-  for (int it = 0; it < params->max_iter; ++it) {
-    row_products(p);
-    if (it > 0) {
-      error = marginal_error(p);
-      have_error = 1;
-      if (error < params->tol) break;
-    }
-    for (int i = 0; i < p->nq; ++i) p->u[i] = log(p->a[i]) - p->kv[i];
-    col_products(p);
-    for (int j = 0; j < p->nx; ++j) p->v[j] = log(p->b[j]) - p->ktu[j];
-    ++*iterations;
-    have_error = 0;
-  }
-  if (!have_error) {
-    row_products(p);
-    error = marginal_error(p);
-  }
-  return error;
-}
-
 /* sum_ij u_i K_ij v_j C_ij in the standard domain, where every factor is representable. */
 static double plan_cost(const problem *p) {
   double distance = 0.0;
@@ -274,7 +215,7 @@ static chr_status solve(chr_kernel_level level, const chr_qhist *q,
   const double eps = params->epsilon * chr_grid_cost_max();
   int log_domain = 0, iterations = 0;
   const double cmax = fill_problem(&p, q, sq, bins, eps, &log_domain);
-  const double error = log_domain ? iterate_log(&p, params, &iterations)
+  const double error = log_domain ? chr_sinkhorn_iterate_log(&p, params, &iterations)
                                   : chr_sinkhorn_iterate_standard(level, &p, params, &iterations);
   double distance = log_domain ? plan_cost_log(&p) : plan_cost(&p);
   if (!isfinite(distance) || !(distance >= 0.0) || distance > cmax * (1.0 + 1e-12) ||

@@ -1,6 +1,7 @@
-/* The standard-domain Sinkhorn iteration (sinkhorn_kernels.h), one body compiled for portable
- * x86-64/any CPU, AVX2 and AVX-512. The bodies are always inlined into their target's wrapper,
- * so the compiler vectorises each for its width; the operations and their order are fixed by
+/* The Sinkhorn iteration (sinkhorn_kernels.h): one loop for both domains; the standard domain's
+ * body compiled for portable x86-64/any CPU, AVX2 and AVX-512, the log domain's scalar. The
+ * bodies are always inlined into their target's wrapper, so the compiler vectorises each for its
+ * width; the operations and their order are fixed by
  * the C below, whatever the width. */
 #include "sinkhorn_kernels.h"
 
@@ -80,35 +81,89 @@ CHR_INLINE double marginal_error(const chr_sinkhorn_problem *p) {
   return e;
 }
 
+/* The log-domain products: log(K v) and log(K^T u) as log-sum-exps over m = -C/eps, each
+ * shifted by its largest term. Scalar: exp and log stay library calls. */
+CHR_INLINE void log_row_products(chr_sinkhorn_problem *p) {
+  for (int i = 0; i < p->nq; ++i) {
+    const double *row = p->m + (size_t)i * p->nx;
+    double hi = -INFINITY;
+    for (int j = 0; j < p->nx; ++j)
+      if (row[j] + p->v[j] > hi) hi = row[j] + p->v[j];
+    double s = 0.0;
+    for (int j = 0; j < p->nx; ++j) s += exp(row[j] + p->v[j] - hi);
+    p->kv[i] = hi + log(s);
+  }
+}
+
+CHR_INLINE void log_col_products(chr_sinkhorn_problem *p) {
+  for (int j = 0; j < p->nx; ++j) {
+    double hi = -INFINITY;
+    for (int i = 0; i < p->nq; ++i) {
+      double t = p->m[(size_t)i * p->nx + j] + p->u[i];
+      if (t > hi) hi = t;
+    }
+    double s = 0.0;
+    for (int i = 0; i < p->nq; ++i) s += exp(p->m[(size_t)i * p->nx + j] + p->u[i] - hi);
+    p->ktu[j] = hi + log(s);
+  }
+}
+
+/* Row-marginal L1 error; in the log domain u and K v are held as logarithms. */
+CHR_INLINE double domain_error(const chr_sinkhorn_problem *p, int log_domain) {
+  if (!log_domain) return marginal_error(p);
+  double e = 0.0;
+  for (int i = 0; i < p->nq; ++i) e += fabs(exp(p->u[i] + p->kv[i]) - p->a[i]);
+  return e;
+}
+
+CHR_INLINE void domain_row_products(chr_sinkhorn_problem *p, int log_domain) {
+  if (log_domain)
+    log_row_products(p);
+  else
+    row_products(p);
+}
+
+/* The loop of sinkhorn.c's header comment, for both domains: log_domain is a constant at every
+ * call, so each caller compiles to its own domain's loop alone, and both stop by one rule. */
 CHR_INLINE double iterate_body(chr_sinkhorn_problem *p, const chr_sinkhorn_params *params,
-                               int *iterations) {
-  for (int j = 0; j < p->nx; ++j) p->v[j] = 1.0;
+                               int *iterations, const int log_domain) {
+  for (int j = 0; j < p->nx; ++j) p->v[j] = log_domain ? 0.0 : 1.0;
   int have_error = 0;
   double error = 0.0;
   *iterations = 0;
   for (int it = 0; it < params->max_iter; ++it) {
-    row_products(p);
+    domain_row_products(p, log_domain);
     if (it > 0) {
-      error = marginal_error(p);
+      error = domain_error(p, log_domain);
       have_error = 1;
       if (error < params->tol) break;
     }
-    for (int i = 0; i < p->nq; ++i) p->u[i] = p->a[i] / p->kv[i];
-    col_products(p);
-    for (int j = 0; j < p->nx; ++j) p->v[j] = p->b[j] / p->ktu[j];
+    for (int i = 0; i < p->nq; ++i)
+      p->u[i] = log_domain ? log(p->a[i]) - p->kv[i] : p->a[i] / p->kv[i];
+    if (log_domain)
+      log_col_products(p);
+    else
+      col_products(p);
+    for (int j = 0; j < p->nx; ++j)
+      p->v[j] = log_domain ? log(p->b[j]) - p->ktu[j] : p->b[j] / p->ktu[j];
     ++*iterations;
     have_error = 0;
   }
   if (!have_error) {
-    row_products(p);
-    error = marginal_error(p);
+    domain_row_products(p, log_domain);
+    error = domain_error(p, log_domain);
   }
   return error;
 }
 
+double chr_sinkhorn_iterate_log(chr_sinkhorn_problem *p, const chr_sinkhorn_params *params,
+                                int *iterations) {
+  return iterate_body(p, params, iterations, 1);
+}
+
 static double iterate_portable(chr_sinkhorn_problem *p, const chr_sinkhorn_params *params,
                                int *iterations) {
-  return iterate_body(p, params, iterations);
+  return iterate_body(p, params, iterations, 0);
 }
 
 #if CHR_SINKHORN_X86
@@ -116,13 +171,13 @@ static double iterate_portable(chr_sinkhorn_problem *p, const chr_sinkhorn_param
 __attribute__((target("avx2"))) static double iterate_avx2(chr_sinkhorn_problem *p,
                                                            const chr_sinkhorn_params *params,
                                                            int *iterations) {
-  return iterate_body(p, params, iterations);
+  return iterate_body(p, params, iterations, 0);
 }
 
 __attribute__((target("avx512f"))) static double iterate_avx512(chr_sinkhorn_problem *p,
                                                                const chr_sinkhorn_params *params,
                                                                int *iterations) {
-  return iterate_body(p, params, iterations);
+  return iterate_body(p, params, iterations, 0);
 }
 #endif
 

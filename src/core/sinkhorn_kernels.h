@@ -1,5 +1,5 @@
-/* Private to src/core/sinkhorn.c (and its unit test): one Sinkhorn problem on the supports, and
- * the standard-domain iteration compiled for several x86 vector widths.
+/* Private to src/core/sinkhorn.c (and its unit test): one Sinkhorn problem on the supports, the
+ * standard-domain iteration compiled for several x86 vector widths, and the log-domain one.
  *
  * Every level performs the same floating-point operations in the same order as the scalar
  * loop of sinkhorn.c's header comment (no FMA: chr_core builds with -ffp-contract=off), so the
@@ -37,6 +37,11 @@ typedef struct {
  * The level must be supported (chr_scan_kernels_supported). */
 double chr_sinkhorn_iterate_standard(chr_kernel_level level, chr_sinkhorn_problem *p,
                                      const chr_sinkhorn_params *params, int *iterations);
+
+/* The log-domain iteration on p (m = -C/eps, a, b filled; v, u, kv, ktu scratch, holding
+ * logarithms): the same loop and stopping rule as the standard one, scalar. */
+double chr_sinkhorn_iterate_log(chr_sinkhorn_problem *p, const chr_sinkhorn_params *params,
+                                int *iterations);
 
 /* The widest level this CPU runs. */
 chr_kernel_level chr_sinkhorn_level_best(void);

@@ -1,6 +1,9 @@
 #include "support.h"
 
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "chromatica/grid.h"
 
@@ -21,4 +24,20 @@ chr_status chr_support_check(const char *solver, const chr_qhist *q, const uint1
   }
   *total = sum;
   return CHR_OK;
+}
+
+int chr_region_threads(void) {
+#ifdef _OPENMP
+  return omp_in_parallel() ? 1 : omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+int chr_thread_num(void) {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
 }

@@ -71,30 +71,19 @@ void chr_html_text(chr_html_buf *b, const char *s) {
     return;
   }
   chr_utf8_escape(s, len, 0, utf8, 4 * len);
+  /* The five characters HTML gives a meaning, each with its character reference. */
+  static const char special[] = "&<>\"'";
+  static const char *const entity[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"};
   for (const char *p = utf8; *p != '\0'; ++p) {
     unsigned char c = (unsigned char)*p;
-    switch (c) {
-      case '&':
-        chr_html_put(b, "&amp;");
-        break;
-      case '<':
-        chr_html_put(b, "&lt;");
-        break;
-      case '>':
-        chr_html_put(b, "&gt;");
-        break;
-      case '"':
-        chr_html_put(b, "&quot;");
-        break;
-      case '\'':
-        chr_html_put(b, "&#39;");
-        break;
-      default:
-        /* HTML forbids most C0 controls and DEL in text; shown the way utf8.h shows bytes. */
-        if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F)
-          chr_html_printf(b, "\\x%02x", c);
-        else
-          put_n(b, p, 1);
+    const char *hit = strchr(special, c);
+    if (hit != NULL) {
+      chr_html_put(b, entity[hit - special]);
+    } else if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F) {
+      /* HTML forbids most C0 controls and DEL in text; shown the way utf8.h shows bytes. */
+      chr_html_printf(b, "\\x%02x", c);
+    } else {
+      put_n(b, p, 1);
     }
   }
   free(utf8);
@@ -123,6 +112,23 @@ void chr_html_value(chr_html_buf *b, const cJSON *v) {
   } else {
     chr_html_put(b, "?");
   }
+}
+
+void chr_html_wrap(chr_html_buf *b, const char *before, const cJSON *v, const char *after) {
+  chr_html_put(b, before);
+  chr_html_value(b, v);
+  chr_html_put(b, after);
+}
+
+void chr_html_kv_row(chr_html_buf *b, const char *label, const cJSON *v) {
+  chr_html_printf(b, "<tr><th>%s</th><td>", label);
+  chr_html_wrap(b, "", v, "</td></tr>\n");
+}
+
+void chr_html_kv_open(chr_html_buf *b, const cJSON *obj) {
+  chr_html_wrap(b, "<table class=\"kv\">\n<tr><th>ranks &times; threads</th><td>",
+                cJSON_GetObjectItemCaseSensitive(obj, "ranks"), " &times; ");
+  chr_html_wrap(b, "", cJSON_GetObjectItemCaseSensitive(obj, "threads_per_rank"), "</td></tr>\n");
 }
 
 int chr_html_is_colour(const char *s) {

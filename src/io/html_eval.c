@@ -87,34 +87,23 @@ chr_status chr_html_eval_check(const cJSON *report, const char *path, chr_error 
   return CHR_OK;
 }
 
-static void kv(chr_html_buf *b, const char *label, const cJSON *v) {
-  chr_html_printf(b, "<tr><th>%s</th><td>", label);
-  chr_html_value(b, v);
-  chr_html_put(b, "</td></tr>\n");
-}
-
 static void setup_table(chr_html_buf *b, const cJSON *r) {
-  chr_html_put(b, "<table class=\"kv\">\n<tr><th>ranks &times; threads</th><td>");
-  chr_html_value(b, field(r, "ranks"));
-  chr_html_put(b, " &times; ");
-  chr_html_value(b, field(r, "threads_per_rank"));
-  chr_html_put(b, "</td></tr>\n");
-  kv(b, "query groups", field(r, "query_groups"));
-  kv(b, "shards", field(r, "shards"));
-  kv(b, "dataset", field(r, "dataset"));
-  kv(b, "images", field(r, "images"));
-  kv(b, "queries file", field(r, "queries"));
-  kv(b, "queries", field(r, "total_queries"));
-  kv(b, "valid queries", field(r, "valid_queries"));
-  kv(b, "truth", field(r, "truth"));
+  chr_html_kv_open(b, r);
+  static const char *const rows[][2] = {{"query groups", "query_groups"},
+                                        {"shards", "shards"},
+                                        {"dataset", "dataset"},
+                                        {"images", "images"},
+                                        {"queries file", "queries"},
+                                        {"queries", "total_queries"},
+                                        {"valid queries", "valid_queries"},
+                                        {"truth", "truth"}};
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; ++i)
+    chr_html_kv_row(b, rows[i][0], field(r, rows[i][1]));
   chr_html_put(b, "</table>\n");
   const cJSON *q;
   cJSON_ArrayForEach(q, field(r, "invalid_queries")) {
-    chr_html_put(b, "<p class=\"note\">invalid query ");
-    chr_html_value(b, field(q, "query_id"));
-    chr_html_put(b, ": ");
-    chr_html_value(b, field(q, "error"));
-    chr_html_put(b, "</p>\n");
+    chr_html_wrap(b, "<p class=\"note\">invalid query ", field(q, "query_id"), ": ");
+    chr_html_wrap(b, "", field(q, "error"), "</p>\n");
   }
 }
 

@@ -32,6 +32,17 @@ void chr_html_text(chr_html_buf *b, const char *s);
  * "?". */
 void chr_html_value(chr_html_buf *b, const cJSON *v);
 
+/* Appends markup before, v as chr_html_value shows it, then markup after: a value set in
+ * markup, the commonest piece of every section. */
+void chr_html_wrap(chr_html_buf *b, const char *before, const cJSON *v, const char *after);
+
+/* One row of a "kv" table: label (markup) in the header cell, v in the data cell. */
+void chr_html_kv_row(chr_html_buf *b, const char *label, const cJSON *v);
+
+/* Opens a "kv" table whose first row is "ranks x threads" from obj's "ranks" and
+ * "threads_per_rank": how both the search and the eval page begin their setup table. */
+void chr_html_kv_open(chr_html_buf *b, const cJSON *obj);
+
 /* 1 when s is a colour this page may put in a style attribute: exactly "#rrggbb" (hex). */
 int chr_html_is_colour(const char *s);
 

@@ -212,15 +212,11 @@ static void hit_item(chr_html_buf *b, const chr_html_options *o, const cJSON *hi
   chr_html_text(b, cJSON_GetStringValue(id));
   chr_html_put(b, "\">");
   thumbnail(b, o, hit, with, stats);
-  chr_html_put(b, "<div><span class=\"rank\">#");
-  chr_html_value(b, cJSON_GetObjectItemCaseSensitive(hit, "rank"));
-  chr_html_put(b, "</span> <span class=\"id\">");
-  chr_html_value(b, id);
-  chr_html_put(b, "</span></div><div>distance ");
-  chr_html_value(b, cJSON_GetObjectItemCaseSensitive(hit, "distance"));
-  chr_html_put(b, "<br>confidence ");
-  chr_html_value(b, cJSON_GetObjectItemCaseSensitive(hit, "confidence"));
-  chr_html_put(b, "</div>");
+  chr_html_wrap(b, "<div><span class=\"rank\">#", cJSON_GetObjectItemCaseSensitive(hit, "rank"),
+                "</span> <span class=\"id\">");
+  chr_html_wrap(b, "", id, "</span></div><div>distance ");
+  chr_html_wrap(b, "", cJSON_GetObjectItemCaseSensitive(hit, "distance"), "<br>confidence ");
+  chr_html_wrap(b, "", cJSON_GetObjectItemCaseSensitive(hit, "confidence"), "</div>");
   duplicates_note(b, cJSON_GetObjectItemCaseSensitive(hit, "duplicates"));
   chr_html_put(b, "<div class=\"chips\">");
   const cJSON *c;
@@ -255,15 +251,13 @@ static void query_article(chr_html_buf *b, const chr_html_options *o, const cJSO
   int ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(q, "success"));
   chr_html_printf(b, "<article class=\"query%s\" id=\"q%d\"><h3>%d. <span class=\"qid\">",
                   ok ? "" : " failed", index + 1, index + 1);
-  chr_html_value(b, cJSON_GetObjectItemCaseSensitive(q, "query_id"));
-  chr_html_put(b, "</span></h3>\n");
+  chr_html_wrap(b, "", cJSON_GetObjectItemCaseSensitive(q, "query_id"), "</span></h3>\n");
   palette(b, cJSON_GetObjectItemCaseSensitive(q, "query"));
   stats->queries++;
   if (!ok) {
     stats->failed_queries++;
-    chr_html_put(b, "<p class=\"error\">failed: ");
-    chr_html_value(b, cJSON_GetObjectItemCaseSensitive(q, "error"));
-    chr_html_put(b, "</p></article>\n");
+    chr_html_wrap(b, "<p class=\"error\">failed: ", cJSON_GetObjectItemCaseSensitive(q, "error"),
+                  "</p></article>\n");
     return;
   }
   query_meta(b, q);
@@ -286,17 +280,11 @@ static void header(chr_html_buf *b, const cJSON *report, const chr_html_options 
                   "</h1>\n<p class=\"meta\">",
                   style);
   chr_html_text(b, o->source);
-  chr_html_put(b, ": ");
-  chr_html_value(b, cJSON_GetObjectItemCaseSensitive(report, "total_queries"));
-  chr_html_put(b, " queries, ");
-  chr_html_value(b, cJSON_GetObjectItemCaseSensitive(report, "failed_queries"));
-  chr_html_put(b, " failed</p>\n");
+  chr_html_wrap(b, ": ", cJSON_GetObjectItemCaseSensitive(report, "total_queries"), " queries, ");
+  chr_html_wrap(b, "", cJSON_GetObjectItemCaseSensitive(report, "failed_queries"), " failed</p>\n");
   const cJSON *w;
-  cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(report, "warnings")) {
-    chr_html_put(b, "<p class=\"note\">warning: ");
-    chr_html_value(b, w);
-    chr_html_put(b, "</p>\n");
-  }
+  cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(report, "warnings"))
+      chr_html_wrap(b, "<p class=\"note\">warning: ", w, "</p>\n");
 }
 
 chr_status chr_html_report_render(const cJSON *report, const chr_html_options *o, char **html,

@@ -10,31 +10,28 @@
 #define HIST_W 480
 #define HIST_H 120
 
-static void row(chr_html_buf *b, const char *label, const cJSON *v) {
-  chr_html_printf(b, "<tr><th>%s</th><td>", label);
-  chr_html_value(b, v);
-  chr_html_put(b, "</td></tr>\n");
-}
-
 static void layout_table(chr_html_buf *b, const cJSON *report, const cJSON *run) {
-  const cJSON *ds = cJSON_GetObjectItemCaseSensitive(run, "dataset");
-  chr_html_put(b, "<table class=\"kv\">\n<tr><th>ranks &times; threads</th><td>");
-  chr_html_value(b, cJSON_GetObjectItemCaseSensitive(run, "ranks"));
-  chr_html_put(b, " &times; ");
-  chr_html_value(b, cJSON_GetObjectItemCaseSensitive(run, "threads_per_rank"));
-  chr_html_put(b, "</td></tr>\n");
-  row(b, "query groups", cJSON_GetObjectItemCaseSensitive(run, "query_groups"));
-  row(b, "shards", cJSON_GetObjectItemCaseSensitive(run, "shards"));
-  row(b, "io mode", cJSON_GetObjectItemCaseSensitive(run, "io_mode"));
-  row(b, "dataset", cJSON_GetObjectItemCaseSensitive(ds, "path"));
-  row(b, "images", cJSON_GetObjectItemCaseSensitive(ds, "images"));
-  row(b, "queries", cJSON_GetObjectItemCaseSensitive(report, "total_queries"));
-  row(b, "succeeded", cJSON_GetObjectItemCaseSensitive(report, "successful_queries"));
-  row(b, "failed", cJSON_GetObjectItemCaseSensitive(report, "failed_queries"));
-  row(b, "total time (ms)", cJSON_GetObjectItemCaseSensitive(report, "total_time_ms"));
-  row(b, "incomplete", cJSON_GetObjectItemCaseSensitive(run, "incomplete"));
-  row(b, "stopped by", cJSON_GetObjectItemCaseSensitive(run, "stopped_by"));
-  row(b, "version", cJSON_GetObjectItemCaseSensitive(run, "version"));
+  /* Each row: which object holds the figure (0 the report, 1 run, 2 run.dataset), label, key. */
+  static const struct {
+    int in;
+    const char *label, *key;
+  } rows[] = {{1, "query groups", "query_groups"},
+              {1, "shards", "shards"},
+              {1, "io mode", "io_mode"},
+              {2, "dataset", "path"},
+              {2, "images", "images"},
+              {0, "queries", "total_queries"},
+              {0, "succeeded", "successful_queries"},
+              {0, "failed", "failed_queries"},
+              {0, "total time (ms)", "total_time_ms"},
+              {1, "incomplete", "incomplete"},
+              {1, "stopped by", "stopped_by"},
+              {1, "version", "version"}};
+  const cJSON *in[3] = {report, run, cJSON_GetObjectItemCaseSensitive(run, "dataset")};
+  chr_html_kv_open(b, run);
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; ++i)
+    chr_html_kv_row(b, rows[i].label,
+                    cJSON_GetObjectItemCaseSensitive(in[rows[i].in], rows[i].key));
   chr_html_put(b, "</table>\n");
 }
 
@@ -141,7 +138,7 @@ static void latency(chr_html_buf *b, const cJSON *report) {
   stat_ms(b, "p95", stats, "p95_search_time");
   stat_ms(b, "p99", stats, "p99_search_time");
   stat_ms(b, "mean", stats, "average_search_time");
-  row(b, "queries / s", cJSON_GetObjectItemCaseSensitive(stats, "queries_per_second"));
+  chr_html_kv_row(b, "queries / s", cJSON_GetObjectItemCaseSensitive(stats, "queries_per_second"));
   chr_html_put(b, "</table>\n<figure>");
   int n = 0;
   double *t = query_times(cJSON_GetObjectItemCaseSensitive(report, "results"), &n);

@@ -15,14 +15,12 @@ typedef struct {
 
 static int by_cheap(const void *pa, const void *pb) {
   const survivor *a = pa, *b = pb;
-  if (a->cheap != b->cheap) return a->cheap < b->cheap ? -1 : 1;
-  return (a->row > b->row) - (a->row < b->row);
+  return chr_order_value_row(a->cheap, a->row, b->cheap, b->row);
 }
 
 static int by_tight(const void *pa, const void *pb) {
   const survivor *a = pa, *b = pb;
-  if (a->tight != b->tight) return a->tight < b->tight ? -1 : 1;
-  return (a->row > b->row) - (a->row < b->row);
+  return chr_order_value_row(a->tight, a->row, b->tight, b->row);
 }
 
 /* R1 of a job: the rows the cheap bound keeps. */

@@ -129,6 +129,23 @@ static int64_t settle(const chr_index *idx, const int64_t *head, const char *hea
   return n;
 }
 
+/* The group's (row, representative) pairs, interleaved as every rank gathered them, as *out. */
+static chr_status dups_from_pairs(const int64_t *got, int64_t total, chr_dups *out,
+                                  chr_error *err) {
+  int64_t *row = malloc((size_t)(total > 0 ? total : 1) * sizeof *row);
+  int64_t *rep = malloc((size_t)(total > 0 ? total : 1) * sizeof *rep);
+  for (int64_t i = 0; row && rep && i < total; ++i) {
+    row[i] = got[2 * i];
+    rep[i] = got[2 * i + 1];
+  }
+  chr_status st = row && rep ? chr_dups_create(row, rep, total, out, err)
+                             : chr_error_set(err, CHR_ENOMEM, "duplicates: cannot hold %lld pairs",
+                                             (long long)total);
+  free(row);
+  free(rep);
+  return st;
+}
+
 chr_status chr_mpi_duplicates(MPI_Comm group_comm, chr_index *idx, int64_t images, chr_dups *out,
                               chr_error *err) {
   int ranks = 1, rank = 0;
@@ -184,18 +201,7 @@ chr_status chr_mpi_duplicates(MPI_Comm group_comm, chr_index *idx, int64_t image
                        counts, err);
   if (st != CHR_OK) goto cleanup;
   int64_t total = ((int64_t)displs[ranks - 1] + counts[ranks - 1]) / (2 * (int64_t)sizeof *pairs);
-  int64_t *row = malloc((size_t)(total > 0 ? total : 1) * sizeof *row);
-  int64_t *rep = malloc((size_t)(total > 0 ? total : 1) * sizeof *rep);
-  const int64_t *got = (const int64_t *)(const void *)all_pairs;
-  for (int64_t i = 0; row && rep && i < total; ++i) {
-    row[i] = got[2 * i];
-    rep[i] = got[2 * i + 1];
-  }
-  st = row && rep
-           ? chr_dups_create(row, rep, total, out, err)
-           : chr_error_set(err, CHR_ENOMEM, "duplicates: cannot hold %lld pairs", (long long)total);
-  free(row);
-  free(rep);
+  st = dups_from_pairs((const int64_t *)(const void *)all_pairs, total, out, err);
   if (st == CHR_OK) st = chr_index_set_excluded(idx, total > 0 ? mask : NULL, err);
   st = chr_mpi_agree(group_comm, st, err);
   if (st != CHR_OK) chr_dups_free(out);

@@ -297,6 +297,32 @@ static void histogram_is_normalised(void **state) {
   }
 }
 
+/* chr_image_columns_set puts row i at i * CHR_BINS and i * CHR_PALETTE_MAX, leaving the other
+ * rows as they were. */
+static void columns_hold_each_row_in_its_slot(void **state) {
+  (void)state;
+  chr_image_columns c;
+  assert_true(chr_image_columns_alloc(&c, 3));
+  memset(c.hists, 0, 3 * CHR_BINS * sizeof *c.hists);
+  memset(c.palettes, 0, 3 * CHR_PALETTE_MAX * sizeof *c.palettes);
+  memset(c.weights, 0, 3 * CHR_PALETTE_MAX * sizeof *c.weights);
+  chr_image_row row;
+  memset(&row, 0, sizeof row);
+  row.histogram[7] = 1.0f;
+  row.palette[0] = (chr_rgb){10, 20, 30};
+  row.palette_weight[0] = 1.0f;
+  chr_image_columns_set(&c, 1, &row);
+  assert_memory_equal(c.hists + CHR_BINS, row.histogram, sizeof row.histogram);
+  assert_memory_equal(c.palettes + CHR_PALETTE_MAX, row.palette, sizeof row.palette);
+  assert_memory_equal(c.weights + CHR_PALETTE_MAX, row.palette_weight, sizeof row.palette_weight);
+  for (int b = 0; b < CHR_BINS; ++b) {
+    assert_true(c.hists[b] == 0.0f);
+    assert_true(c.hists[2 * CHR_BINS + b] == 0.0f);
+  }
+  assert_true(c.weights[0] == 0.0f && c.weights[2 * CHR_PALETTE_MAX] == 0.0f);
+  chr_image_columns_free(&c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(random_images_match_reference),
@@ -306,6 +332,7 @@ int main(void) {
       cmocka_unit_test(max_side_out_of_range_is_refused),
       cmocka_unit_test(resized_uniform_image_keeps_its_colour),
       cmocka_unit_test(histogram_is_normalised),
+      cmocka_unit_test(columns_hold_each_row_in_its_slot),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
