@@ -31,6 +31,7 @@ chr_status chr_index_create(int64_t capacity, int64_t first_row, chr_index **out
   }
   idx->capacity = capacity;
   idx->stride = capacity;
+  idx->summary_stride = capacity;
   idx->first_row = first_row;
   /* +1 keeps malloc(0) out of the picture for an empty shard. */
   idx->roots = malloc(((size_t)capacity * CHR_BINS + 1) * sizeof *idx->roots);
@@ -64,8 +65,12 @@ void chr_index_destroy(chr_index **p) {
     free(idx->mass);
   }
   free(idx->excluded);
-  free(idx->centroid);
-  free(idx->cdf);
+  if (idx->release_summary != NULL) {
+    idx->release_summary(idx->summary_owner);
+  } else {
+    free(idx->centroid);
+    free(idx->cdf);
+  }
   free(idx);
   *p = NULL;
 }
@@ -98,28 +103,44 @@ chr_status chr_index_reserve_entries(chr_index *idx, int64_t nnz, chr_error *err
   return CHR_OK;
 }
 
-/* Row r's centroid and marginal distributions (chr_index_centroid_column, chr_index_cdf_column),
- * masses renormalised by their sum as the EMD does: kept once per image so the cascade's
- * centroid and marginal bounds cost 3 floats and 29 bytes per row. */
-static void set_summary(chr_index *idx, int64_t r, double total) {
+/* The centroid and marginal distributions of one sparse row (chr_index_centroid_column,
+ * chr_index_cdf_column), masses renormalised by their sum `total` as the EMD does: kept once per
+ * image so the cascade's centroid and marginal bounds cost 3 floats and 29 bytes per row.
+ * centroid[k * stride] and cdf[k * stride] receive column k. */
+static void row_summary(const uint16_t *bins, const float *mass, int64_t n, double total,
+                        float *centroid, uint8_t *cdf, size_t stride) {
   double v[3 + CHR_INDEX_CDF] = {0.0}, marginal[CHR_GRID_NL + CHR_GRID_NA + CHR_GRID_NB] = {0.0};
-  for (int64_t j = idx->offsets[r]; j < idx->offsets[r + 1] && total > 0.0; ++j) {
-    chr_lab c = chr_grid_bin_centre(idx->bins[j]);
+  for (int64_t j = 0; j < n && total > 0.0; ++j) {
+    chr_lab c = chr_grid_bin_centre(bins[j]);
     int l, a, b;
-    chr_grid_coords(idx->bins[j], &l, &a, &b);
-    double w = (double)idx->mass[j] / total;
+    chr_grid_coords(bins[j], &l, &a, &b);
+    double w = (double)mass[j] / total;
     v[0] += w * c.l, v[1] += w * c.a, v[2] += w * c.b;
     marginal[l] += w, marginal[CHR_GRID_NL + a] += w, marginal[CHR_GRID_NL + CHR_GRID_NA + b] += w;
   }
-  const int n[3] = {CHR_GRID_NL, CHR_GRID_NA, CHR_GRID_NB};
-  for (int axis = 0, in = 0, out = 3; axis < 3; in += n[axis++]) {
-    double cdf = 0.0;
-    for (int level = 0; level < n[axis] - 1; ++level) v[out++] = cdf += marginal[in + level];
+  const int levels[3] = {CHR_GRID_NL, CHR_GRID_NA, CHR_GRID_NB};
+  for (int axis = 0, in = 0, out = 3; axis < 3; in += levels[axis++]) {
+    double sum = 0.0;
+    for (int level = 0; level < levels[axis] - 1; ++level) v[out++] = sum += marginal[in + level];
   }
-  size_t cap = (size_t)idx->capacity;
-  for (int k = 0; k < 3; ++k) idx->centroid[(size_t)k * cap + (size_t)r] = (float)v[k];
+  for (int k = 0; k < 3; ++k) centroid[(size_t)k * stride] = (float)v[k];
   for (int k = 0; k < CHR_INDEX_CDF; ++k)
-    idx->cdf[(size_t)k * cap + (size_t)r] = chr_index_cdf_quantize(v[3 + k]);
+    cdf[(size_t)k * stride] = chr_index_cdf_quantize(v[3 + k]);
+}
+
+/* The double sum of a row's masses in entry order: the `total` of every summary and the
+ * max_row_sum of every path, so they agree bit for bit. */
+static double row_sum(const float *mass, int64_t n) {
+  double sum = 0.0;
+  for (int64_t j = 0; j < n; ++j) sum += mass[j];
+  return sum;
+}
+
+/* Row r's summary into the index's own columns. */
+static void set_summary(chr_index *idx, int64_t r, double total) {
+  int64_t lo = idx->offsets[r];
+  row_summary(idx->bins + lo, idx->mass + lo, idx->offsets[r + 1] - lo, total, idx->centroid + r,
+              idx->cdf + r, (size_t)idx->summary_stride);
 }
 
 /* The sparse rows (CSR) of rows[0..n) as index rows first.. (offsets[first] already set). */
@@ -140,8 +161,7 @@ static chr_status append_sparse(chr_index *idx, const float *rows, int64_t first
       idx->mass[at] = x[b];
       at += x[b] != 0.0f;
     }
-    double sum = 0.0;
-    for (int64_t j = row_start; j < at; ++j) sum += idx->mass[j];
+    double sum = row_sum(idx->mass + row_start, at - row_start);
     idx->offsets[first + r + 1] = at;
     set_summary(idx, first + r, sum);
     if (sum > idx->max_row_sum) idx->max_row_sum = sum;
@@ -162,6 +182,9 @@ static void fill_roots(chr_index *idx, int64_t first, int64_t last) {
 }
 
 chr_status chr_index_append(chr_index *idx, const float *rows, int64_t count, chr_error *err) {
+  if (idx->release_summary != NULL)
+    return chr_error_set(err, CHR_EINVAL,
+                         "index: rows cannot be appended after adopting summaries");
   if (count < 0 || count > idx->capacity - idx->rows)
     return chr_error_set(err, CHR_EINVAL,
                          "index: appending %lld rows to %lld of capacity %lld; expected at most "
@@ -182,6 +205,9 @@ chr_status chr_index_append(chr_index *idx, const float *rows, int64_t count, ch
 
 chr_status chr_index_append_sparse(chr_index *idx, const int64_t *offsets, const uint16_t *bins,
                                    const float *mass, int64_t count, chr_error *err) {
+  if (idx->release_summary != NULL)
+    return chr_error_set(err, CHR_EINVAL,
+                         "index: rows cannot be appended after adopting summaries");
   if (count < 0 || count > idx->capacity - idx->rows)
     return chr_error_set(err, CHR_EINVAL,
                          "index: appending %lld sparse rows to %lld of capacity %lld",
@@ -194,8 +220,7 @@ chr_status chr_index_append_sparse(chr_index *idx, const int64_t *offsets, const
   for (int64_t r = 0; r < count; ++r) {
     int64_t lo = at + offsets[r] - offsets[0], hi = at + offsets[r + 1] - offsets[0];
     /* The same double sum in the same order as append_sparse, so max_row_sum is identical. */
-    double sum = 0.0;
-    for (int64_t j = lo; j < hi; ++j) sum += idx->mass[j];
+    double sum = row_sum(idx->mass + lo, hi - lo);
     idx->offsets[idx->rows + r + 1] = hi;
     set_summary(idx, idx->rows + r, sum);
     if (sum > idx->max_row_sum) idx->max_row_sum = sum;
@@ -227,12 +252,13 @@ chr_status chr_index_adopt_sparse(chr_index *idx, const int64_t *offsets, const 
   memcpy(idx->offsets, offsets, ((size_t)count + 1) * sizeof *offsets);
   /* The same double sum per row as append_sparse, so max_row_sum is identical. */
   double max_sum = 0.0;
-  /* The cascade's per-image summaries are not stored in the file: made here, as append does. */
+  /* Summaries not adopted from the file (an index_version 1 index) are made here, as append
+   * makes them. */
+  int summarise = idx->release_summary == NULL;
 #pragma omp parallel for schedule(static) reduction(max : max_sum)
   for (int64_t r = 0; r < count; ++r) {
-    double sum = 0.0;
-    for (int64_t j = offsets[r]; j < offsets[r + 1]; ++j) sum += mass[j];
-    set_summary(idx, r, sum);
+    double sum = row_sum(mass + offsets[r], offsets[r + 1] - offsets[r]);
+    if (summarise) set_summary(idx, r, sum);
     if (sum > max_sum) max_sum = sum;
   }
   idx->max_row_sum = max_sum;
@@ -253,6 +279,47 @@ chr_status chr_index_adopt_roots(chr_index *idx, const uint16_t *roots, int64_t 
   idx->roots_owner = owner;
   idx->release_roots = release;
   return CHR_OK;
+}
+
+chr_status chr_index_adopt_summaries(chr_index *idx, const float *centroid, const uint8_t *cdf,
+                                     int64_t stride, void *owner, void (*release)(void *),
+                                     chr_error *err) {
+  if (idx->rows != 0 || idx->release_summary != NULL || stride < idx->capacity || release == NULL)
+    return chr_error_set(err, CHR_EINVAL,
+                         "index: summaries can only be adopted once, before any row (stride "
+                         "%lld, expected >= %lld)",
+                         (long long)stride, (long long)idx->capacity);
+  free(idx->centroid);
+  free(idx->cdf);
+  idx->centroid = (float *)centroid; /* never written through once adopted: appends refuse */
+  idx->cdf = (uint8_t *)cdf;
+  idx->summary_stride = stride;
+  idx->summary_owner = owner;
+  idx->release_summary = release;
+  return CHR_OK;
+}
+
+void chr_index_summary_block(const int64_t *offsets, const uint16_t *bins, const float *mass,
+                             int64_t count, float *centroid, uint8_t *cdf) {
+  for (int64_t r = 0; r < count; ++r) {
+    int64_t lo = offsets[r] - offsets[0], n = offsets[r + 1] - offsets[r];
+    row_summary(bins + lo, mass + lo, n, row_sum(mass + lo, n), centroid + r, cdf + r,
+                (size_t)count);
+  }
+}
+
+int chr_index_check_summary(const chr_index *idx, int64_t r) {
+  float centroid[3];
+  uint8_t cdf[CHR_INDEX_CDF];
+  int64_t lo = idx->offsets[r], n = idx->offsets[r + 1] - lo;
+  row_summary(idx->bins + lo, idx->mass + lo, n, row_sum(idx->mass + lo, n), centroid, cdf, 1);
+  size_t stride = (size_t)idx->summary_stride;
+  for (int k = 0; k < 3; ++k) /* bit for bit: a stored NaN must not compare as a match */
+    if (memcmp(&centroid[k], idx->centroid + (size_t)k * stride + (size_t)r, sizeof(float)) != 0)
+      return k;
+  for (int k = 0; k < CHR_INDEX_CDF; ++k)
+    if (cdf[k] != idx->cdf[(size_t)k * stride + (size_t)r]) return 3 + k;
+  return -1;
 }
 
 void chr_index_roots_block(const int64_t *offsets, const uint16_t *bins, const float *mass,
@@ -312,11 +379,11 @@ const uint16_t *chr_index_root_column(const chr_index *idx, int bin) {
 }
 
 const float *chr_index_centroid_column(const chr_index *idx, int axis) {
-  return idx->centroid + (size_t)axis * (size_t)idx->capacity;
+  return idx->centroid + (size_t)axis * (size_t)idx->summary_stride;
 }
 
 const uint8_t *chr_index_cdf_column(const chr_index *idx, int k) {
-  return idx->cdf + (size_t)k * (size_t)idx->capacity;
+  return idx->cdf + (size_t)k * (size_t)idx->summary_stride;
 }
 
 uint8_t chr_index_cdf_quantize(double f) {
