@@ -57,6 +57,11 @@ chr_status chr_dataset_index_read_entries(chr_dataset *ds, int64_t first, int64_
 chr_status chr_dataset_index_read_roots(chr_dataset *ds, int64_t first, int64_t count,
                                         uint16_t *out, chr_error *err);
 
+/* Reads the summaries of rows [first, first + count) (index_version 2) into centroid (3
+ * columns of count values) and cdf (CHR_INDEX_CDF columns). Independent reads. */
+chr_status chr_dataset_index_read_summaries(chr_dataset *ds, int64_t first, int64_t count,
+                                            float *centroid, uint8_t *cdf, chr_error *err);
+
 /* Maps /index/roots read-only (it must be contiguous and lie wholly inside the file, which is
  * checked against the file's size: a truncated file is refused, never a SIGBUS). *roots
  * receives column 0 of row 0; column b of row r is at (*roots)[b * N + r]. The mapping is

@@ -17,6 +17,8 @@ struct info_index {
   uint16_t *bins, *stored_bins; /* block_rows x CHR_BINS each */
   float *mass, *stored_mass;
   uint16_t *roots, *stored_roots;
+  float *centroid, *stored_centroid; /* 3 x block_rows each */
+  uint8_t *cdf, *stored_cdf;         /* CHR_INDEX_CDF x block_rows each */
   uint64_t sum;
 };
 
@@ -30,6 +32,10 @@ static void release(info_index *x) {
   free(x->stored_mass);
   free(x->roots);
   free(x->stored_roots);
+  free(x->centroid);
+  free(x->stored_centroid);
+  free(x->cdf);
+  free(x->stored_cdf);
   free(x);
 }
 
@@ -49,9 +55,14 @@ chr_status chr_info_index_begin(chr_dataset *ds, const chr_index_meta *meta, int
     x->stored_mass = malloc(cells * sizeof *x->stored_mass);
     x->roots = malloc(cells * sizeof *x->roots);
     x->stored_roots = malloc(cells * sizeof *x->stored_roots);
+    x->centroid = malloc((size_t)block_rows * 3 * sizeof *x->centroid);
+    x->stored_centroid = malloc((size_t)block_rows * 3 * sizeof *x->stored_centroid);
+    x->cdf = malloc((size_t)block_rows * CHR_INDEX_CDF);
+    x->stored_cdf = malloc((size_t)block_rows * CHR_INDEX_CDF);
   }
   if (x == NULL || !x->ends || !x->stored || !x->bins || !x->stored_bins || !x->mass ||
-      !x->stored_mass || !x->roots || !x->stored_roots) {
+      !x->stored_mass || !x->roots || !x->stored_roots || !x->centroid || !x->stored_centroid ||
+      !x->cdf || !x->stored_cdf) {
     release(x);
     return chr_error_set(err, CHR_ENOMEM, "out of memory checking /index");
   }
@@ -69,6 +80,29 @@ static int64_t first_sparse_difference(const info_index *x, int64_t count) {
       return r;
   }
   return -1;
+}
+
+/* The stored summaries of the block (index_version 2) against those of its rows. */
+static chr_status check_summaries(info_index *x, int64_t first, int64_t count, chr_error *err) {
+  chr_index_summary_block(x->ends, x->bins, x->mass, count, x->centroid, x->cdf);
+  chr_status st = chr_dataset_index_read_summaries(x->ds, first, count, x->stored_centroid,
+                                                   x->stored_cdf, err);
+  if (st != CHR_OK) return st;
+  for (size_t i = 0; i < (size_t)count * 3; ++i)
+    if (memcmp(&x->centroid[i], &x->stored_centroid[i], sizeof(float)) != 0)
+      return chr_error_set(err, CHR_EFORMAT,
+                           "/index/centroid axis %lld, row %lld: %g (expected %g from "
+                           "/histograms; %s)", (long long)(i / (size_t)count),
+                           (long long)(first + (int64_t)(i % (size_t)count)),
+                           (double)x->stored_centroid[i], (double)x->centroid[i], REBUILD);
+  for (size_t i = 0; i < (size_t)count * CHR_INDEX_CDF; ++i)
+    if (x->cdf[i] != x->stored_cdf[i])
+      return chr_error_set(err, CHR_EFORMAT,
+                           "/index/cdf column %lld, row %lld: %u (expected %u from /histograms; "
+                           "%s)", (long long)(i / (size_t)count),
+                           (long long)(first + (int64_t)(i % (size_t)count)),
+                           (unsigned)x->stored_cdf[i], (unsigned)x->cdf[i], REBUILD);
+  return CHR_OK;
 }
 
 chr_status chr_info_index_block(info_index *x, const float *rows, int64_t first, int64_t count,
@@ -105,7 +139,7 @@ chr_status chr_info_index_block(info_index *x, const float *rows, int64_t first,
                            "%s)", (long long)(i / (size_t)count),
                            (long long)(first + (int64_t)(i % (size_t)count)),
                            (unsigned)x->stored_roots[i], (unsigned)x->roots[i], REBUILD);
-  return CHR_OK;
+  return x->meta.summaries ? check_summaries(x, first, count, err) : CHR_OK;
 }
 
 chr_status chr_info_index_end(info_index **p, chr_error *err) {

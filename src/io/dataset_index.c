@@ -216,24 +216,40 @@ chr_status chr_dataset_index_read_entries(chr_dataset *ds, int64_t first, int64_
   return st;
 }
 
-chr_status chr_dataset_index_read_roots(chr_dataset *ds, int64_t first, int64_t count,
-                                        uint16_t *out, chr_error *err) {
+/* Reads rows [first, first + count) of the [cols, N] dataset name into out (cols columns of
+ * count values). Independent reads. */
+static chr_status read_columns(chr_dataset *ds, const char *name, hid_t mem_type, hsize_t cols,
+                               int64_t first, int64_t count, void *out, chr_error *err) {
   chr_h5_quiet quiet;
   chr_h5_quiet_begin(&quiet);
-  hsize_t start[2] = {0, (hsize_t)first}, n[2] = {CHR_BINS, (hsize_t)count};
-  hid_t dset = H5Dopen2(chr_dataset_file_id(ds), "/index/roots", H5P_DEFAULT);
+  hsize_t start[2] = {0, (hsize_t)first}, n[2] = {cols, (hsize_t)count};
+  hid_t dset = H5Dopen2(chr_dataset_file_id(ds), name, H5P_DEFAULT);
   hid_t fspace = dset >= 0 ? H5Dget_space(dset) : H5I_INVALID_HID;
   hid_t mspace = H5Screate_simple(2, n, NULL);
   chr_status st = CHR_OK;
   if (fspace < 0 || mspace < 0 ||
       H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, n, NULL) < 0 ||
-      H5Dread(dset, H5T_NATIVE_UINT16, mspace, fspace, H5P_DEFAULT, out) < 0)
-    st = chr_error_set(err, CHR_EIO, "/index/roots: reading rows [%lld, %lld) failed",
+      H5Dread(dset, mem_type, mspace, fspace, H5P_DEFAULT, out) < 0)
+    st = chr_error_set(err, CHR_EIO, "%s: reading rows [%lld, %lld) failed", name,
                        (long long)first, (long long)(first + count));
   if (mspace >= 0) H5Sclose(mspace);
   if (fspace >= 0) H5Sclose(fspace);
   if (dset >= 0) H5Dclose(dset);
   chr_h5_quiet_end(&quiet);
+  return st;
+}
+
+chr_status chr_dataset_index_read_roots(chr_dataset *ds, int64_t first, int64_t count,
+                                        uint16_t *out, chr_error *err) {
+  return read_columns(ds, "/index/roots", H5T_NATIVE_UINT16, CHR_BINS, first, count, out, err);
+}
+
+chr_status chr_dataset_index_read_summaries(chr_dataset *ds, int64_t first, int64_t count,
+                                            float *centroid, uint8_t *cdf, chr_error *err) {
+  chr_status st = read_columns(ds, "/index/centroid", H5T_NATIVE_FLOAT, 3, first, count,
+                               centroid, err);
+  if (st == CHR_OK)
+    st = read_columns(ds, "/index/cdf", H5T_NATIVE_UINT8, CHR_INDEX_CDF, first, count, cdf, err);
   return st;
 }
 
