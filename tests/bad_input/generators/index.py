@@ -3,7 +3,9 @@
 The index is written here with h5py and numpy alone, from the format's description in
 include/chromatica/dataset_index.h (CSR rows, binary16 root columns, the checksum), so the
 corpus also checks that another tool can produce an index the search accepts. Each stale or
-broken variant changes one thing of that good file."""
+broken variant changes one thing of that good file. It is an index_version 1 index (no
+cascade summaries), which a search still accepts by computing them; summaries.py covers
+version 2."""
 import os
 import shutil
 
