@@ -375,7 +375,7 @@ int chr_index_support(const chr_index *idx, int64_t r, const uint16_t **bins, co
 }
 
 const uint16_t *chr_index_root_column(const chr_index *idx, int bin) {
-  return idx->roots + (size_t)bin * (size_t)idx->capacity;
+  return idx->roots + (size_t)bin * (size_t)idx->stride;
 }
 
 const float *chr_index_centroid_column(const chr_index *idx, int axis) {

@@ -57,6 +57,9 @@ static void assert_same_index(const chr_index *a, const chr_index *b) {
     assert_memory_equal(ba, bb, (size_t)na * sizeof *ba);
     assert_memory_equal(ma, mb, (size_t)na * sizeof *ma);
     assert_int_equal(chr_index_check_roots(b, r), -1);
+    /* Through the column accessor too (the cascade's way), whatever b's stride. */
+    for (int k = 0; k < na; ++k)
+      assert_int_equal(chr_index_root_column(a, ba[k])[r], chr_index_root_column(b, ba[k])[r]);
   }
   for (int t = 0; t < 20; ++t) {
     chr_qhist q = {.count = 0};
