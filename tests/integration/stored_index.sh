@@ -71,6 +71,19 @@ for spec in "1 scatter 1" "3 parallel 3"; do
   done
 done
 /usr/bin/python3 "$mpi/compare_reports.py" "${cascade[@]}" > "$work/cascade.log" || { cat "$work/cascade.log"; fail "v1 and v2 cascade reports differ"; }
+# Large enough that the cascade prunes (3000 images did not show a stored index's root columns
+# read with the shard's row count as their stride): 20k images, 2 and 3 shards.
+run 2 "$bin" synth --images 20000 --seed 5 -o "$work/big_v2.h5"
+run 1 "$bin" synth --images 20000 --seed 5 --no-index -o "$work/big_v1.h5"
+for shards in 2 3; do
+  big=()
+  for kind in v1 v2; do
+    run "$shards" "$bin" search --dataset "$work/big_$kind.h5" --queries "$mpi/batch_c.json" \
+      --out "$work/big-$kind-$shards.json" --shards "$shards"
+    big+=("$work/big-$kind-$shards.json")
+  done
+  /usr/bin/python3 "$mpi/compare_reports.py" "${big[@]}" > "$work/big.log" || { cat "$work/big.log"; fail "v1 and v2 cascade reports differ at 20k images, $shards shards"; }
+done
 /usr/bin/python3 - "$work" <<'PY' || exit 1
 import json, sys
 for kind, want in [("v1", "built"), ("v2", "stored")]:
