@@ -59,8 +59,8 @@ for spec in "1 scatter 1" "2 scatter 1" "2 parallel 2" "3 scatter 3" "3 parallel
   done
 done
 /usr/bin/python3 "$mpi/compare_reports.py" "${reports[@]}" > "$work/compare.log" || { cat "$work/compare.log"; fail "v1 and v2 reports differ"; }
-# The cascade stage reads per-image summaries that a stored index does not hold (made at load):
-# its answers must not depend on the file's format either.
+# The cascade stage reads per-image summaries (stored in an index_version 2 index and mapped,
+# made at load from a v1 file): its answers must not depend on the file's format either.
 cascade=()
 for spec in "1 scatter 1" "3 parallel 3"; do
   set -- $spec
