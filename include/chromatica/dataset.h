@@ -38,8 +38,9 @@ chr_status chr_dataset_read_rows(chr_dataset *ds, int64_t first, int64_t count, 
 chr_status chr_dataset_check_rows(const float *rows, int64_t first, int64_t count, chr_error *err);
 
 /* Reads all image ids (and file paths if present, else *paths = NULL) as arrays of
- * malloc'd NUL-terminated strings; free with chr_strings_free. Checks ids are unique.
- * Independent (not collective) reads. */
+ * NUL-terminated strings, each array one allocation holding its strings (the strings must not
+ * be freed one by one); free with chr_strings_free. Checks ids are unique. Independent (not
+ * collective) reads. */
 chr_status chr_dataset_read_strings(chr_dataset *ds, char ***ids, char ***paths, chr_error *err);
 void chr_strings_free(char **strings, int64_t count);
 

@@ -5,7 +5,11 @@
  *   /index/roots    uint16  [1152, N] binary16 sqrt(mass) per bin and row (0 where no mass):
  *                   the bin-major columns the stage-1 scan reads, contiguous, so a search maps
  *                   them from the page cache instead of building them
- * attributes of /index: index_version (1), rows (N), bins (1152), nnz, checksum (uint64: the
+ *   /index/centroid float32 [3, N]   the cascade's per-image centroid (L, a, b) ...
+ *   /index/cdf      uint8   [29, N]  ... and quantised marginal distributions, bit for bit what
+ *                   chr_index_summary_block computes from the row (index_version 2 only: a
+ *                   version-1 index has none and a search computes them at load)
+ * attributes of /index: index_version (2; 1 is still read), rows (N), bins (1152), nnz, checksum (uint64: the
  * sum mod 2^64 of chr_csr_row_term over all rows); /histograms carries the same checksum as
  * its attribute index_checksum (written together with the index), and the root
  * format_version is 2. Plain datasets and attributes: h5py reads every object.
@@ -19,17 +23,18 @@
 #include "chromatica/dataset.h"
 #include "chromatica/error.h"
 
-#define CHR_INDEX_VERSION 1
+#define CHR_INDEX_VERSION 2 /* written; 1 (without the summaries) is still read */
 
 typedef struct {
   int present;       /* 1: a consistent /index to use; 0: a format-1 file without one */
+  int summaries;     /* 1: /index/centroid and /index/cdf are stored (index_version 2) */
   int64_t rows, nnz;
   uint64_t checksum;
 } chr_index_meta;
 
 /* Inspects the index metadata of an open dataset without reading any row. format_version 1
  * without /index: CHR_OK, present = 0. format_version 2 whose /index attributes and shapes
- * match the histograms (N rows, 1152 bins, this index_version, /histograms' index_checksum
+ * match the histograms (N rows, 1152 bins, index_version 1 or 2, /histograms' index_checksum
  * equal to the index's checksum): CHR_OK, present = 1. Anything else (a v2 file without /index,
  * a v1 file with one, another index_version, N or nnz that disagree with a dataset's length, a
  * missing or different index_checksum: histograms rewritten after indexing) is CHR_EFORMAT
@@ -52,6 +57,11 @@ chr_status chr_dataset_index_read_entries(chr_dataset *ds, int64_t first, int64_
 chr_status chr_dataset_index_read_roots(chr_dataset *ds, int64_t first, int64_t count,
                                         uint16_t *out, chr_error *err);
 
+/* Reads the summaries of rows [first, first + count) (index_version 2) into centroid (3
+ * columns of count values) and cdf (CHR_INDEX_CDF columns). Independent reads. */
+chr_status chr_dataset_index_read_summaries(chr_dataset *ds, int64_t first, int64_t count,
+                                            float *centroid, uint8_t *cdf, chr_error *err);
+
 /* Maps /index/roots read-only (it must be contiguous and lie wholly inside the file, which is
  * checked against the file's size: a truncated file is refused, never a SIGBUS). *roots
  * receives column 0 of row 0; column b of row r is at (*roots)[b * N + r]. The mapping is
@@ -67,6 +77,14 @@ chr_status chr_dataset_index_map_entries(chr_dataset *ds, const char *path, int6
                                          chr_roots_map **bins_map, const uint16_t **bins,
                                          chr_roots_map **mass_map, const float **mass,
                                          chr_error *err);
+
+/* Maps /index/centroid and /index/cdf (index_version 2) the same way; *centroid and *cdf
+ * receive column 0 of row 0 (column k of row r at [k * N + r]). Release both maps with
+ * chr_roots_unmap (*cdf_map may be NULL on failure). */
+chr_status chr_dataset_index_map_summaries(chr_dataset *ds, const char *path,
+                                           chr_roots_map **centroid_map, const float **centroid,
+                                           chr_roots_map **cdf_map, const uint8_t **cdf,
+                                           chr_error *err);
 
 /* --- writing (into an existing dataset file) --- */
 typedef struct chr_index_writer chr_index_writer;
@@ -90,6 +108,13 @@ chr_status chr_index_writer_put_entries(chr_index_writer *w, int64_t first, int6
  * count values (chr_index_roots_block). count 0: joins a collective transfer only. */
 chr_status chr_index_writer_put_roots(chr_index_writer *w, int64_t first, int64_t count,
                                       const uint16_t *block, hid_t dxpl, chr_error *err);
+
+/* Writes the summaries of rows [first, first + count): centroid holds 3 columns and cdf
+ * CHR_INDEX_CDF columns of count values (chr_index_summary_block). count 0: joins a collective
+ * transfer only. */
+chr_status chr_index_writer_put_summaries(chr_index_writer *w, int64_t first, int64_t count,
+                                          const float *centroid, const uint8_t *cdf, hid_t dxpl,
+                                          chr_error *err);
 
 /* Writes the attributes (the index's, /histograms' index_checksum and the root
  * format_version 2) and closes the file; sets *p = NULL. Collective like create. */

@@ -58,6 +58,25 @@ chr_status chr_index_adopt_sparse(chr_index *idx, const int64_t *offsets, const 
                                   const float *mass, int64_t count, void *owner,
                                   void (*release)(void *), chr_error *err);
 
+/* Makes the index use per-image summaries it does not own (read-only mappings of a stored
+ * index): centroid column k of local row r at centroid[k * stride + r], marginal column k at
+ * cdf[k * stride + r], as chr_index_summary_block writes them. chr_index_adopt_sparse then
+ * computes none, and rows can no longer be appended (CHR_EINVAL). Only before any row;
+ * release(owner) is called once at destroy. CHR_EINVAL otherwise. */
+chr_status chr_index_adopt_summaries(chr_index *idx, const float *centroid, const uint8_t *cdf,
+                                     int64_t stride, void *owner, void (*release)(void *),
+                                     chr_error *err);
+
+/* The summaries (chr_index_centroid_column, chr_index_cdf_column) of `count` sparse rows, as
+ * chr_index_roots_block takes them, into centroid (3 columns of count floats) and cdf
+ * (CHR_INDEX_CDF columns of count bytes): bit for bit what appending the rows computes. */
+void chr_index_summary_block(const int64_t *offsets, const uint16_t *bins, const float *mass,
+                             int64_t count, float *centroid, uint8_t *cdf);
+
+/* -1 when local row r's summaries equal what its sparse row gives, bit for bit; else the first
+ * column that differs (0-2: centroid axis, 3 + k: marginal column k). */
+int chr_index_check_summary(const chr_index *idx, int64_t r);
+
 /* Allocates room for nnz sparse entries at once (before any row; otherwise a no-op), so that
  * chr_index_append_sparse of that many entries never reallocates. CHR_ENOMEM. */
 chr_status chr_index_reserve_entries(chr_index *idx, int64_t nnz, chr_error *err);

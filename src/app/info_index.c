@@ -18,6 +18,8 @@ typedef struct {
   uint16_t *bins;
   float *mass;
   uint16_t *roots;
+  float *centroid; /* 3 x block_rows */
+  uint8_t *cdf;    /* CHR_INDEX_CDF x block_rows */
 } index_block;
 
 struct info_index {
@@ -33,7 +35,9 @@ static int block_alloc(index_block *b, int64_t block_rows) {
   b->bins = malloc(cells * sizeof *b->bins);
   b->mass = malloc(cells * sizeof *b->mass);
   b->roots = malloc(cells * sizeof *b->roots);
-  return b->ends && b->bins && b->mass && b->roots;
+  b->centroid = malloc((size_t)block_rows * 3 * sizeof *b->centroid);
+  b->cdf = malloc((size_t)block_rows * CHR_INDEX_CDF);
+  return b->ends && b->bins && b->mass && b->roots && b->centroid && b->cdf;
 }
 
 static void block_free(index_block *b) {
@@ -41,6 +45,8 @@ static void block_free(index_block *b) {
   free(b->bins);
   free(b->mass);
   free(b->roots);
+  free(b->centroid);
+  free(b->cdf);
 }
 
 static void release(info_index *x) {
@@ -81,6 +87,32 @@ static int64_t first_sparse_difference(const index_block *b, const index_block *
   return -1;
 }
 
+/* The stored summaries of the block (index_version 2) against those of its rows. */
+static chr_status check_summaries(info_index *x, int64_t first, int64_t count, chr_error *err) {
+  index_block *b = &x->built, *s = &x->stored;
+  chr_index_summary_block(b->ends, b->bins, b->mass, count, b->centroid, b->cdf);
+  chr_status st =
+      chr_dataset_index_read_summaries(x->ds, first, count, s->centroid, s->cdf, err);
+  if (st != CHR_OK) return st;
+  for (size_t i = 0; i < (size_t)count * 3; ++i)
+    if (memcmp(&b->centroid[i], &s->centroid[i], sizeof(float)) != 0)
+      return chr_error_set(err, CHR_EFORMAT,
+                           "/index/centroid axis %lld, row %lld: %g (expected %g from "
+                           "/histograms; %s)",
+                           (long long)(i / (size_t)count),
+                           (long long)(first + (int64_t)(i % (size_t)count)),
+                           (double)s->centroid[i], (double)b->centroid[i], REBUILD);
+  for (size_t i = 0; i < (size_t)count * CHR_INDEX_CDF; ++i)
+    if (b->cdf[i] != s->cdf[i])
+      return chr_error_set(err, CHR_EFORMAT,
+                           "/index/cdf column %lld, row %lld: %u (expected %u from /histograms; "
+                           "%s)",
+                           (long long)(i / (size_t)count),
+                           (long long)(first + (int64_t)(i % (size_t)count)),
+                           (unsigned)s->cdf[i], (unsigned)b->cdf[i], REBUILD);
+  return CHR_OK;
+}
+
 chr_status chr_info_index_block(info_index *x, const float *rows, int64_t first, int64_t count,
                                 chr_error *err) {
   index_block *b = &x->built, *s = &x->stored;
@@ -116,7 +148,7 @@ chr_status chr_info_index_block(info_index *x, const float *rows, int64_t first,
                            (long long)(i / (size_t)count),
                            (long long)(first + (int64_t)(i % (size_t)count)), (unsigned)s->roots[i],
                            (unsigned)b->roots[i], REBUILD);
-  return CHR_OK;
+  return x->meta.summaries ? check_summaries(x, first, count, err) : CHR_OK;
 }
 
 chr_status chr_info_index_end(info_index **p, chr_error *err) {

@@ -27,14 +27,6 @@ struct chr_dataset {
   int format_version;
 };
 
-static char *copy_string(const char *s, size_t len) {
-  char *copy = malloc(len + 1);
-  if (copy == NULL) return NULL;
-  memcpy(copy, s, len);
-  copy[len] = '\0';
-  return copy;
-}
-
 static const char *class_name(H5T_class_t cls) {
   switch (cls) {
     case H5T_INTEGER: return "integer";
@@ -278,15 +270,115 @@ static size_t fixed_length(const char *s, size_t size, H5T_str_t pad) {
   return len;
 }
 
-/* Reads the n strings of dataset name (fixed or variable length) into out[0..n); *spacepad
- * tells whether they are fixed-length and space-padded. */
-static chr_status read_string_dataset(hid_t file, const char *name, int64_t n, char **out,
+/* The strings of one dataset while they are read, bound for one block: n pointers followed
+ * by the text, each string with its NUL (released by free, chr_strings_free). One allocation
+ * instead of one per string: a million ids and paths cost 2 million mallocs otherwise.
+ * Fixed-length strings are written straight into the block, whose size is known; variable-
+ * length ones into a growing text whose offsets `starts` keeps, copied into the block at the
+ * end (arena_finish). */
+typedef struct {
+  char **block; /* fixed-length: the result, its text right after the n pointers */
+  char *text;
+  size_t len, cap;
+  size_t *starts; /* variable-length: where string i starts in text */
+} string_arena;
+
+static int arena_push(string_arena *a, int64_t i, const char *s, size_t len) {
+  if (a->cap - a->len < len + 1) {
+    size_t cap = a->cap > 0 ? a->cap : 4096;
+    while (cap - a->len < len + 1) cap *= 2;
+    char *grown = a->block == NULL ? realloc(a->text, cap) : NULL;
+    if (grown == NULL) return 0;
+    a->text = grown;
+    a->cap = cap;
+  }
+  if (a->block != NULL)
+    a->block[i] = a->text + a->len;
+  else
+    a->starts[i] = a->len;
+  memcpy(a->text + a->len, s, len);
+  a->text[a->len + len] = '\0';
+  a->len += len + 1;
+  return 1;
+}
+
+/* Prepares the arena for n strings: fixed-length ones (size bytes each) get their block. */
+static int arena_start(string_arena *a, int64_t n, int variable, size_t size) {
+  if (variable) {
+    a->starts = malloc((size_t)(n > 0 ? n : 1) * sizeof *a->starts);
+    return a->starts != NULL;
+  }
+  a->cap = (size_t)n * (size + 1) + 1;
+  a->block = malloc((size_t)n * sizeof *a->block + a->cap);
+  if (a->block != NULL) a->text = (char *)(a->block + n);
+  return a->block != NULL;
+}
+
+/* The block of n strings; the arena no longer owns it. NULL on ENOMEM. */
+static char **arena_finish(string_arena *a, int64_t n) {
+  char **block = a->block;
+  a->block = NULL;
+  if (block != NULL) {
+    a->text = NULL; /* inside block */
+    return block;
+  }
+  if ((block = malloc((size_t)n * sizeof *block + a->len + 1)) == NULL) return NULL;
+  char *text = (char *)(block + n);
+  if (a->len > 0) memcpy(text, a->text, a->len);
+  for (int64_t i = 0; i < n; ++i) block[i] = text + a->starts[i];
+  return block;
+}
+
+static void arena_free(string_arena *a) {
+  if (a->block != NULL)
+    free(a->block);
+  else
+    free(a->text);
+  free(a->starts);
+}
+
+/* Reads one block of rows [first, first + count) of the string dataset into the arena. */
+static chr_status read_string_block(hid_t dset, hid_t mtype, hid_t fspace, int variable,
+                                    size_t size, H5T_str_t pad, int64_t first, int64_t count,
+                                    void *buf, string_arena *a, const char *name,
+                                    chr_error *err) {
+  hid_t mspace = H5I_INVALID_HID;
+  chr_status st = CHR_OK;
+  char **vlen = buf;
+  const char *fixed = buf;
+  if (select_rows(fspace, 1, first, count, NULL, &mspace) != CHR_OK ||
+      H5Dread(dset, mtype, mspace, fspace, H5P_DEFAULT, buf) < 0) {
+    st = chr_error_set(err, CHR_EIO, "%s: reading rows [%lld, %lld) failed", name,
+                       (long long)first, (long long)(first + count));
+    goto cleanup;
+  }
+  for (int64_t i = 0; i < count && st == CHR_OK; ++i) {
+    const char *s = variable ? (vlen[i] ? vlen[i] : "") : fixed + (size_t)i * size;
+    if (!arena_push(a, first + i, s, variable ? strlen(s) : fixed_length(s, size, pad)))
+      st = CHR_ENOMEM;
+  }
+  if (variable) {
+    if (H5Dvlen_reclaim(mtype, mspace, H5P_DEFAULT, vlen) < 0 && st == CHR_OK) st = CHR_EIO;
+    memset(vlen, 0, (size_t)count * sizeof *vlen);
+  }
+  if (st != CHR_OK)
+    chr_error_set(err, st, "%s: out of memory or reclaim failure at rows [%lld, %lld)", name,
+                  (long long)first, (long long)(first + count));
+cleanup:
+  if (mspace >= 0) H5Sclose(mspace);
+  return st;
+}
+
+/* Reads the n strings of dataset name (fixed or variable length) into *out, one block (see
+ * arena_finish); *spacepad tells whether they are fixed-length and space-padded. */
+static chr_status read_string_dataset(hid_t file, const char *name, int64_t n, char ***out,
                                       int *spacepad, chr_error *err) {
   chr_status st = CHR_OK;
   hid_t dset = H5I_INVALID_HID, ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
-  hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
-  char *fixed = NULL;
-  char **vlen = NULL;
+  hid_t fspace = H5I_INVALID_HID;
+  void *buf = NULL;
+  string_arena a = {0};
+  *out = NULL;
   if ((dset = H5Dopen2(file, name, H5P_DEFAULT)) < 0 || (ftype = H5Dget_type(dset)) < 0 ||
       (fspace = H5Dget_space(dset)) < 0) {
     st = chr_error_set(err, CHR_EIO, "%s: cannot be opened", name);
@@ -301,43 +393,20 @@ static chr_status read_string_dataset(hid_t file, const char *name, int64_t n, c
     goto cleanup;
   }
   int64_t block = n < STRING_BLOCK ? n : STRING_BLOCK;
-  if (variable)
-    vlen = calloc((size_t)block, sizeof *vlen);
-  else
-    fixed = malloc((size_t)block * size);
-  if (variable ? vlen == NULL : fixed == NULL) {
+  buf = variable ? calloc((size_t)(block > 0 ? block : 1), sizeof(char *))
+                 : malloc((size_t)(block > 0 ? block : 1) * size);
+  if (buf == NULL || !arena_start(&a, n, variable > 0, size)) {
     st = chr_error_set(err, CHR_ENOMEM, "%s: out of memory for %lld strings", name, (long long)n);
     goto cleanup;
   }
-  for (int64_t first = 0; first < n; first += block) {
-    int64_t count = n - first < block ? n - first : block;
-    if (mspace >= 0) H5Sclose(mspace);
-    mspace = H5I_INVALID_HID;
-    if (select_rows(fspace, 1, first, count, NULL, &mspace) != CHR_OK ||
-        H5Dread(dset, mtype, mspace, fspace, H5P_DEFAULT, variable ? (void *)vlen : fixed) < 0) {
-      st = chr_error_set(err, CHR_EIO, "%s: reading rows [%lld, %lld) failed", name,
-                         (long long)first, (long long)(first + count));
-      goto cleanup;
-    }
-    for (int64_t i = 0; i < count; ++i) {
-      const char *s = variable ? (vlen[i] ? vlen[i] : "") : fixed + (size_t)i * size;
-      size_t len = variable ? strlen(s) : fixed_length(s, size, pad);
-      if ((out[first + i] = copy_string(s, len)) == NULL) st = CHR_ENOMEM;
-    }
-    if (variable) {
-      if (H5Dvlen_reclaim(mtype, mspace, H5P_DEFAULT, vlen) < 0 && st == CHR_OK) st = CHR_EIO;
-      memset(vlen, 0, (size_t)block * sizeof *vlen);
-    }
-    if (st != CHR_OK) {
-      chr_error_set(err, st, "%s: out of memory or reclaim failure at rows [%lld, %lld)", name,
-                    (long long)first, (long long)(first + count));
-      goto cleanup;
-    }
-  }
+  for (int64_t first = 0; first < n && st == CHR_OK; first += block)
+    st = read_string_block(dset, mtype, fspace, variable > 0, size, pad, first,
+                           n - first < block ? n - first : block, buf, &a, name, err);
+  if (st == CHR_OK && (*out = arena_finish(&a, n)) == NULL)
+    st = chr_error_set(err, CHR_ENOMEM, "%s: out of memory for %lld strings", name, (long long)n);
 cleanup:
-  free(fixed);
-  free(vlen);
-  if (mspace >= 0) H5Sclose(mspace);
+  free(buf);
+  arena_free(&a);
   if (fspace >= 0) H5Sclose(fspace);
   if (mtype >= 0) H5Tclose(mtype);
   if (ftype >= 0) H5Tclose(ftype);
@@ -345,41 +414,43 @@ cleanup:
   return st;
 }
 
-static int compare_string_slots(const void *a, const void *b) {
-  char *const *x = *(char **const *)a;
-  char *const *y = *(char **const *)b;
-  int c = strcmp(*x, *y);
-  if (c != 0) return c;
-  return (x > y) - (x < y);
+/* FNV-1a: the ids' hash for the uniqueness check (any hash gives the same answer). */
+static uint64_t hash_string(const char *s) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (; *s != '\0'; ++s) h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+  return h;
 }
 
-/* Sorts pointers to the slots of ids; equal neighbours are duplicates, and the slot address
- * gives the row. Reports the duplicate whose second occurrence comes first (its bytes escaped
- * as in every message, see utf8.h). spacepad: the ids were space-padded, which the message
- * says, since ids that differed only in trailing spaces are then the same. */
+/* Finds the first row whose id an earlier row already has, with an open-addressing hash set
+ * of the rows seen (one probe per id on average, instead of sorting a million pointers): that
+ * row is the duplicate whose second occurrence comes first, and the earlier row its first
+ * occurrence (its bytes escaped as in every message, see utf8.h). spacepad: the ids were
+ * space-padded, which the message says, since ids that differed only in trailing spaces are
+ * then the same. */
 static chr_status check_unique(char **ids, int64_t n, int spacepad, chr_error *err) {
-  char ***slots = malloc((size_t)n * sizeof *slots);
-  if (slots == NULL)
+  size_t cap = 16;
+  while (cap < (size_t)n * 2) cap *= 2;
+  int64_t *seen = calloc(cap, sizeof *seen); /* row + 1 of an id, 0 for an empty slot */
+  if (seen == NULL)
     return chr_error_set(err, CHR_ENOMEM, "/image_ids: out of memory checking %lld ids",
                          (long long)n);
-  for (int64_t i = 0; i < n; ++i) slots[i] = &ids[i];
-  qsort(slots, (size_t)n, sizeof *slots, compare_string_slots);
-  int64_t best_first = -1, best_second = -1;
-  for (int64_t i = 1; i < n; ++i) {
-    if (strcmp(*slots[i - 1], *slots[i]) != 0) continue;
-    if (i >= 2 && strcmp(*slots[i - 2], *slots[i]) == 0) continue; /* not the group's 2nd */
-    int64_t a = slots[i - 1] - ids, b = slots[i] - ids;
-    if (best_second < 0 || b < best_second) {
-      best_first = a;
-      best_second = b;
+  int64_t first = -1, second = -1;
+  for (int64_t i = 0; i < n && second < 0; ++i) {
+    size_t slot = (size_t)hash_string(ids[i]) & (cap - 1);
+    while (seen[slot] != 0 && strcmp(ids[seen[slot] - 1], ids[i]) != 0) slot = (slot + 1) & (cap - 1);
+    if (seen[slot] != 0) {
+      first = seen[slot] - 1;
+      second = i;
+    } else {
+      seen[slot] = i + 1;
     }
   }
-  free(slots);
-  if (best_second < 0) return CHR_OK;
+  free(seen);
+  if (second < 0) return CHR_OK;
   char shown[CHR_JSON_SHOWN_MAX];
-  chr_json_show(ids[best_first], strlen(ids[best_first]), CHR_JSON_SHOWN_MAX - 4, shown);
+  chr_json_show(ids[first], strlen(ids[first]), CHR_JSON_SHOWN_MAX - 4, shown);
   return chr_error_set(err, CHR_EFORMAT, "/image_ids: id '%s' at rows %lld and %lld (expected unique ids%s)",
-                       shown, (long long)best_first, (long long)best_second,
+                       shown, (long long)first, (long long)second,
                        spacepad ? "; /image_ids is a space-padded string type (H5T_STR_SPACEPAD), "
                                   "where trailing spaces are padding, not part of an id"
                                 : "");
@@ -389,42 +460,30 @@ chr_status chr_dataset_read_strings(chr_dataset *ds, char ***ids, char ***paths,
   chr_status st = CHR_OK;
   chr_h5_quiet quiet;
   chr_h5_quiet_begin(&quiet);
-  char **id_list = calloc((size_t)ds->n, sizeof *id_list);
-  char **path_list = NULL;
+  char **id_list = NULL, **path_list = NULL;
   *ids = NULL;
   *paths = NULL;
-  if (id_list == NULL) {
-    st = chr_error_set(err, CHR_ENOMEM, "/image_ids: out of memory for %lld ids", (long long)ds->n);
-    goto cleanup;
-  }
   int spacepad = 0;
-  if ((st = read_string_dataset(ds->file, "/image_ids", ds->n, id_list, &spacepad, err)) != CHR_OK)
+  if ((st = read_string_dataset(ds->file, "/image_ids", ds->n, &id_list, &spacepad, err)) != CHR_OK)
     goto cleanup;
   if ((st = check_unique(id_list, ds->n, spacepad, err)) != CHR_OK) goto cleanup;
-  if (ds->has_file_paths) {
-    if ((path_list = calloc((size_t)ds->n, sizeof *path_list)) == NULL) {
-      st = chr_error_set(err, CHR_ENOMEM, "/file_paths: out of memory for %lld paths",
-                         (long long)ds->n);
-      goto cleanup;
-    }
-    if ((st = read_string_dataset(ds->file, "/file_paths", ds->n, path_list, &spacepad, err)) !=
-        CHR_OK)
-      goto cleanup;
-  }
+  if (ds->has_file_paths &&
+      (st = read_string_dataset(ds->file, "/file_paths", ds->n, &path_list, &spacepad, err)) !=
+          CHR_OK)
+    goto cleanup;
   *ids = id_list;
   *paths = path_list;
   id_list = NULL;
   path_list = NULL;
 cleanup:
-  chr_strings_free(id_list, ds->n);
-  chr_strings_free(path_list, ds->n);
+  free(id_list);
+  free(path_list);
   chr_h5_quiet_end(&quiet);
   return st;
 }
 
 void chr_strings_free(char **strings, int64_t count) {
-  if (strings == NULL) return;
-  for (int64_t i = 0; i < count; ++i) free(strings[i]);
+  (void)count; /* one block: see read_string_dataset */
   free(strings);
 }
 
@@ -455,7 +514,9 @@ chr_status chr_dataset_read_palettes(chr_dataset *ds, chr_rgb *palettes, float *
     goto cleanup;
   }
   size_t entries = (size_t)ds->n * CHR_PALETTE_MAX;
-  if ((bytes = malloc(entries * 3)) == NULL) {
+  /* chr_rgb is three bytes wherever the compiler packs it so: read in place, no copy. */
+  int in_place = sizeof(chr_rgb) == 3;
+  if ((bytes = in_place ? (uint8_t *)palettes : malloc(entries * 3)) == NULL) {
     st = chr_error_set(err, CHR_ENOMEM, "/palettes: out of memory for %lld palettes",
                        (long long)ds->n);
     goto cleanup;
@@ -471,13 +532,13 @@ chr_status chr_dataset_read_palettes(chr_dataset *ds, chr_rgb *palettes, float *
     goto cleanup;
   }
   if ((st = check_palette_weights(weights, ds->n, err)) != CHR_OK) goto cleanup;
-  for (size_t i = 0; i < entries; ++i) {
+  for (size_t i = 0; i < entries && !in_place; ++i) {
     palettes[i].r = bytes[3 * i];
     palettes[i].g = bytes[3 * i + 1];
     palettes[i].b = bytes[3 * i + 2];
   }
 cleanup:
-  free(bytes);
+  if (bytes != (uint8_t *)palettes) free(bytes);
   if (palw >= 0) H5Dclose(palw);
   if (pal >= 0) H5Dclose(pal);
   chr_h5_quiet_end(&quiet);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "chromatica/grid.h"
+#include "chromatica/scan.h"
 #include "dataset_attrs.h"
 #include "h5_quiet.h"
 
@@ -65,9 +66,11 @@ static chr_status check_attrs(hid_t file, int64_t images, chr_index_meta *m, chr
     return chr_error_set(err, CHR_EFORMAT,
                          "/index: attributes index_version, rows, bins, nnz and checksum "
                          "expected as single integers (%s)", REBUILD);
-  if (version != CHR_INDEX_VERSION)
-    return chr_error_set(err, CHR_EFORMAT, "/index: index_version %d (expected %d; %s)", version,
-                         CHR_INDEX_VERSION, REBUILD);
+  /* Version 1 lacks only the summaries, which a search can compute from the rows. */
+  if (version != 1 && version != CHR_INDEX_VERSION)
+    return chr_error_set(err, CHR_EFORMAT, "/index: index_version %d (expected 1 or %d; %s)",
+                         version, CHR_INDEX_VERSION, REBUILD);
+  m->summaries = version >= 2;
   if (m->rows != images || bins != CHR_BINS || m->nnz < 0)
     return chr_error_set(err, CHR_EFORMAT,
                          "/index: rows %lld, bins %d, nnz %lld (expected %lld rows, %d bins: the "
@@ -77,17 +80,19 @@ static chr_status check_attrs(hid_t file, int64_t images, chr_index_meta *m, chr
   return CHR_OK;
 }
 
-/* 1 when /index/roots is a uint16 [CHR_BINS, rows] dataset. */
-static int roots_ok(hid_t file, int64_t rows) {
-  if (H5Lexists(file, "/index/roots", H5P_DEFAULT) <= 0) return 0;
-  hid_t dset = H5Dopen2(file, "/index/roots", H5P_DEFAULT);
+/* 1 when dataset name is a [cols, rows] dataset of class cls and byte size `size` (unsigned
+ * when an integer). */
+static int columns_ok(hid_t file, const char *name, H5T_class_t cls, size_t size, hsize_t cols,
+                      int64_t rows) {
+  if (H5Lexists(file, name, H5P_DEFAULT) <= 0) return 0;
+  hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
   if (dset < 0) return 0;
   hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
   hsize_t dims[2] = {0, 0};
-  int ok = type >= 0 && space >= 0 && H5Tget_class(type) == H5T_INTEGER &&
-           H5Tget_size(type) == 2 && H5Tget_sign(type) == H5T_SGN_NONE &&
+  int ok = type >= 0 && space >= 0 && H5Tget_class(type) == cls && H5Tget_size(type) == size &&
+           (cls != H5T_INTEGER || H5Tget_sign(type) == H5T_SGN_NONE) &&
            H5Sget_simple_extent_ndims(space) == 2 &&
-           H5Sget_simple_extent_dims(space, dims, NULL) == 2 && dims[0] == CHR_BINS &&
+           H5Sget_simple_extent_dims(space, dims, NULL) == 2 && dims[0] == cols &&
            dims[1] == (hsize_t)rows;
   if (space >= 0) H5Sclose(space);
   if (type >= 0) H5Tclose(type);
@@ -103,10 +108,17 @@ static chr_status check_lengths(hid_t file, const chr_index_meta *m, chr_error *
     return chr_error_set(err, CHR_EFORMAT,
                          "/index/offsets: length %lld (expected int64 [%lld]: truncated or "
                          "foreign; %s)", (long long)offsets, (long long)(m->rows + 1), REBUILD);
-  if (roots_ok(file, m->rows) == 0)
+  if (columns_ok(file, "/index/roots", H5T_INTEGER, 2, CHR_BINS, m->rows) == 0)
     return chr_error_set(err, CHR_EFORMAT,
                          "/index/roots: missing or not uint16 [%d, %lld] (truncated or foreign; "
                          "%s)", CHR_BINS, (long long)m->rows, REBUILD);
+  if (m->summaries &&
+      (columns_ok(file, "/index/centroid", H5T_FLOAT, 4, 3, m->rows) == 0 ||
+       columns_ok(file, "/index/cdf", H5T_INTEGER, 1, CHR_INDEX_CDF, m->rows) == 0))
+    return chr_error_set(err, CHR_EFORMAT,
+                         "/index/centroid, /index/cdf: missing or not float32 [3, %lld] and "
+                         "uint8 [%d, %lld] (index_version 2 stores them: truncated or foreign; "
+                         "%s)", (long long)m->rows, CHR_INDEX_CDF, (long long)m->rows, REBUILD);
   if (bins != m->nnz || mass != m->nnz)
     return chr_error_set(err, CHR_EFORMAT,
                          "/index/bins, /index/mass: lengths %lld, %lld (expected uint16 and "
@@ -204,24 +216,40 @@ chr_status chr_dataset_index_read_entries(chr_dataset *ds, int64_t first, int64_
   return st;
 }
 
-chr_status chr_dataset_index_read_roots(chr_dataset *ds, int64_t first, int64_t count,
-                                        uint16_t *out, chr_error *err) {
+/* Reads rows [first, first + count) of the [cols, N] dataset name into out (cols columns of
+ * count values). Independent reads. */
+static chr_status read_columns(chr_dataset *ds, const char *name, hid_t mem_type, hsize_t cols,
+                               int64_t first, int64_t count, void *out, chr_error *err) {
   chr_h5_quiet quiet;
   chr_h5_quiet_begin(&quiet);
-  hsize_t start[2] = {0, (hsize_t)first}, n[2] = {CHR_BINS, (hsize_t)count};
-  hid_t dset = H5Dopen2(chr_dataset_file_id(ds), "/index/roots", H5P_DEFAULT);
+  hsize_t start[2] = {0, (hsize_t)first}, n[2] = {cols, (hsize_t)count};
+  hid_t dset = H5Dopen2(chr_dataset_file_id(ds), name, H5P_DEFAULT);
   hid_t fspace = dset >= 0 ? H5Dget_space(dset) : H5I_INVALID_HID;
   hid_t mspace = H5Screate_simple(2, n, NULL);
   chr_status st = CHR_OK;
   if (fspace < 0 || mspace < 0 ||
       H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, n, NULL) < 0 ||
-      H5Dread(dset, H5T_NATIVE_UINT16, mspace, fspace, H5P_DEFAULT, out) < 0)
-    st = chr_error_set(err, CHR_EIO, "/index/roots: reading rows [%lld, %lld) failed",
+      H5Dread(dset, mem_type, mspace, fspace, H5P_DEFAULT, out) < 0)
+    st = chr_error_set(err, CHR_EIO, "%s: reading rows [%lld, %lld) failed", name,
                        (long long)first, (long long)(first + count));
   if (mspace >= 0) H5Sclose(mspace);
   if (fspace >= 0) H5Sclose(fspace);
   if (dset >= 0) H5Dclose(dset);
   chr_h5_quiet_end(&quiet);
+  return st;
+}
+
+chr_status chr_dataset_index_read_roots(chr_dataset *ds, int64_t first, int64_t count,
+                                        uint16_t *out, chr_error *err) {
+  return read_columns(ds, "/index/roots", H5T_NATIVE_UINT16, CHR_BINS, first, count, out, err);
+}
+
+chr_status chr_dataset_index_read_summaries(chr_dataset *ds, int64_t first, int64_t count,
+                                            float *centroid, uint8_t *cdf, chr_error *err) {
+  chr_status st = read_columns(ds, "/index/centroid", H5T_NATIVE_FLOAT, 3, first, count,
+                               centroid, err);
+  if (st == CHR_OK)
+    st = read_columns(ds, "/index/cdf", H5T_NATIVE_UINT8, CHR_INDEX_CDF, first, count, cdf, err);
   return st;
 }
 
@@ -322,6 +350,25 @@ chr_status chr_dataset_index_map_entries(chr_dataset *ds, const char *path, int6
     st = map_dataset(ds, path, "/index/mass", H5T_IEEE_F32LE, (size_t)nnz * 4, mass_map, &m, err);
   *bins = b;
   *mass = m;
+  chr_h5_quiet_end(&quiet);
+  return st;
+}
+
+chr_status chr_dataset_index_map_summaries(chr_dataset *ds, const char *path,
+                                           chr_roots_map **centroid_map, const float **centroid,
+                                           chr_roots_map **cdf_map, const uint8_t **cdf,
+                                           chr_error *err) {
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  const void *c = NULL, *d = NULL;
+  size_t n = (size_t)chr_dataset_images(ds);
+  *cdf_map = NULL;
+  chr_status st = map_dataset(ds, path, "/index/centroid", H5T_IEEE_F32LE, 3 * n * 4,
+                              centroid_map, &c, err);
+  if (st == CHR_OK)
+    st = map_dataset(ds, path, "/index/cdf", H5T_STD_U8LE, CHR_INDEX_CDF * n, cdf_map, &d, err);
+  *centroid = c;
+  *cdf = d;
   chr_h5_quiet_end(&quiet);
   return st;
 }

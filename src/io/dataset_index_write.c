@@ -6,18 +6,21 @@
 
 #include "chromatica/dataset_index.h"
 #include "chromatica/grid.h"
+#include "chromatica/scan.h"
 #include "h5_quiet.h"
 
 struct chr_index_writer {
-  hid_t file, group, offsets, bins, mass, roots;
+  hid_t file, group, offsets, bins, mass, roots, centroid, cdf;
   int64_t rows, nnz;
 };
 
-/* A contiguous one-dimensional dataset of n elements (contiguous: each rank's range is one
- * byte range for MPI-IO, and a reader reads it without chunk lookups). */
-static hid_t make_array(hid_t group, const char *name, hid_t type, int rank, int64_t n) {
-  hsize_t dims[2] = {rank == 2 ? CHR_BINS : (hsize_t)n, (hsize_t)n};
-  hid_t space = H5Screate_simple(rank, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+/* A contiguous dataset of n elements, or of `cols` columns of n elements each when cols > 0
+ * (contiguous: each rank's range is one byte range for MPI-IO, and a reader reads or maps it
+ * without chunk lookups). */
+static hid_t make_array(hid_t group, const char *name, hid_t type, int cols, int64_t n) {
+  hsize_t dims[2] = {cols > 0 ? (hsize_t)cols : (hsize_t)n, (hsize_t)n};
+  hid_t space = H5Screate_simple(cols > 0 ? 2 : 1, dims, NULL);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
   hid_t dset = H5I_INVALID_HID;
   if (space >= 0 && dcpl >= 0 && H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0)
     dset = H5Dcreate2(group, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
@@ -38,6 +41,7 @@ chr_status chr_index_writer_create(const char *path, hid_t fapl, int64_t rows, i
     goto cleanup;
   }
   w->group = w->offsets = w->bins = w->mass = w->roots = H5I_INVALID_HID;
+  w->centroid = w->cdf = H5I_INVALID_HID;
   w->rows = rows;
   w->nnz = nnz;
   if ((w->file = H5Fopen(path, H5F_ACC_RDWR, fapl)) < 0) {
@@ -49,10 +53,12 @@ chr_status chr_index_writer_create(const char *path, hid_t fapl, int64_t rows, i
     goto cleanup;
   }
   if ((w->group = H5Gcreate2(w->file, "index", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-      (w->offsets = make_array(w->group, "offsets", H5T_STD_I64LE, 1, rows + 1)) < 0 ||
-      (w->bins = make_array(w->group, "bins", H5T_STD_U16LE, 1, nnz)) < 0 ||
-      (w->mass = make_array(w->group, "mass", H5T_IEEE_F32LE, 1, nnz)) < 0 ||
-      (w->roots = make_array(w->group, "roots", H5T_STD_U16LE, 2, rows)) < 0) {
+      (w->offsets = make_array(w->group, "offsets", H5T_STD_I64LE, 0, rows + 1)) < 0 ||
+      (w->bins = make_array(w->group, "bins", H5T_STD_U16LE, 0, nnz)) < 0 ||
+      (w->mass = make_array(w->group, "mass", H5T_IEEE_F32LE, 0, nnz)) < 0 ||
+      (w->roots = make_array(w->group, "roots", H5T_STD_U16LE, CHR_BINS, rows)) < 0 ||
+      (w->centroid = make_array(w->group, "centroid", H5T_IEEE_F32LE, 3, rows)) < 0 ||
+      (w->cdf = make_array(w->group, "cdf", H5T_STD_U8LE, CHR_INDEX_CDF, rows)) < 0) {
     st = chr_error_set(err, CHR_EIO, "/index: cannot be created (%lld rows, %lld entries)",
                        (long long)rows, (long long)nnz);
     goto cleanup;
@@ -108,23 +114,44 @@ chr_status chr_index_writer_put_entries(chr_index_writer *w, int64_t first, int6
   return st;
 }
 
+/* Writes rows [first, first + count) of the [cols, rows] dataset dset from block (cols
+ * columns of count values; count 0: joins a collective transfer only). */
+static int put_columns(hid_t dset, hid_t mem_type, int cols, int64_t first, int64_t count,
+                       const void *block, hid_t dxpl) {
+  hsize_t start[2] = {0, (hsize_t)first}, n[2] = {(hsize_t)cols, (hsize_t)(count > 0 ? count : 1)};
+  hid_t fspace = H5Dget_space(dset), mspace = H5Screate_simple(2, n, NULL);
+  static const uint16_t dummy[CHR_BINS];
+  int ok = fspace >= 0 && mspace >= 0 &&
+           (count == 0 ? H5Sselect_none(fspace) >= 0 && H5Sselect_none(mspace) >= 0
+                       : H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, n, NULL) >= 0) &&
+           H5Dwrite(dset, mem_type, mspace, fspace, dxpl, count ? block : dummy) >= 0;
+  if (mspace >= 0) H5Sclose(mspace);
+  if (fspace >= 0) H5Sclose(fspace);
+  return ok;
+}
+
 chr_status chr_index_writer_put_roots(chr_index_writer *w, int64_t first, int64_t count,
                                       const uint16_t *block, hid_t dxpl, chr_error *err) {
   chr_h5_quiet quiet;
   chr_h5_quiet_begin(&quiet);
   chr_status st = CHR_OK;
-  hsize_t start[2] = {0, (hsize_t)first}, n[2] = {CHR_BINS, (hsize_t)(count > 0 ? count : 1)};
-  hid_t fspace = H5Dget_space(w->roots), mspace = H5Screate_simple(2, n, NULL);
-  static const uint16_t dummy[CHR_BINS];
-  int ok = fspace >= 0 && mspace >= 0 &&
-           (count == 0 ? H5Sselect_none(fspace) >= 0 && H5Sselect_none(mspace) >= 0
-                       : H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, n, NULL) >= 0) &&
-           H5Dwrite(w->roots, H5T_NATIVE_UINT16, mspace, fspace, dxpl, count ? block : dummy) >= 0;
-  if (!ok)
+  if (!put_columns(w->roots, H5T_NATIVE_UINT16, CHR_BINS, first, count, block, dxpl))
     st = chr_error_set(err, CHR_EIO, "/index/roots: writing rows [%lld, %lld) failed",
                        (long long)first, (long long)(first + count));
-  if (mspace >= 0) H5Sclose(mspace);
-  if (fspace >= 0) H5Sclose(fspace);
+  chr_h5_quiet_end(&quiet);
+  return st;
+}
+
+chr_status chr_index_writer_put_summaries(chr_index_writer *w, int64_t first, int64_t count,
+                                          const float *centroid, const uint8_t *cdf, hid_t dxpl,
+                                          chr_error *err) {
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  chr_status st = CHR_OK;
+  if (!put_columns(w->centroid, H5T_NATIVE_FLOAT, 3, first, count, centroid, dxpl) ||
+      !put_columns(w->cdf, H5T_NATIVE_UINT8, CHR_INDEX_CDF, first, count, cdf, dxpl))
+    st = chr_error_set(err, CHR_EIO, "/index/centroid, /index/cdf: writing rows [%lld, %lld) "
+                       "failed", (long long)first, (long long)(first + count));
   chr_h5_quiet_end(&quiet);
   return st;
 }
@@ -159,9 +186,9 @@ chr_status chr_index_writer_close(chr_index_writer **p, uint64_t checksum, chr_e
            put_attr(w->file, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT, &format);
   if (hist >= 0) H5Dclose(hist);
   if (!ok) st = chr_error_set(err, CHR_EIO, "/index: its attributes cannot be written");
-  hid_t ids[5] = {w->roots, w->mass, w->bins, w->offsets, w->group};
-  for (int i = 0; i < 5; ++i)
-    if (ids[i] >= 0 && (i < 4 ? H5Dclose(ids[i]) : H5Gclose(ids[i])) < 0 && st == CHR_OK)
+  hid_t ids[7] = {w->cdf, w->centroid, w->roots, w->mass, w->bins, w->offsets, w->group};
+  for (int i = 0; i < 7; ++i)
+    if (ids[i] >= 0 && (i < 6 ? H5Dclose(ids[i]) : H5Gclose(ids[i])) < 0 && st == CHR_OK)
       st = chr_error_set(err, CHR_EIO, "/index: cannot be closed");
   if (H5Fclose(w->file) < 0 && st == CHR_OK)
     st = chr_error_set(err, CHR_EIO, "cannot close the file after writing the index");
@@ -176,6 +203,8 @@ void chr_index_writer_abandon(chr_index_writer **p) {
   chr_index_writer *w = *p;
   chr_h5_quiet quiet;
   chr_h5_quiet_begin(&quiet);
+  if (w->cdf >= 0) H5Dclose(w->cdf);
+  if (w->centroid >= 0) H5Dclose(w->centroid);
   if (w->roots >= 0) H5Dclose(w->roots);
   if (w->mass >= 0) H5Dclose(w->mass);
   if (w->bins >= 0) H5Dclose(w->bins);

@@ -37,7 +37,8 @@ static chr_status check_offsets(const chr_layout *L, const loader *l, int64_t nn
   return CHR_OK;
 }
 
-/* Both mappings of the sparse entries, released together by the index. */
+/* Two mappings released together by the index: the sparse entries (bins, mass) or the
+ * summaries (centroid, cdf). */
 typedef struct {
   chr_roots_map *bins, *mass;
 } entry_maps;
@@ -48,6 +49,24 @@ static void release_entries(void *p) {
   chr_roots_unmap(m->bins);
   chr_roots_unmap(m->mass);
   free(m);
+}
+
+/* Maps the stored summaries (index_version 2) and hands this shard's columns to idx, which
+ * then computes none. */
+static chr_status adopt_summaries(const chr_layout *L, const char *path, loader *l,
+                                  chr_index *idx, chr_error *err) {
+  entry_maps *maps = calloc(1, sizeof *maps);
+  const float *centroid = NULL;
+  const uint8_t *cdf = NULL;
+  chr_status st = maps == NULL ? chr_error_set(err, CHR_ENOMEM, "out of memory") : CHR_OK;
+  if (st == CHR_OK)
+    st = chr_dataset_index_map_summaries(l->ds, path, &maps->bins, &centroid, &maps->mass, &cdf,
+                                         err);
+  if (st == CHR_OK)
+    st = chr_index_adopt_summaries(idx, centroid + L->first_row, cdf + L->first_row, L->images,
+                                   maps, release_entries, err);
+  if (st != CHR_OK) release_entries(maps);
+  return st;
 }
 
 /* Maps the sparse entries, checks this rank's rows in place (adding their fingerprint terms
@@ -98,6 +117,14 @@ static chr_status check_sample(const chr_layout *L, loader *l, const chr_index *
                            "/index/roots row %lld, bin %d: not the root of its mass (the index "
                            "was modified; rebuild it with `chromatica index FILE`)",
                            (long long)(L->first_row + rr), bad);
+    /* Computed summaries (index_version 1) pass trivially; stored ones are sampled as roots. */
+    bad = chr_index_check_summary(idx, rr);
+    if (bad >= 0)
+      return chr_error_set(err, CHR_EFORMAT,
+                           "%s row %lld, column %d: not the summary of its row (the index was "
+                           "modified; rebuild it with `chromatica index FILE`)",
+                           bad < 3 ? "/index/centroid" : "/index/cdf",
+                           (long long)(L->first_row + rr), bad < 3 ? bad : bad - 3);
     for (int b = 0; b < CHR_BINS; ++b)
       if (dense[b] != sparse[b])
         return chr_error_set(err, CHR_EFORMAT,
@@ -126,6 +153,7 @@ static chr_status load(MPI_Comm comm, const chr_layout *L, const char *path, loa
   if (st == CHR_OK) st = check_offsets(L, l, meta.nnz, err);
   uint64_t sum = 0, total = 0;
   t = MPI_Wtime();
+  if (st == CHR_OK && meta.summaries) st = adopt_summaries(L, path, l, idx, err);
   if (st == CHR_OK) st = adopt_entries(L, path, l, meta.nnz, idx, &sum, err);
   *read_ms += (MPI_Wtime() - t) * 1e3;
   st = chr_mpi_agree(comm, st, err);

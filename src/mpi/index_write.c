@@ -91,26 +91,39 @@ static chr_status read_block(MPI_Comm comm, const char *path, hid_t fapl, hid_t 
   return st;
 }
 
-/* The root columns of the block, WRITE_READ_ROWS rows per collective write. */
+/* The root columns and summaries of the block, WRITE_READ_ROWS rows per collective write. */
 static chr_status write_roots(MPI_Comm comm, chr_index_writer *w, const block *b, hid_t dxpl,
                               chr_error *err) {
   int64_t calls = 0;
   chr_status st = chr_mpi_max_int64(comm, (b->rows + WRITE_READ_ROWS - 1) / WRITE_READ_ROWS,
                                     &calls, err);
   uint16_t *roots = malloc((size_t)WRITE_READ_ROWS * CHR_BINS * sizeof *roots);
-  if (st == CHR_OK && roots == NULL) st = chr_error_set(err, CHR_ENOMEM, "cannot hold a roots block");
+  float *centroid = malloc((size_t)WRITE_READ_ROWS * 3 * sizeof *centroid);
+  uint8_t *cdf = malloc((size_t)WRITE_READ_ROWS * CHR_INDEX_CDF);
+  if (st == CHR_OK && (roots == NULL || centroid == NULL || cdf == NULL))
+    st = chr_error_set(err, CHR_ENOMEM, "cannot hold a roots block");
   st = chr_mpi_agree(comm, st, err);
   for (int64_t c = 0; st == CHR_OK && c < calls; ++c) {
     int64_t r0 = c * WRITE_READ_ROWS, count = b->rows - r0;
     if (count > WRITE_READ_ROWS) count = WRITE_READ_ROWS;
     if (count < 0) count = 0;
-    if (count > 0)
-      chr_index_roots_block(b->ends + r0, b->bins + b->ends[r0], b->mass + b->ends[r0], count,
-                            roots);
-    st = chr_mpi_agree(comm, chr_index_writer_put_roots(w, b->first + r0, count, roots, dxpl, err),
-                       err);
+    if (count > 0) {
+      const uint16_t *bins = b->bins + b->ends[r0];
+      const float *mass = b->mass + b->ends[r0];
+      chr_index_roots_block(b->ends + r0, bins, mass, count, roots);
+      chr_index_summary_block(b->ends + r0, bins, mass, count, centroid, cdf);
+    }
+    /* Both writes are collective: every rank makes both whatever the first returned. */
+    chr_error second;
+    chr_status s = chr_index_writer_put_roots(w, b->first + r0, count, roots, dxpl, err);
+    chr_status t = chr_index_writer_put_summaries(w, b->first + r0, count, centroid, cdf, dxpl,
+                                                  &second);
+    if (s == CHR_OK && t != CHR_OK) *err = second;
+    st = chr_mpi_agree(comm, s != CHR_OK ? s : t, err);
   }
   free(roots);
+  free(centroid);
+  free(cdf);
   return st;
 }
 

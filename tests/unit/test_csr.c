@@ -57,6 +57,9 @@ static void assert_same_index(const chr_index *a, const chr_index *b) {
     assert_memory_equal(ba, bb, (size_t)na * sizeof *ba);
     assert_memory_equal(ma, mb, (size_t)na * sizeof *ma);
     assert_int_equal(chr_index_check_roots(b, r), -1);
+    /* Through the column accessor too (the cascade's way), whatever b's stride. */
+    for (int k = 0; k < na; ++k)
+      assert_int_equal(chr_index_root_column(a, ba[k])[r], chr_index_root_column(b, ba[k])[r]);
   }
   for (int t = 0; t < 20; ++t) {
     chr_qhist q = {.count = 0};
@@ -114,6 +117,64 @@ static void test_sparse_equals_dense(void **state) {
   free(x);
 }
 
+/* Stored summaries (chr_index_summary_block, adopted with a stride as the loader does) equal
+ * those the dense append computes, bit for bit; chr_index_check_summary finds one bit off. */
+static void test_stored_summaries(void **state) {
+  (void)state;
+  float *x = random_rows(ROWS, 13);
+  csr c;
+  to_csr(x, &c);
+  chr_index *dense = NULL, *adopted = NULL;
+  chr_error err;
+  assert_int_equal(chr_index_create(ROWS, 0, &dense, &err), CHR_OK);
+  assert_int_equal(chr_index_append(dense, x, ROWS, &err), CHR_OK);
+  /* A block of ROWS + 2 rows (row 0 empty, then ours, then row 0 again): stride ROWS + 2. */
+  int64_t n = ROWS + 2, shifted[ROWS + 3];
+  shifted[0] = 0;
+  for (int r = 0; r <= ROWS; ++r) shifted[r + 1] = c.offsets[r];
+  shifted[ROWS + 2] = c.offsets[ROWS] + c.offsets[1];
+  uint16_t *bins = malloc((size_t)(c.offsets[ROWS] + c.offsets[1]) * sizeof *bins);
+  float *mass = malloc((size_t)(c.offsets[ROWS] + c.offsets[1]) * sizeof *mass);
+  memcpy(bins, c.bins, (size_t)c.offsets[ROWS] * sizeof *bins);
+  memcpy(mass, c.mass, (size_t)c.offsets[ROWS] * sizeof *mass);
+  memcpy(bins + c.offsets[ROWS], c.bins, (size_t)c.offsets[1] * sizeof *bins);
+  memcpy(mass + c.offsets[ROWS], c.mass, (size_t)c.offsets[1] * sizeof *mass);
+  uint16_t *roots = malloc((size_t)n * CHR_BINS * sizeof *roots);
+  float *centroid = malloc((size_t)n * 3 * sizeof *centroid);
+  uint8_t *cdf = malloc((size_t)n * CHR_INDEX_CDF);
+  chr_index_roots_block(shifted, bins, mass, n, roots);
+  chr_index_summary_block(shifted, bins, mass, n, centroid, cdf);
+  assert_int_equal(chr_index_create(ROWS, 0, &adopted, &err), CHR_OK);
+  assert_int_equal(chr_index_adopt_roots(adopted, roots + 1, n, roots, free, &err), CHR_OK);
+  assert_int_equal(chr_index_adopt_summaries(adopted, centroid + 1, cdf + 1, n, centroid, free,
+                                             &err), CHR_OK);
+  assert_int_equal(chr_index_adopt_summaries(adopted, centroid + 1, cdf + 1, n, centroid, free,
+                                             &err), CHR_EINVAL);
+  assert_int_equal(chr_index_adopt_sparse(adopted, c.offsets, c.bins, c.mass, ROWS, c.bins, free,
+                                          &err), CHR_OK);
+  assert_int_equal(chr_index_append(adopted, x, 1, &err), CHR_EINVAL);
+  for (int64_t r = 0; r < ROWS; ++r) {
+    assert_int_equal(chr_index_check_summary(adopted, r), -1);
+    for (int k = 0; k < 3; ++k)
+      assert_memory_equal(&chr_index_centroid_column(dense, k)[r],
+                          &chr_index_centroid_column(adopted, k)[r], sizeof(float));
+    for (int k = 0; k < CHR_INDEX_CDF; ++k)
+      assert_int_equal(chr_index_cdf_column(dense, k)[r], chr_index_cdf_column(adopted, k)[r]);
+  }
+  assert_same_index(dense, adopted);
+  cdf[1 + 5 * (size_t)n + 7] ^= 1; /* row 7, marginal column 5 */
+  assert_int_equal(chr_index_check_summary(adopted, 7), 3 + 5);
+  centroid[1 + 2 * (size_t)n + 9] = -centroid[1 + 2 * (size_t)n + 9] - 1.0f; /* row 9, b */
+  assert_int_equal(chr_index_check_summary(adopted, 9), 2);
+  chr_index_destroy(&dense);
+  chr_index_destroy(&adopted); /* frees roots, centroid and c.bins; the rest is ours */
+  free(cdf);
+  free(c.mass);
+  free(bins);
+  free(mass);
+  free(x);
+}
+
 static void test_check_and_checksum(void **state) {
   (void)state;
   float *x = random_rows(ROWS, 12);
@@ -157,6 +218,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sparse_equals_dense),
       cmocka_unit_test(test_check_and_checksum),
+      cmocka_unit_test(test_stored_summaries),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -326,6 +326,18 @@ static void duplicate_ids_rejected(void **state) {
   assert_string_equal(err.message,
                       "/image_ids: id 'img0000003' at rows 3 and 9 (expected unique ids)");
   chr_dataset_close(&ds);
+  /* The pair whose second occurrence comes first, not the id that occurs first. */
+  memcpy(dup, ids, sizeof dup);
+  dup[14] = ids[1];
+  dup[7] = ids[5];
+  dup[11] = ids[5];
+  path = next_path(f);
+  write_file(path, dup, 1);
+  assert_int_equal(chr_dataset_open(path, H5P_DEFAULT, &ds, &err), CHR_OK);
+  assert_int_equal(chr_dataset_read_strings(ds, &got_ids, &got_paths, &err), CHR_EFORMAT);
+  assert_string_equal(err.message,
+                      "/image_ids: id 'img0000005' at rows 5 and 7 (expected unique ids)");
+  chr_dataset_close(&ds);
 }
 
 static void missing_objects_rejected(void **state) {

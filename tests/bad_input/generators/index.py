@@ -3,7 +3,9 @@
 The index is written here with h5py and numpy alone, from the format's description in
 include/chromatica/dataset_index.h (CSR rows, binary16 root columns, the checksum), so the
 corpus also checks that another tool can produce an index the search accepts. Each stale or
-broken variant changes one thing of that good file."""
+broken variant changes one thing of that good file. It is an index_version 1 index (no
+cascade summaries), which a search still accepts by computing them; summaries.py covers
+version 2."""
 import os
 import shutil
 
@@ -93,7 +95,7 @@ def generate(out_dir):
     variant(out_dir, "rewritten_in_place", rewrite_in_place)
     variant(out_dir, "recreated", recreate)
     variant(out_dir, "truncated_bins", truncate_bins)
-    variant(out_dir, "wrong_version", lambda f: f["index"].attrs.modify("index_version", np.int32(2)))
+    variant(out_dir, "wrong_version", lambda f: f["index"].attrs.modify("index_version", np.int32(3)))
     variant(out_dir, "mass_edited", edit_mass)
     variant(out_dir, "roots_zeroed", lambda f: f["index/roots"].__setitem__(Ellipsis, 0))
     variant(out_dir, "v1_with_index", lambda f: f.attrs.modify("format_version", np.int32(1)))
