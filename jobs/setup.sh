@@ -10,7 +10,7 @@ packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-op
           hdf5-tools libcjson-dev libcmocka-dev libstb-dev libwebp-dev
           python3-numpy python3-h5py python3-pot python3-skimage
           slurmctld slurmd slurm-client munge gnuplot-nox python3-faiss libopenblas0-pthread
-          clang libomp-14-dev chromium "$@")
+          clang clang-format libomp-14-dev chromium "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,6 +6,7 @@
 #define CHROMATICA_BATCH_H
 
 #include <stddef.h>
+
 #include "chromatica/color.h"
 #include "chromatica/error.h"
 #include "chromatica/query.h"
@@ -20,13 +21,13 @@
 
 typedef struct {
   char id[CHR_QUERY_ID_MAX];
-  int ok;                              /* 0: failed validation, see error */
+  int ok; /* 0: failed validation, see error */
   char error[CHR_ERROR_MESSAGE_MAX];
   int n_colors;
   chr_rgb colors[CHR_QUERY_MAX_COLORS];
   double weights[CHR_QUERY_MAX_COLORS]; /* normalised to sum 1 */
   chr_search_options options;
-  chr_qhist hist;                      /* the query histogram, valid when ok */
+  chr_qhist hist; /* the query histogram, valid when ok */
 } chr_batch_query;
 
 typedef struct chr_batch chr_batch;

@@ -14,13 +14,14 @@
 #define CHROMATICA_BOUNDS_H
 
 #include <stdint.h>
+
 #include "chromatica/grid.h"
 #include "chromatica/query.h"
 #include "chromatica/scan.h"
 
 typedef struct {
   chr_qhist q;
-  double cost[CHR_QUERY_MAX_BINS][CHR_BINS]; /* chr_grid_cost(q.bin[i], t), made once */
+  double cost[CHR_QUERY_MAX_BINS][CHR_BINS];      /* chr_grid_cost(q.bin[i], t), made once */
   uint16_t by_cost[CHR_QUERY_MAX_BINS][CHR_BINS]; /* every bin, nearest to q.bin[i] first */
   double nearest[CHR_BINS]; /* d_q(t): distance from bin t to the query's nearest support bin */
   chr_lab centroid;         /* mass-weighted mean of the query's bin centres */
@@ -51,14 +52,12 @@ double chr_emd_bound_ict_query(const chr_emd_bounds *b, const uint16_t *bins, co
 /* max(centroid, dot): the bound every pool entry starts with, O(n) per image. (The relaxed
  * query side and ICT cost O(m n) each; measured on real images, ordering a pool by them costs
  * more than the EMDs they spare, so ICT is checked only just before a solve.) */
-double chr_emd_bound_pool(const chr_emd_bounds *b, const uint16_t *bins, const float *mass,
-                          int n);
+double chr_emd_bound_pool(const chr_emd_bounds *b, const uint16_t *bins, const float *mass, int n);
 
 /* max(centroid, dot, ICT query side): the tightest bound here, for a candidate about to be
  * evaluated. It is never below the relaxed bound in exact arithmetic, since the ICT query side
  * dominates the relaxed query side (in floating point it may be an ulp below). */
-double chr_emd_bound_best(const chr_emd_bounds *b, const uint16_t *bins, const float *mass,
-                          int n);
+double chr_emd_bound_best(const chr_emd_bounds *b, const uint16_t *bins, const float *mass, int n);
 
 /* The dual bound of one feasible dual of the query side (issue 14). For any u in R^m,
  * v_j = min_i (C(q_i, t_j) - u_i) makes (u, v) dual feasible, so by weak duality

@@ -21,8 +21,8 @@ typedef struct {
   int64_t max_pixels;
   int64_t files_found, images_built;
   int64_t ignored_links, ignored_hidden, ignored_other;
-  int64_t ignored_duplicates; /* files reached through two inputs, indexed once */
-  const char *error;          /* why the build failed or stopped; NULL when it did not */
+  int64_t ignored_duplicates;    /* files reached through two inputs, indexed once */
+  const char *error;             /* why the build failed or stopped; NULL when it did not */
   const chr_build_skip *skipped; /* n_skipped entries in file order */
   int64_t n_skipped;
   double list_ms, build_ms, total_ms; /* measured: listing files; decoding to written rows; all */

@@ -45,7 +45,7 @@
 #define CHR_CASCADE_WIDEN 4
 
 typedef struct {
-  int count;                          /* bins with weight > 0, ascending */
+  int count; /* bins with weight > 0, ascending */
   int bin[CHR_CASCADE_BINS_MAX];
   float weight[CHR_CASCADE_BINS_MAX]; /* c - d_q(bin) */
   float clip;                         /* c */
@@ -53,7 +53,7 @@ typedef struct {
   uint8_t cdf[CHR_INDEX_CDF];         /* its marginals' cumulative distributions (as the index) */
   float spacing[3];                   /* the bin width along L, a, b, per 1/255 of mass */
   chr_qhist q;
-  double nearest[CHR_BINS];           /* d_q(t) */
+  double nearest[CHR_BINS]; /* d_q(t) */
 } chr_cascade_query;
 
 /* Tabulates the cheap bound of query q. */

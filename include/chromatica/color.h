@@ -4,10 +4,15 @@
 #define CHROMATICA_COLOR_H
 
 #include <stdint.h>
+
 #include "chromatica/error.h"
 
-typedef struct { uint8_t r, g, b; } chr_rgb;
-typedef struct { double l, a, b; } chr_lab;
+typedef struct {
+  uint8_t r, g, b;
+} chr_rgb;
+typedef struct {
+  double l, a, b;
+} chr_lab;
 
 /* Parses "#rgb", "rgb", "#rrggbb" or "rrggbb" (case-insensitive). Anything else (empty,
  * 4/5/7+ digits, non-hex characters, spaces) is CHR_EINVAL with a message quoting text. */

@@ -14,8 +14,8 @@
  * (which must hold count x CHR_BINS entries from *nnz on) and writes the running entry count
  * after each row into ends[0 .. count). *nnz advances by the entries appended. The rule is
  * chr_index's: an entry is kept when it is != 0.0f (so -0.0 is dropped). */
-void chr_csr_from_dense(const float *rows, int64_t count, uint16_t *bins, float *mass,
-                        int64_t *nnz, int64_t *ends);
+void chr_csr_from_dense(const float *rows, int64_t count, uint16_t *bins, float *mass, int64_t *nnz,
+                        int64_t *ends);
 
 /* The fingerprint term of global row `row` whose support is bins/mass[0 .. n): a 64-bit mix of
  * the row number and every (bin, mass bit pattern). The fingerprint of a dataset is the sum

@@ -8,6 +8,7 @@
 
 #include <hdf5.h>
 #include <stdint.h>
+
 #include "chromatica/color.h"
 #include "chromatica/error.h"
 
@@ -66,8 +67,8 @@ chr_status chr_dataset_writer_create(const char *path, hid_t fapl, int64_t n, in
  * NULL if none). With a collective dxpl every rank must call it (count may be 0). */
 chr_status chr_dataset_writer_put(chr_dataset_writer *w, int64_t first, int64_t count,
                                   const float *hists, char *const *ids, char *const *paths,
-                                  const chr_rgb *palettes, const float *palette_weights,
-                                  hid_t dxpl, chr_error *err);
+                                  const chr_rgb *palettes, const float *palette_weights, hid_t dxpl,
+                                  chr_error *err);
 
 /* Extends every dataset of a growing writer to n rows (n >= its current rows); the new rows
  * are then written with chr_dataset_writer_put. Collective like create: every rank passes the

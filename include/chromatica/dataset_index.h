@@ -9,9 +9,9 @@
  *   /index/cdf      uint8   [29, N]  ... and quantised marginal distributions, bit for bit what
  *                   chr_index_summary_block computes from the row (index_version 2 only: a
  *                   version-1 index has none and a search computes them at load)
- * attributes of /index: index_version (2; 1 is still read), rows (N), bins (1152), nnz, checksum (uint64: the
- * sum mod 2^64 of chr_csr_row_term over all rows); /histograms carries the same checksum as
- * its attribute index_checksum (written together with the index), and the root
+ * attributes of /index: index_version (2; 1 is still read), rows (N), bins (1152), nnz, checksum
+ * (uint64: the sum mod 2^64 of chr_csr_row_term over all rows); /histograms carries the same
+ * checksum as its attribute index_checksum (written together with the index), and the root
  * format_version is 2. Plain datasets and attributes: h5py reads every object.
  * No MPI calls: parallel access comes from the caller's fapl and dxpl. */
 #ifndef CHROMATICA_DATASET_INDEX_H
@@ -26,8 +26,8 @@
 #define CHR_INDEX_VERSION 2 /* written; 1 (without the summaries) is still read */
 
 typedef struct {
-  int present;       /* 1: a consistent /index to use; 0: a format-1 file without one */
-  int summaries;     /* 1: /index/centroid and /index/cdf are stored (index_version 2) */
+  int present;   /* 1: a consistent /index to use; 0: a format-1 file without one */
+  int summaries; /* 1: /index/centroid and /index/cdf are stored (index_version 2) */
   int64_t rows, nnz;
   uint64_t checksum;
 } chr_index_meta;
@@ -49,8 +49,7 @@ chr_status chr_dataset_index_read_offsets(chr_dataset *ds, int64_t first, int64_
 /* Reads entries [first, first + count) of /index/bins and /index/mass (count may be 0 in a
  * collective transfer). */
 chr_status chr_dataset_index_read_entries(chr_dataset *ds, int64_t first, int64_t count,
-                                          uint16_t *bins, float *mass, hid_t dxpl,
-                                          chr_error *err);
+                                          uint16_t *bins, float *mass, hid_t dxpl, chr_error *err);
 
 /* Reads the root columns of rows [first, first + count) into out (CHR_BINS columns of count
  * values, column b at out + b * count). Independent reads. */

@@ -1,8 +1,8 @@
 /* `chromatica eval` figures (issue 5): for each search mode, recall@k against the exact
  * all-image EMD top-k, latency per stage (mean and p95), throughput and the fraction of
  * candidates pruned, and how many queries had a Sinkhorn solve stop at sinkhorn_max_iter
- * before reaching sinkhorn_tol; written as JSON (atomically) and as a human table. No MPI calls; not
- * collective (rank 0 calls it). */
+ * before reaching sinkhorn_tol; written as JSON (atomically) and as a human table. No MPI calls;
+ * not collective (rank 0 calls it). */
 #ifndef CHROMATICA_EVAL_REPORT_H
 #define CHROMATICA_EVAL_REPORT_H
 
@@ -42,7 +42,6 @@ typedef struct {
 chr_status chr_eval_report_write(const char *path, const chr_eval_context *ctx,
                                  const chr_batch_query *queries, int n, const chr_eval_mode *modes,
                                  int n_modes, const chr_eval_mode *truth,
-                                 const chr_query_result *hellinger, FILE *table,
-                                 chr_error *err);
+                                 const chr_query_result *hellinger, FILE *table, chr_error *err);
 
 #endif

@@ -46,8 +46,9 @@ chr_status chr_html_report_check_output(const cJSON *report, const char *images_
                                         const char *out_path, chr_error *err);
 
 /* Renders the page of report (as chr_html_report_load gives it): for an eval report, its
- * setup, a table of its modes and recall against mean latency per mode as an inline SVG plot. On success *html (freed by
- * the caller) holds the page and stats says what went in; CHR_ENOMEM otherwise. */
+ * setup, a table of its modes and recall against mean latency per mode as an inline SVG plot. On
+ * success *html (freed by the caller) holds the page and stats says what went in; CHR_ENOMEM
+ * otherwise. */
 chr_status chr_html_report_render(const cJSON *report, const chr_html_options *o, char **html,
                                   chr_html_stats *stats, chr_error *err);
 

@@ -2,8 +2,9 @@
  * (libstb-dev), WebP with libwebp. The format comes from the file's first bytes, never its
  * name. Files are checked before decoding: empty files, more than max_pixels pixels, files
  * over CHR_IMAGE_MAX_FILE_BYTES, truncated JPEG/GIF/BMP data (which stb_image would otherwise
- * fill in silently) and images over stb_image's own size limits are refused. No MPI calls; not collective; thread-safe (each
- * call owns its buffers). Error messages describe the content, not the path: callers add it. */
+ * fill in silently) and images over stb_image's own size limits are refused. No MPI calls; not
+ * collective; thread-safe (each call owns its buffers). Error messages describe the content, not
+ * the path: callers add it. */
 #ifndef CHROMATICA_IMAGE_H
 #define CHROMATICA_IMAGE_H
 

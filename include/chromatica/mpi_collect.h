@@ -84,8 +84,8 @@ chr_status chr_mpi_gather_bytes(MPI_Comm comm, const char *mine, int64_t size, c
 
 /* Gathers every rank's figures on rank 0 into all (comm size entries; ignored elsewhere).
  * Rank 0 passes the array; all ranks agree on the outcome. */
-chr_status chr_mpi_gather_rank_stats(MPI_Comm comm, const chr_rank_stats *mine,
-                                     chr_rank_stats *all, chr_error *err);
+chr_status chr_mpi_gather_rank_stats(MPI_Comm comm, const chr_rank_stats *mine, chr_rank_stats *all,
+                                     chr_error *err);
 
 /* The calling rank's node (MPI_Comm_split_type, MPI_COMM_TYPE_SHARED): *node_ranks = how many
  * ranks of comm run there, *same_key = how many of them, itself included, passed the same

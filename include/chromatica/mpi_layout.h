@@ -25,8 +25,7 @@ typedef struct {
  * SLURM_MEM_PER_CPU x SLURM_CPUS_ON_NODE), shared evenly by the ranks on the node. A positive
  * override_mb replaces the measurement (a site's own budget, or a test). *bytes receives it.
  * Collective on comm; all ranks return the same status. */
-chr_status chr_layout_rank_memory(MPI_Comm comm, double override_mb, double *bytes,
-                                  chr_error *err);
+chr_status chr_layout_rank_memory(MPI_Comm comm, double override_mb, double *bytes, chr_error *err);
 
 /* Property lists for collective MPI-IO on comm: *fapl (file access) and *dxpl (collective
  * transfers). The caller closes both with H5Pclose; on failure either may be negative. Local. */
@@ -41,8 +40,8 @@ double chr_layout_shard_bytes(int64_t rows);
 /* Default shard count: the fewest shards (a divisor of P) whose chr_layout_shard_bytes fits
  * half of rank_bytes (rank 0's value counts); P if none does. Rank 0 decides and broadcasts
  * it into *shards. Collective on comm; all ranks return the same status. */
-chr_status chr_layout_default_shards(MPI_Comm comm, int64_t images, double rank_bytes,
-                                    int *shards, chr_error *err);
+chr_status chr_layout_default_shards(MPI_Comm comm, int64_t images, double rank_bytes, int *shards,
+                                     chr_error *err);
 
 /* Refuses, before any row is read, a layout whose shard would not fit: every rank compares
  * chr_layout_shard_bytes of its shard with its rank_bytes; the lowest failing rank's message

@@ -14,7 +14,7 @@
 #define CHR_QUERY_CACHE_CAPACITY 1000
 
 typedef struct {
-  const chr_qhist *hist;              /* NULL: the query is not searched (failed validation) */
+  const chr_qhist *hist; /* NULL: the query is not searched (failed validation) */
   const chr_search_options *options;
 } chr_cache_query;
 

@@ -4,6 +4,7 @@
 #define CHROMATICA_RESULTS_H
 
 #include <stdint.h>
+
 #include "chromatica/duplicates.h"
 #include "chromatica/error.h"
 #include "chromatica/image_row.h"
@@ -25,7 +26,7 @@ typedef struct {
 /* The outcome of one valid query. Times: start_s/end_s on the job's common clock (seconds since
  * the barrier that opens the search phase); the rest measured on the answering group's leader. */
 typedef struct {
-  int query_index;  /* position in the batch */
+  int query_index; /* position in the batch */
   int ok;
   char error[CHR_ERROR_MESSAGE_MAX];
   int64_t candidates; /* images the rerank ranked: R, every image (scope all), or k (fast) */
@@ -38,9 +39,9 @@ typedef struct {
   chr_result_hit hits[CHR_RESULTS_K_MAX];
   double start_s, end_s;
   double ann_ms, rerank_ms, total_ms;
-  int group;        /* query group that answered it */
-  int cache_hit;    /* 1: an identical earlier query's answer (chromatica/query_cache.h) */
-  int answered;     /* 1: searched (or a cache hit); 0: the run stopped before this query */
+  int group;     /* query group that answered it */
+  int cache_hit; /* 1: an identical earlier query's answer (chromatica/query_cache.h) */
+  int answered;  /* 1: searched (or a cache hit); 0: the run stopped before this query */
 } chr_query_result;
 
 /* Per-rank figures for the report's run.per_rank. */
@@ -50,12 +51,12 @@ typedef struct {
   int shard;
   int64_t first_row;
   int64_t rows;
-  int queries;      /* queries this rank's group answered */
+  int queries; /* queries this rank's group answered */
   double read_ms;
   double distribute_ms;
   double search_ms;
   double peak_rss_mb;
-  int threads;      /* OpenMP threads this rank ran */
+  int threads; /* OpenMP threads this rank ran */
 } chr_rank_stats;
 
 typedef struct {
@@ -67,8 +68,8 @@ typedef struct {
   int64_t images;
   double read_ms, distribute_ms, search_ms, gather_ms, write_ms; /* job phases, rank 0's view */
   double total_ms;
-  int incomplete;   /* 1: stopped by a signal before every query was answered */
-  const char *stopped_by; /* the signal's name when incomplete */
+  int incomplete;             /* 1: stopped by a signal before every query was answered */
+  const char *stopped_by;     /* the signal's name when incomplete */
   const chr_dups *duplicates; /* the dataset's collapsed rows (NULL: none known) */
   const char *threads_source; /* where threads_per_rank came from (NULL: not reported) */
 } chr_run_info;

@@ -7,6 +7,7 @@
 #define CHROMATICA_SCAN_H
 
 #include <stdint.h>
+
 #include "chromatica/error.h"
 #include "chromatica/query.h"
 #include "chromatica/topk.h"
@@ -36,8 +37,8 @@ chr_status chr_index_append_sparse(chr_index *idx, const int64_t *offsets, const
  * column b of local row r at roots[b * stride + r], as chr_index_roots_block writes them for
  * the dataset's rows. Rows appended afterwards only fill the sparse rows. release(owner) is
  * called once when the index is destroyed. Only before any row is appended; CHR_EINVAL else. */
-chr_status chr_index_adopt_roots(chr_index *idx, const uint16_t *roots, int64_t stride,
-                                 void *owner, void (*release)(void *), chr_error *err);
+chr_status chr_index_adopt_roots(chr_index *idx, const uint16_t *roots, int64_t stride, void *owner,
+                                 void (*release)(void *), chr_error *err);
 
 /* The root columns of `count` sparse rows (offsets/bins/mass as chr_index_append_sparse takes
  * them) into out: CHR_BINS columns of count binary16 values each, column b at out + b * count,

@@ -6,6 +6,7 @@
 #define CHROMATICA_SEARCH_H
 
 #include <stdint.h>
+
 #include "chromatica/error.h"
 #include "chromatica/query.h"
 #include "chromatica/scan.h"
@@ -59,7 +60,8 @@ typedef struct {
   int batch_size; /* candidates per rerank work unit: scheduling only, never results */
   chr_candidate_stage candidate_stage; /* batch keys "candidates" and the older "rerank_scope" */
   int emd_prune; /* metric emd: skip candidates whose lower bound shows they cannot enter */
-  int collapse_duplicates; /* images with identical histograms answer once (chromatica/duplicates.h) */
+  int collapse_duplicates; /* images with identical histograms answer once (chromatica/duplicates.h)
+                            */
 } chr_search_options;
 
 /* The defaults (spec section 11), each the default of its row of the option table
@@ -110,9 +112,9 @@ void chr_rerank_stats_add(chr_rerank_stats *a, const chr_rerank_stats *b);
  * order: out[i] = {row, distance, ann_score}; distance by options->metric (Sinkhorn or exact
  * EMD). Work units of options->batch_size candidates. stats (may be NULL) receives how the
  * Sinkhorn solves ended. CHR_ENOMEM on allocation failure, CHR_EINVAL if a solve fails. */
-chr_status chr_search_rerank(const chr_index *idx, const chr_qhist *q,
-                             const chr_search_options *o, const chr_hit *candidates, int n,
-                             chr_match *out, chr_rerank_stats *stats, chr_error *err);
+chr_status chr_search_rerank(const chr_index *idx, const chr_qhist *q, const chr_search_options *o,
+                             const chr_hit *candidates, int n, chr_match *out,
+                             chr_rerank_stats *stats, chr_error *err);
 
 /* Sorts n matches best-first and returns min(n, k). */
 int chr_matches_rank(chr_match *matches, int n, int k);

@@ -6,6 +6,7 @@
 #define CHROMATICA_SINKHORN_H
 
 #include <stdint.h>
+
 #include "chromatica/error.h"
 #include "chromatica/query.h"
 
@@ -14,15 +15,16 @@
  * 1e4: the log-domain potentials grow past 1e4 (so double keeps fewer than 12 significant
  * digits of the plan's exponents), and the iteration needs far more than any useful cap to
  * reach its tolerance (README, "Decisions where the spec is silent"). */
-#ifndef CHR_SINKHORN_EPSILON_MIN /* only tests/bench/sinkhorn_epsilon.c lowers it, to look below */
+#ifndef CHR_SINKHORN_EPSILON_MIN /* only tests/bench/sinkhorn_epsilon.c lowers it, to look below \
+                                  */
 #define CHR_SINKHORN_EPSILON_MIN 1e-4
 #endif
 #define CHR_SINKHORN_EPSILON_MAX 10.0
 
 typedef struct {
-  double epsilon;  /* relative: eps = epsilon * chr_grid_cost_max(); in [MIN, MAX] above */
-  double tol;      /* stop when the row-marginal L1 error is below this */
-  int max_iter;    /* at most this many (u, v) updates; >= 1 */
+  double epsilon; /* relative: eps = epsilon * chr_grid_cost_max(); in [MIN, MAX] above */
+  double tol;     /* stop when the row-marginal L1 error is below this */
+  int max_iter;   /* at most this many (u, v) updates; >= 1 */
 } chr_sinkhorn_params;
 
 typedef struct {

@@ -6,6 +6,7 @@
 #define CHROMATICA_SYNTH_H
 
 #include <stdint.h>
+
 #include "chromatica/image_row.h"
 
 /* Fills *out with image `index` of dataset `seed`. */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "args.h"
 #include "chromatica/app.h"
 #include "chromatica/build_log.h"
 #include "chromatica/dataset.h"
@@ -25,7 +26,6 @@
 #include "chromatica/paths.h"
 #include "chromatica/textfile.h"
 #include "partial.h"
-#include "args.h"
 
 #define EXIT_SKIPPED_STRICT 3
 
@@ -412,8 +412,10 @@ static void print_summary(const chr_build_summary *s) {
     printf("chromatica build: ignored %lld symbolic links, %lld hidden and %lld other entries\n",
            (long long)s->ignored_links, (long long)s->ignored_hidden, (long long)s->ignored_other);
   if (s->ignored_duplicates > 0)
-    printf("chromatica build: %lld files reached through two inputs were indexed once, under "
-           "the first\n", (long long)s->ignored_duplicates);
+    printf(
+        "chromatica build: %lld files reached through two inputs were indexed once, under "
+        "the first\n",
+        (long long)s->ignored_duplicates);
 }
 
 /* Rank 0, after the dataset is closed: moves it into place (or removes it when empty) and
@@ -549,7 +551,7 @@ int chr_cmd_build(int argc, char **argv, const chr_command_context *cmd) {
     if (st == CHR_OK) partial.name[0] = '\0'; /* moved into place */
   }
   /* Skipped files only change the exit code with --strict; rank 0 knows the count. */
-  int64_t outcome = stopped ? CHR_EXIT_STOPPED
+  int64_t outcome = stopped        ? CHR_EXIT_STOPPED
                     : st != CHR_OK ? 1
                                    : (a.strict && s.n_skipped > 0 ? EXIT_SKIPPED_STRICT : 0);
   if (chr_mpi_bcast_int64s(comm, &outcome, 1, &err) != CHR_OK && outcome == 0) outcome = 1;

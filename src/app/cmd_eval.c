@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "chromatica/app.h"
 #include "chromatica/eval_report.h"
 #include "chromatica/lists.h"
@@ -15,7 +16,6 @@
 #include "chromatica/mpi_search.h"
 #include "chromatica/options.h"
 #include "chromatica/sinkhorn.h"
-#include "args.h"
 #include "session.h"
 
 #define EVAL_LIST_MAX 8
@@ -45,8 +45,10 @@ static int parse_list(const char *text, const char *name, double lo, double hi, 
   for (int i = 0; ok && i < *n; ++i)
     ok = out[i] >= lo && out[i] <= hi && (!whole || out[i] == floor(out[i]));
   if (!ok && rank == 0)
-    fprintf(stderr, "chromatica eval: %s '%s': invalid (expected up to %d comma-separated %s from %g to %g)\n",
-            name, text, EVAL_LIST_MAX, whole ? "whole numbers" : "numbers", lo, hi);
+    fprintf(
+        stderr,
+        "chromatica eval: %s '%s': invalid (expected up to %d comma-separated %s from %g to %g)\n",
+        name, text, EVAL_LIST_MAX, whole ? "whole numbers" : "numbers", lo, hi);
   return ok;
 }
 
@@ -61,7 +63,8 @@ static int parse_args(int argc, char **argv, int rank, eval_args *a) {
     const char **slot = strcmp(argv[i], "--epsilons") == 0    ? &a->epsilons
                         : strcmp(argv[i], "--rerank-ks") == 0 ? &a->rerank_ks
                                                               : NULL;
-    int taken = slot != NULL && i + 1 < argc ? 1 : chr_session_take_option(argc, argv, &i, &a->session);
+    int taken =
+        slot != NULL && i + 1 < argc ? 1 : chr_session_take_option(argc, argv, &i, &a->session);
     if (slot != NULL && taken == 1) *slot = argv[++i];
     if (taken != 1) {
       if (rank == 0)
@@ -145,9 +148,8 @@ static chr_pool_kind pool_of(const mode_plan *m) {
 }
 
 /* Answers the batch in one mode; rank 0 receives the results. Collective. */
-static chr_status run_mode(MPI_Comm comm, chr_session *s, const mode_plan *m,
-                           chr_batch_query *work, chr_query_result *results, double *wall_ms,
-                           chr_error *err) {
+static chr_status run_mode(MPI_Comm comm, chr_session *s, const mode_plan *m, chr_batch_query *work,
+                           chr_query_result *results, double *wall_ms, chr_error *err) {
   for (int i = 0; i < s->n; ++i) {
     work[i] = s->queries[i];
     apply_mode(m, &work[i].options);
@@ -225,8 +227,9 @@ int chr_cmd_eval(int argc, char **argv, const chr_command_context *cmd) {
   }
   work = malloc((size_t)s.n * sizeof *work);
   results = rank == 0 ? calloc((size_t)s.n * (size_t)n_plans, sizeof *results) : NULL;
-  st = work && (rank != 0 || results) ? CHR_OK
-                                      : chr_error_set(&err, CHR_ENOMEM, "cannot hold %d modes of %d results", n_plans, s.n);
+  st = work && (rank != 0 || results)
+           ? CHR_OK
+           : chr_error_set(&err, CHR_ENOMEM, "cannot hold %d modes of %d results", n_plans, s.n);
   st = chr_mpi_agree(comm, st, &err);
   for (int m = 0; m < n_plans && st == CHR_OK; ++m) {
     mode_name(&plans[m], modes[m].name, sizeof modes[m].name);
@@ -236,14 +239,16 @@ int chr_cmd_eval(int argc, char **argv, const chr_command_context *cmd) {
     st = run_mode(comm, &s, &plans[m], work, results ? results + (size_t)m * (size_t)s.n : NULL,
                   &modes[m].wall_ms, &err);
     if (st == CHR_OK && a.progress && rank == 0)
-      fprintf(stderr, "chromatica eval: %s done in %.1f s\n", modes[m].name, modes[m].wall_ms / 1e3);
+      fprintf(stderr, "chromatica eval: %s done in %.1f s\n", modes[m].name,
+              modes[m].wall_ms / 1e3);
   }
   if (st == CHR_OK && rank == 0) {
-    chr_eval_context ctx = {a.session.dataset, a.session.queries, s.images, size, omp_get_max_threads(),
-                            s.layout.groups, s.layout.shards};
-    printf("chromatica eval: %d queries (%d valid) on %lld images, %d ranks x %d threads "
-           "(%d groups x %d shards)\n",
-           s.n, valid, (long long)s.images, size, ctx.threads_per_rank, ctx.query_groups, ctx.shards);
+    chr_eval_context ctx = {a.session.dataset,     a.session.queries, s.images,       size,
+                            omp_get_max_threads(), s.layout.groups,   s.layout.shards};
+    printf(
+        "chromatica eval: %d queries (%d valid) on %lld images, %d ranks x %d threads "
+        "(%d groups x %d shards)\n",
+        s.n, valid, (long long)s.images, size, ctx.threads_per_rank, ctx.query_groups, ctx.shards);
     st = chr_eval_report_write(a.session.out, &ctx, s.queries, s.n, modes + 1, n_plans - 2,
                                &modes[0], modes[n_plans - 1].results, stdout, &err);
     if (st == CHR_OK) printf("eval report: %s\n", a.session.out);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "chromatica/app.h"
 #include "chromatica/grid.h"
 #include "chromatica/image.h"
@@ -14,7 +15,6 @@
 #include "chromatica/lists.h"
 #include "chromatica/mpi_collect.h"
 #include "chromatica/query.h"
-#include "args.h"
 
 static const char usage[] =
     "usage: chromatica histogram --colors HEX[,HEX...] [--weights W[,W...]] [--sharpen G]\n"
@@ -80,8 +80,8 @@ static void add_bins(cJSON *root, const int *bin, const double *mass, int n) {
   }
 }
 
-static cJSON *histogram_json(const chr_rgb *rgb, const chr_lab *lab, const double *weights,
-                             int n, double sharpen, const chr_qhist *q) {
+static cJSON *histogram_json(const chr_rgb *rgb, const chr_lab *lab, const double *weights, int n,
+                             double sharpen, const chr_qhist *q) {
   cJSON *root = cJSON_CreateObject();
   cJSON *colors = cJSON_AddArrayToObject(root, "colors");
   for (int i = 0; i < n; ++i) {
@@ -103,7 +103,8 @@ static int parse_limit(const char *text, const char *name, long long lo, long lo
                        long long *out) {
   if (text == NULL) return 1;
   if (!chr_args_whole(text, lo, hi, out)) {
-    fprintf(stderr, "chromatica histogram: %s '%s': invalid (expected a whole number from %lld to %lld)\n",
+    fprintf(stderr,
+            "chromatica histogram: %s '%s': invalid (expected a whole number from %lld to %lld)\n",
             name, text, lo, hi);
     return 0;
   }
@@ -159,7 +160,8 @@ static int show_image(const histogram_args *args) {
     st = chr_image_row_build(img.rgba, img.width, img.height, (int)max_side, &row, &err);
   int exit_code = 1;
   if (st == CHR_OK)
-    exit_code = chr_json_print(image_json(args->image, &img, (int)max_side, &row), "chromatica histogram");
+    exit_code =
+        chr_json_print(image_json(args->image, &img, (int)max_side, &row), "chromatica histogram");
   else
     fprintf(stderr, "chromatica histogram: %s: %s\n", args->image, err.message);
   chr_image_free(&img);

@@ -32,10 +32,13 @@ static chr_status check_input(const char *file, char *real, struct stat *info, c
   if (realpath(file, real) == NULL)
     return chr_error_set(err, CHR_EIO, "%s: cannot be resolved (%s)", file, strerror(errno));
   if (stat(real, info) != 0 || !S_ISREG(info->st_mode))
-    return chr_error_set(err, CHR_EINVAL, "%s: not a regular file (expected an HDF5 dataset)", file);
+    return chr_error_set(err, CHR_EINVAL, "%s: not a regular file (expected an HDF5 dataset)",
+                         file);
   if ((info->st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0)
-    return chr_error_set(err, CHR_EIO, "%s: read-only (mode %04o; expected a writable file, as "
-                         "the index replaces it)", file, (unsigned)(info->st_mode & 07777));
+    return chr_error_set(err, CHR_EIO,
+                         "%s: read-only (mode %04o; expected a writable file, as "
+                         "the index replaces it)",
+                         file, (unsigned)(info->st_mode & 07777));
   chr_status st = chr_dataset_open(real, H5P_DEFAULT, &ds, &inner);
   chr_dataset_close(&ds);
   return st == CHR_OK ? st : chr_error_set(err, st, "%s: %s", file, inner.message);
@@ -53,7 +56,8 @@ static chr_status copy_file(const char *from, const char *to, const struct stat 
   }
   off_t left = info->st_size;
   while (left > 0) {
-    ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)(left < (1 << 30) ? left : 1 << 30), 0);
+    ssize_t n =
+        copy_file_range(in, NULL, out, NULL, (size_t)(left < (1 << 30) ? left : 1 << 30), 0);
     if (n <= 0) {
       st = chr_error_set(err, CHR_EIO, "copying to '%s' failed (%s)", to,
                          n == 0 ? "unexpected end of file" : strerror(errno));
@@ -93,7 +97,8 @@ static int run(const char *file, int rank, int size, MPI_Comm comm, chr_error *e
   int64_t bytes = (int64_t)info.st_size;
   if (chr_mpi_agree(comm, st, err) != CHR_OK) goto cleanup;
   /* The copy plus the index: at most 1.5 x the histograms' bytes, usually a tenth of them. */
-  if (chr_partial_create(comm, "index", rank == 0 ? real : file, bytes + bytes / 4, &partial, err) != CHR_OK)
+  if (chr_partial_create(comm, "index", rank == 0 ? real : file, bytes + bytes / 4, &partial,
+                         err) != CHR_OK)
     goto cleanup;
   st = rank == 0 ? copy_file(real, partial.name, &info, err) : CHR_OK;
   if (chr_mpi_agree(comm, st, err) != CHR_OK || (stopped = chr_stop_agree(comm)) != 0) goto cleanup;
@@ -108,15 +113,19 @@ static int run(const char *file, int rank, int size, MPI_Comm comm, chr_error *e
   if (chr_mpi_agree(comm, st, err) != CHR_OK) goto cleanup;
   partial.name[0] = '\0';
   if (rank == 0)
-    printf("chromatica index: wrote the index of %lld images (%lld entries, %.1f MB) into %s with "
-           "%d rank%s in %.3f s\n",
-           (long long)written.rows, (long long)written.nnz,
-           (8.0 * (double)(written.rows + 1) + 6.0 * (double)written.nnz + 2.0 * CHR_BINS * (double)written.rows) / 1e6, file, size,
-           size == 1 ? "" : "s", chr_mpi_seconds() - start);
+    printf(
+        "chromatica index: wrote the index of %lld images (%lld entries, %.1f MB) into %s with "
+        "%d rank%s in %.3f s\n",
+        (long long)written.rows, (long long)written.nnz,
+        (8.0 * (double)(written.rows + 1) + 6.0 * (double)written.nnz +
+         2.0 * CHR_BINS * (double)written.rows) /
+            1e6,
+        file, size, size == 1 ? "" : "s", chr_mpi_seconds() - start);
   ok = 1;
 cleanup:
   chr_partial_discard(&partial, rank == 0);
-  if (stopped) chr_error_set(err, CHR_EIO, "stopped by %s; %s was not changed", chr_stop_name(stopped), file);
+  if (stopped)
+    chr_error_set(err, CHR_EIO, "stopped by %s; %s was not changed", chr_stop_name(stopped), file);
   return ok ? 0 : stopped ? CHR_EXIT_STOPPED : 1;
 }
 

@@ -174,8 +174,9 @@ int chr_cmd_info(int argc, char **argv, const chr_command_context *cmd) {
         printf("/index:                  stored, %lld entries, %.1f MB (matches every row)\n",
                (long long)s->index.nnz, index_bytes(&s->index) / 1e6);
       else
-        printf("/index:                  absent (built at each search; `chromatica index FILE` "
-               "adds it)\n");
+        printf(
+            "/index:                  absent (built at each search; `chromatica index FILE` "
+            "adds it)\n");
     }
   }
   free(s);

@@ -6,13 +6,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "args.h"
 #include "chromatica/app.h"
 #include "chromatica/html_report.h"
 #include "chromatica/mpi_collect.h"
 #include "chromatica/paths.h"
 #include "chromatica/textfile.h"
 #include "chromatica/thumbnail.h"
-#include "args.h"
 
 #define REPORT_MAX_THUMB_QUERIES_DEFAULT 50
 #define REPORT_THUMB_SIDE_DEFAULT 96

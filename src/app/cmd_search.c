@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "chromatica/app.h"
 #include "chromatica/mpi_collect.h"
 #include "chromatica/mpi_search.h"
 #include "chromatica/options.h"
 #include "chromatica/report.h"
-#include "args.h"
 #include "environment.h"
 #include "session.h"
 
@@ -99,18 +99,20 @@ static chr_status write_report(const search_args *a, const chr_session *in,
            run->stopped_by ? run->stopped_by : "a signal");
   if (run->incomplete) warnings[n_warnings++] = stopped;
   double t = chr_mpi_seconds();
-  chr_status st = chr_report_write(a->session.out, b, results, in->ids, in->paths, in->palettes,
-                                   in->palette_weights, run, ranks, run->ranks, warnings,
-                                   n_warnings, err);
+  chr_status st =
+      chr_report_write(a->session.out, b, results, in->ids, in->paths, in->palettes,
+                       in->palette_weights, run, ranks, run->ranks, warnings, n_warnings, err);
   run->write_ms = (chr_mpi_seconds() - t) * 1e3;
   if (st != CHR_OK) return st;
   int ok = 0;
   for (int i = 0; i < chr_batch_count(b); ++i) ok += chr_batch_query_at(b, i)->ok && results[i].ok;
-  printf("chromatica search: %d queries (%d ok, %d failed) on %lld images, %d ranks x %d threads "
-         "(%s; %d groups x %d shards, io %s, index %s) in %.1f ms (+%.1f ms writing the report)\nreport: %s\n",
-         chr_batch_count(b), ok, chr_batch_count(b) - ok, (long long)run->images, run->ranks,
-         run->threads_per_rank, run->threads_source, run->query_groups, run->shards, run->io_mode, run->index, run->total_ms,
-         run->write_ms, a->session.out);
+  printf(
+      "chromatica search: %d queries (%d ok, %d failed) on %lld images, %d ranks x %d threads "
+      "(%s; %d groups x %d shards, io %s, index %s) in %.1f ms (+%.1f ms writing the "
+      "report)\nreport: %s\n",
+      chr_batch_count(b), ok, chr_batch_count(b) - ok, (long long)run->images, run->ranks,
+      run->threads_per_rank, run->threads_source, run->query_groups, run->shards, run->io_mode,
+      run->index, run->total_ms, run->write_ms, a->session.out);
   return CHR_OK;
 }
 
@@ -118,6 +120,17 @@ static chr_status write_report(const search_args *a, const chr_session *in,
 static int print_options(int rank) {
   if (rank == 0) chr_options_markdown(stdout);
   return 0;
+}
+
+/* What the run section says of the loaded dataset and layout. */
+static void describe_session(const chr_session *in, chr_run_info *run) {
+  run->images = in->images;
+  run->index = in->index_stored ? "stored" : "built";
+  run->query_groups = in->layout.groups;
+  run->shards = in->layout.shards;
+  run->duplicates = &in->dups;
+  run->read_ms = in->read_ms;
+  run->distribute_ms = in->distribute_ms;
 }
 
 int chr_cmd_search(int argc, char **argv, const chr_command_context *cmd) {
@@ -137,7 +150,9 @@ int chr_cmd_search(int argc, char **argv, const chr_command_context *cmd) {
     fprintf(stderr, "chromatica search: warning: cannot install the SIGTERM handler\n");
   chr_query_result *results = NULL;
   chr_rank_stats *all_stats = NULL;
-  chr_run_info run = {.version = CHR_VERSION, .ranks = size, .threads_per_rank = omp_get_max_threads(),
+  chr_run_info run = {.version = CHR_VERSION,
+                      .ranks = size,
+                      .threads_per_rank = omp_get_max_threads(),
                       .io_mode = a.session.io ? a.session.io : "scatter",
                       .dataset_path = a.session.dataset};
   /* main() applied the same decision; made again here (collective) to say where it came from. */
@@ -146,13 +161,7 @@ int chr_cmd_search(int argc, char **argv, const chr_command_context *cmd) {
   run.threads_source = threads.source;
   if (st == CHR_OK) st = chr_session_open(comm, &a.session, &in, &err);
   if (st != CHR_OK) goto cleanup;
-  run.images = in.images;
-  run.index = in.index_stored ? "stored" : "built";
-  run.query_groups = in.layout.groups;
-  run.shards = in.layout.shards;
-  run.duplicates = &in.dups;
-  run.read_ms = in.read_ms;
-  run.distribute_ms = in.distribute_ms;
+  describe_session(&in, &run);
   int n = in.n;
   chr_rank_stats mine = in.mine;
   if (rank == 0) {
@@ -184,7 +193,9 @@ int chr_cmd_search(int argc, char **argv, const chr_command_context *cmd) {
   mine.peak_rss_mb = chr_peak_rss_mb();
   mine.threads = omp_get_max_threads();
   all_stats = rank == 0 ? malloc((size_t)size * sizeof *all_stats) : NULL;
-  st = rank == 0 && all_stats == NULL ? chr_error_set(&err, CHR_ENOMEM, "cannot hold per-rank figures") : CHR_OK;
+  st = rank == 0 && all_stats == NULL
+           ? chr_error_set(&err, CHR_ENOMEM, "cannot hold per-rank figures")
+           : CHR_OK;
   st = chr_mpi_agree(comm, st, &err);
   if (st != CHR_OK) goto cleanup;
   st = chr_mpi_gather_rank_stats(comm, &mine, all_stats, &err);

@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "chromatica/app.h"
 #include "chromatica/dataset.h"
 #include "chromatica/mpi_collect.h"
 #include "chromatica/mpi_index.h"
 #include "chromatica/mpi_layout.h"
 #include "chromatica/synth.h"
-#include "args.h"
 #include "partial.h"
 
 #define SYNTH_PUT_ROWS 4096 /* rows per collective put: bounds each rank's buffers (~19 MB) */
@@ -69,8 +69,10 @@ static int parse_args(int argc, char **argv, int rank, synth_args *args) {
   if (end == images || *end != '\0' || errno != 0 || args->images < 1 ||
       args->images > (1LL << 40)) {
     if (rank == 0)
-      fprintf(stderr, "chromatica synth: --images '%s': not a count (expected an integer from 1 "
-                      "to 1099511627776)\n", images);
+      fprintf(stderr,
+              "chromatica synth: --images '%s': not a count (expected an integer from 1 "
+              "to 1099511627776)\n",
+              images);
     return 2;
   }
   if (seed != NULL) {
@@ -78,8 +80,10 @@ static int parse_args(int argc, char **argv, int rank, synth_args *args) {
     unsigned long long value = strtoull(seed, &end, 10);
     if (end == seed || *end != '\0' || errno != 0 || seed[0] == '-' || seed[0] == '+') {
       if (rank == 0)
-        fprintf(stderr, "chromatica synth: --seed '%s': not a seed (expected an integer from 0 "
-                        "to 18446744073709551615)\n", seed);
+        fprintf(stderr,
+                "chromatica synth: --seed '%s': not a seed (expected an integer from 0 "
+                "to 18446744073709551615)\n",
+                seed);
       return 2;
     }
     args->seed = (uint64_t)value;
@@ -137,9 +141,9 @@ static int any_failed(int failed, MPI_Comm comm, chr_error *err) {
 
 /* Makes and writes this rank's rows [first, first+count) in puts collective writes; *stopped
  * is the signal all ranks agreed to stop on (checked before each write). Collective. */
-static chr_status write_all(const synth_args *args, long long first, long long count,
-                            int64_t puts, chr_dataset_writer *writer, hid_t dxpl,
-                            synth_buffers *buf, MPI_Comm comm, int *stopped, chr_error *err) {
+static chr_status write_all(const synth_args *args, long long first, long long count, int64_t puts,
+                            chr_dataset_writer *writer, hid_t dxpl, synth_buffers *buf,
+                            MPI_Comm comm, int *stopped, chr_error *err) {
   int failed = 0;
   for (long long p = 0; p < puts && !(*stopped = chr_stop_agree(comm)); ++p) {
     long long at = first + p * SYNTH_PUT_ROWS;
@@ -190,7 +194,8 @@ int chr_cmd_synth(int argc, char **argv, const chr_command_context *cmd) {
   int failed = buffers_alloc(&buf, args.images, &err) != CHR_OK;
   if (!failed && chr_mpi_io_lists(comm, &fapl, &dxpl, &err) != CHR_OK) failed = 1;
   if (any_failed(failed, comm, &err)) goto cleanup;
-  if (any_failed(chr_mpi_max_int64(comm, puts_local, &puts, &err) != CHR_OK, comm, &err)) goto cleanup;
+  if (any_failed(chr_mpi_max_int64(comm, puts_local, &puts, &err) != CHR_OK, comm, &err))
+    goto cleanup;
   /* The file is written under a temporary name and renamed when complete, so the old output
    * survives any failure (a full disk) or a stop. */
   int64_t row_bytes = CHR_BINS * 4 + CHR_PALETTE_MAX * 7 + buf.id_len + buf.path_len;
@@ -221,7 +226,8 @@ int chr_cmd_synth(int argc, char **argv, const chr_command_context *cmd) {
   partial.name[0] = '\0';
   double seconds = chr_mpi_seconds() - start;
   if (rank == 0)
-    printf("chromatica synth: wrote %lld images (seed %" PRIu64 ") to %s with %d rank%s in %.3f s\n",
+    printf("chromatica synth: wrote %lld images (seed %" PRIu64
+           ") to %s with %d rank%s in %.3f s\n",
            args.images, args.seed, args.output, size, size == 1 ? "" : "s", seconds);
   exit_code = 0;
 cleanup:
@@ -234,8 +240,10 @@ cleanup:
   if (stopped) exit_code = CHR_EXIT_STOPPED;
   /* Every failure path was agreed by all ranks, so rank 0 holds the one message to print. */
   if (stopped && rank == 0)
-    fprintf(stderr, "chromatica synth: stopped by %s; %s was not written (its old content, if "
-                    "any, is intact)\n", chr_stop_name(stopped), args.output);
+    fprintf(stderr,
+            "chromatica synth: stopped by %s; %s was not written (its old content, if "
+            "any, is intact)\n",
+            chr_stop_name(stopped), args.output);
   else if (exit_code != 0 && rank == 0)
     fprintf(stderr, "chromatica synth: %s\n", err.message);
   return exit_code;

@@ -82,8 +82,9 @@ chr_status chr_threads_decide(MPI_Comm comm, chr_threads *out, chr_error *err) {
     /* Ranks bound to CPUs of their own keep them all; ranks that share a set split it. */
     out->threads = cpus / sharing > 0 ? cpus / sharing : 1;
     if (out->threads > CHR_THREADS_MAX) out->threads = CHR_THREADS_MAX;
-    snprintf(out->source, sizeof out->source, "affinity: %d CPU(s) shared by %d of %d rank(s) on the node",
-             cpus, sharing, node_ranks);
+    snprintf(out->source, sizeof out->source,
+             "affinity: %d CPU(s) shared by %d of %d rank(s) on the node", cpus, sharing,
+             node_ranks);
   }
   return st;
 }

@@ -29,30 +29,27 @@ struct info_index {
   uint64_t sum;
 };
 
+/* One allocation holds the whole block, widest elements first so each part stays aligned. */
 static int block_alloc(index_block *b, int64_t block_rows) {
-  size_t cells = (size_t)block_rows * CHR_BINS;
-  b->ends = malloc(((size_t)block_rows + 1) * sizeof *b->ends);
-  b->bins = malloc(cells * sizeof *b->bins);
-  b->mass = malloc(cells * sizeof *b->mass);
-  b->roots = malloc(cells * sizeof *b->roots);
-  b->centroid = malloc((size_t)block_rows * 3 * sizeof *b->centroid);
-  b->cdf = malloc((size_t)block_rows * CHR_INDEX_CDF);
-  return b->ends && b->bins && b->mass && b->roots && b->centroid && b->cdf;
-}
-
-static void block_free(index_block *b) {
-  free(b->ends);
-  free(b->bins);
-  free(b->mass);
-  free(b->roots);
-  free(b->centroid);
-  free(b->cdf);
+  size_t rows = (size_t)block_rows, cells = rows * CHR_BINS;
+  size_t bytes = (rows + 1) * sizeof *b->ends + cells * sizeof *b->mass +
+                 rows * 3 * sizeof *b->centroid + cells * sizeof *b->bins +
+                 cells * sizeof *b->roots + rows * CHR_INDEX_CDF;
+  unsigned char *at = malloc(bytes);
+  if (at == NULL) return 0;
+  b->ends = (int64_t *)at;
+  b->mass = (float *)(at += (rows + 1) * sizeof *b->ends);
+  b->centroid = (float *)(at += cells * sizeof *b->mass);
+  b->bins = (uint16_t *)(at += rows * 3 * sizeof *b->centroid);
+  b->roots = (uint16_t *)(at += cells * sizeof *b->bins);
+  b->cdf = at + cells * sizeof *b->roots;
+  return 1;
 }
 
 static void release(info_index *x) {
   if (x == NULL) return;
-  block_free(&x->built);
-  block_free(&x->stored);
+  free(x->built.ends); /* each block is one allocation (block_alloc) */
+  free(x->stored.ends);
   free(x);
 }
 
@@ -88,28 +85,33 @@ static int64_t first_sparse_difference(const index_block *b, const index_block *
 }
 
 /* The stored summaries of the block (index_version 2) against those of its rows. */
+/* The first of n elements of `size` bytes where a and b differ bit for bit, or n. */
+static size_t first_mismatch(const void *a, const void *b, size_t n, size_t size) {
+  const unsigned char *x = a, *y = b;
+  for (size_t i = 0; i < n; ++i)
+    if (memcmp(x + i * size, y + i * size, size) != 0) return i;
+  return n;
+}
+
+/* Element i of a [columns, count] block of summaries differs from the one rebuilt. */
+static chr_status mismatch(const char *what, size_t i, int64_t first, int64_t count, double stored,
+                           double built, chr_error *err) {
+  return chr_error_set(err, CHR_EFORMAT, "%s %lld, row %lld: %g (expected %g from /histograms; %s)",
+                       what, (long long)(i / (size_t)count),
+                       (long long)(first + (int64_t)(i % (size_t)count)), stored, built, REBUILD);
+}
+
 static chr_status check_summaries(info_index *x, int64_t first, int64_t count, chr_error *err) {
   index_block *b = &x->built, *s = &x->stored;
   chr_index_summary_block(b->ends, b->bins, b->mass, count, b->centroid, b->cdf);
-  chr_status st =
-      chr_dataset_index_read_summaries(x->ds, first, count, s->centroid, s->cdf, err);
+  chr_status st = chr_dataset_index_read_summaries(x->ds, first, count, s->centroid, s->cdf, err);
   if (st != CHR_OK) return st;
-  for (size_t i = 0; i < (size_t)count * 3; ++i)
-    if (memcmp(&b->centroid[i], &s->centroid[i], sizeof(float)) != 0)
-      return chr_error_set(err, CHR_EFORMAT,
-                           "/index/centroid axis %lld, row %lld: %g (expected %g from "
-                           "/histograms; %s)",
-                           (long long)(i / (size_t)count),
-                           (long long)(first + (int64_t)(i % (size_t)count)),
-                           (double)s->centroid[i], (double)b->centroid[i], REBUILD);
-  for (size_t i = 0; i < (size_t)count * CHR_INDEX_CDF; ++i)
-    if (b->cdf[i] != s->cdf[i])
-      return chr_error_set(err, CHR_EFORMAT,
-                           "/index/cdf column %lld, row %lld: %u (expected %u from /histograms; "
-                           "%s)",
-                           (long long)(i / (size_t)count),
-                           (long long)(first + (int64_t)(i % (size_t)count)),
-                           (unsigned)s->cdf[i], (unsigned)b->cdf[i], REBUILD);
+  size_t n = (size_t)count * 3, i = first_mismatch(b->centroid, s->centroid, n, sizeof(float));
+  if (i < n)
+    return mismatch("/index/centroid axis", i, first, count, s->centroid[i], b->centroid[i], err);
+  n = (size_t)count * CHR_INDEX_CDF;
+  i = first_mismatch(b->cdf, s->cdf, n, sizeof *b->cdf);
+  if (i < n) return mismatch("/index/cdf column", i, first, count, s->cdf[i], b->cdf[i], err);
   return CHR_OK;
 }
 
@@ -128,8 +130,9 @@ chr_status chr_info_index_block(info_index *x, const float *rows, int64_t first,
   if (s->ends[0] < 0 || n != nnz || s->ends[count] > x->meta.nnz)
     return chr_error_set(err, CHR_EFORMAT,
                          "/index/offsets rows %lld..%lld: %lld entries (expected %lld from "
-                         "/histograms: stale index; %s)", (long long)first,
-                         (long long)(first + count), (long long)n, (long long)nnz, REBUILD);
+                         "/histograms: stale index; %s)",
+                         (long long)first, (long long)(first + count), (long long)n, (long long)nnz,
+                         REBUILD);
   st = chr_dataset_index_read_entries(x->ds, s->ends[0], n, s->bins, s->mass, H5P_DEFAULT, err);
   if (st != CHR_OK) return st;
   int64_t bad = first_sparse_difference(b, s, count);
@@ -157,8 +160,8 @@ chr_status chr_info_index_end(info_index **p, chr_error *err) {
   if (x->sum != x->meta.checksum)
     st = chr_error_set(err, CHR_EFORMAT,
                        "/index: checksum attribute %016llx (expected %016llx from /histograms; "
-                       "%s)", (unsigned long long)x->meta.checksum,
-                       (unsigned long long)x->sum, REBUILD);
+                       "%s)",
+                       (unsigned long long)x->meta.checksum, (unsigned long long)x->sum, REBUILD);
   release(x);
   *p = NULL;
   return st;

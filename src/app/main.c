@@ -19,7 +19,8 @@ typedef struct {
 } chr_command;
 
 static const chr_command commands[] = {
-    {"histogram", chr_cmd_histogram, 1, "print the histogram of a weighted palette or an image (JSON)"},
+    {"histogram", chr_cmd_histogram, 1,
+     "print the histogram of a weighted palette or an image (JSON)"},
     {"synth", chr_cmd_synth, 0, "write a deterministic synthetic dataset (collective HDF5)"},
     {"build", chr_cmd_build, 0, "index a folder of images into a dataset (collective HDF5)"},
     {"info", chr_cmd_info, 1, "validate a dataset and print a summary"},

@@ -14,8 +14,8 @@
 #include "chromatica/textfile.h"
 
 int chr_session_take_option(int argc, char **argv, int *i, chr_session_args *a) {
-  const char *names[6] = {"--dataset", "--queries", "--out", "--shards", "--io",
-                          "--memory-per-rank"};
+  const char *names[6] = {"--dataset", "--queries", "--out",
+                          "--shards",  "--io",      "--memory-per-rank"};
   const char **slots[6] = {&a->dataset, &a->queries, &a->out, &a->shards, &a->io, &a->memory};
   for (int k = 0; k < 6; ++k) {
     if (strcmp(argv[*i], names[k]) != 0) continue;
@@ -27,7 +27,10 @@ int chr_session_take_option(int argc, char **argv, int *i, chr_session_args *a) 
 }
 
 int chr_session_args_check(const chr_session_args *a, char *message, size_t size) {
-  const char *missing = !a->dataset ? "--dataset" : !a->queries ? "--queries" : !a->out ? "--out" : NULL;
+  const char *missing = !a->dataset   ? "--dataset"
+                        : !a->queries ? "--queries"
+                        : !a->out     ? "--out"
+                                      : NULL;
   char *end = NULL;
   if (missing) {
     snprintf(message, size, "%s is required", missing);
@@ -100,14 +103,14 @@ chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_sessio
   if (st != CHR_OK) return st;
   s->read_ms = (chr_mpi_seconds() - t_start) * 1e3;
   int64_t shared[3] = {s->images, rank == 0 ? chr_batch_max_concurrent(s->batch) : 0,
-                        s->index_stored};
+                       s->index_stored};
   st = chr_mpi_agree(comm, chr_mpi_bcast_int64s(comm, shared, 3, err), err);
   if (st != CHR_OK) return st;
   s->images = shared[0];
   s->max_concurrent = (int)shared[1];
   s->index_stored = (int)shared[2];
-  st = chr_layout_rank_memory(comm, a->memory ? strtod(a->memory, NULL) : 0.0, &s->rank_memory,
-                              err);
+  st =
+      chr_layout_rank_memory(comm, a->memory ? strtod(a->memory, NULL) : 0.0, &s->rank_memory, err);
   int shards = a->shards ? (int)strtol(a->shards, NULL, 10) : 0;
   if (st == CHR_OK && a->shards == NULL)
     st = chr_layout_default_shards(comm, s->images, s->rank_memory, &shards, err);
@@ -124,9 +127,8 @@ chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_sessio
                         &s->mine.distribute_ms, &s->independent_io, err);
   /* Each group finds the same groups over its own shards; the mask is what searches skip. */
   if (st == CHR_OK)
-    st = chr_mpi_agree(comm, chr_mpi_duplicates(s->layout.group_comm, s->idx, s->images, &s->dups,
-                                                err),
-                       err);
+    st = chr_mpi_agree(
+        comm, chr_mpi_duplicates(s->layout.group_comm, s->idx, s->images, &s->dups, err), err);
   if (st != CHR_OK) return st;
   s->mine.group = s->layout.group;
   s->mine.shard = s->layout.shard;

@@ -45,10 +45,10 @@ typedef struct {
   chr_dups dups;            /* images with identical histograms (chromatica/duplicates.h) */
   chr_batch_query *queries; /* n entries; on rank 0 they belong to the batch */
   int n;
-  int independent_io;      /* --io parallel: HDF5 fell back to independent reads */
-  int index_stored;        /* 1: shards came from the dataset's stored index; 0: built */
-  double rank_memory;      /* bytes this rank may use (measured or --memory-per-rank) */
-  chr_rank_stats mine;     /* this rank's read and distribute times */
+  int independent_io;            /* --io parallel: HDF5 fell back to independent reads */
+  int index_stored;              /* 1: shards came from the dataset's stored index; 0: built */
+  double rank_memory;            /* bytes this rank may use (measured or --memory-per-rank) */
+  chr_rank_stats mine;           /* this rank's read and distribute times */
   double read_ms, distribute_ms; /* job phases, rank 0's view */
 } chr_session;
 

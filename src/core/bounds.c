@@ -160,8 +160,7 @@ double chr_emd_bound_ict_query(const chr_emd_bounds *b, const uint16_t *bins, co
   return sum;
 }
 
-double chr_emd_bound_pool(const chr_emd_bounds *b, const uint16_t *bins, const float *mass,
-                          int n) {
+double chr_emd_bound_pool(const chr_emd_bounds *b, const uint16_t *bins, const float *mass, int n) {
   /* chr_emd_bound_dot and chr_emd_bound_centroid in one pass: the same operations in the same
    * order, so the same bits, with one total and one division per bin instead of two. */
   double total = support_total(mass, n), dot = 0.0;
@@ -179,8 +178,7 @@ double chr_emd_bound_pool(const chr_emd_bounds *b, const uint16_t *bins, const f
   return dot > centroid ? dot : centroid;
 }
 
-double chr_emd_bound_best(const chr_emd_bounds *b, const uint16_t *bins, const float *mass,
-                          int n) {
+double chr_emd_bound_best(const chr_emd_bounds *b, const uint16_t *bins, const float *mass, int n) {
   /* The ICT query side is never below the relaxed query side, so only the dot half remains. */
   double relaxed = chr_emd_bound_dot(b, bins, mass, n);
   double centroid = chr_emd_bound_centroid(b, bins, mass, n);

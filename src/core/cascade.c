@@ -14,16 +14,6 @@
  * not depend on it. */
 #define CHR_CASCADE_BLOCK 512
 
-typedef struct {
-  double d;
-  int bin;
-} near_bin;
-
-static int near_compare(const void *pa, const void *pb) {
-  const near_bin *a = pa, *b = pb;
-  return chr_order_value_row(a->d, a->bin, b->d, b->bin);
-}
-
 static int int_compare(const void *pa, const void *pb) {
   int a = *(const int *)pa, b = *(const int *)pb;
   return (a > b) - (a < b);
@@ -47,7 +37,7 @@ void chr_cascade_tight_init(const chr_cascade_query *c, chr_cascade_tight *t) {
 void chr_cascade_init(const chr_qhist *q, chr_cascade_query *c) {
   chr_lab centre[CHR_BINS];
   double cost[CHR_QUERY_MAX_BINS];
-  near_bin near[CHR_BINS];
+  chr_hit near[CHR_BINS]; /* (distance, bin), nearest first */
   c->q = *q;
   for (int t = 0; t < CHR_BINS; ++t) centre[t] = chr_grid_bin_centre(t);
   for (int t = 0; t < CHR_BINS; ++t) {
@@ -59,16 +49,16 @@ void chr_cascade_init(const chr_qhist *q, chr_cascade_query *c) {
       best = cost[i] < best ? cost[i] : best;
     }
     c->nearest[t] = best;
-    near[t] = (near_bin){best, t};
+    near[t] = (chr_hit){best, t};
   }
-  qsort(near, CHR_BINS, sizeof *near, near_compare);
+  qsort(near, CHR_BINS, sizeof *near, chr_hit_qsort_compare);
   int want = CHR_CASCADE_BINS_PER_QUERY_BIN * q->count;
   if (want > CHR_CASCADE_BINS_MAX) want = CHR_CASCADE_BINS_MAX;
-  double clip = near[want].d;
+  double clip = near[want].score;
   c->clip = (float)clip;
   c->count = 0;
   for (int r = 0; r < want; ++r)
-    if (near[r].d < clip) c->bin[c->count++] = near[r].bin;
+    if (near[r].score < clip) c->bin[c->count++] = (int)near[r].row;
   /* Ascending bins: the columns are then read in address order. */
   qsort(c->bin, (size_t)c->count, sizeof *c->bin, int_compare);
   for (int k = 0; k < c->count; ++k) c->weight[k] = (float)(clip - c->nearest[c->bin[k]]);

@@ -6,8 +6,8 @@
 
 #include "chromatica/grid.h"
 
-void chr_csr_from_dense(const float *rows, int64_t count, uint16_t *bins, float *mass,
-                        int64_t *nnz, int64_t *ends) {
+void chr_csr_from_dense(const float *rows, int64_t count, uint16_t *bins, float *mass, int64_t *nnz,
+                        int64_t *ends) {
   int64_t at = *nnz;
   for (int64_t r = 0; r < count; ++r) {
     const float *x = rows + r * CHR_BINS;
@@ -70,9 +70,8 @@ static chr_status check_row(const uint16_t *bins, const float *mass, int64_t n, 
     sum += mass[j];
   }
   if (fabs(sum - 1.0) > 1e-3)
-    return chr_error_set(err, CHR_EFORMAT,
-                         "/index row %lld: sums to %.6g (expected 1 within 1e-3)", (long long)row,
-                         sum);
+    return chr_error_set(err, CHR_EFORMAT, "/index row %lld: sums to %.6g (expected 1 within 1e-3)",
+                         (long long)row, sum);
   return CHR_OK;
 }
 

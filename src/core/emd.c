@@ -105,7 +105,8 @@ static int build_tree(simplex *s) {
 }
 
 static int *slots_of(simplex *s, int v) {
-  return v < s->m ? s->slots + (size_t)v * s->n : s->slots + (size_t)s->m * s->n + (size_t)(v - s->m) * s->m;
+  return v < s->m ? s->slots + (size_t)v * s->n
+                  : s->slots + (size_t)s->m * s->n + (size_t)(v - s->m) * s->m;
 }
 
 static void slots_init(simplex *s) {
@@ -180,8 +181,10 @@ static void pivot(simplex *s, int ei, int ej) {
   slots_of(s, ei)[s->degree[ei]++] = leave;
   slots_of(s, m + ej)[s->degree[m + ej]++] = leave;
   /* The leaving slot cut off the subtree holding the entering end on its side of the cycle. */
-  if (leave_at < column_side) rehang(s, m + ej, ei, leave);
-  else rehang(s, ei, m + ej, leave);
+  if (leave_at < column_side)
+    rehang(s, m + ej, ei, leave);
+  else
+    rehang(s, ei, m + ej, leave);
 }
 
 /* min_j (row[j] - ui - v[j]): the row's least reduced cost. Minima over independent chains, in
@@ -196,9 +199,12 @@ static double row_min(const double *row, const double *v, double ui, int n) {
   __m128d m0 = _mm_set1_pd(INFINITY), m1 = m0, m2 = m0, m3 = m0;
   for (; j + 8 <= n; j += 8) {
     m0 = _mm_min_pd(m0, _mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(row + j), u), _mm_loadu_pd(v + j)));
-    m1 = _mm_min_pd(m1, _mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(row + j + 2), u), _mm_loadu_pd(v + j + 2)));
-    m2 = _mm_min_pd(m2, _mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(row + j + 4), u), _mm_loadu_pd(v + j + 4)));
-    m3 = _mm_min_pd(m3, _mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(row + j + 6), u), _mm_loadu_pd(v + j + 6)));
+    m1 = _mm_min_pd(m1,
+                    _mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(row + j + 2), u), _mm_loadu_pd(v + j + 2)));
+    m2 = _mm_min_pd(m2,
+                    _mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(row + j + 4), u), _mm_loadu_pd(v + j + 4)));
+    m3 = _mm_min_pd(m3,
+                    _mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(row + j + 6), u), _mm_loadu_pd(v + j + 6)));
   }
   __m128d m = _mm_min_pd(_mm_min_pd(m0, m1), _mm_min_pd(m2, m3));
   double lanes[2];
@@ -244,7 +250,8 @@ __attribute__((target("avx512f"))) static int row_find_avx512(const double *row,
   const __m512d u = _mm512_set1_pd(ui), t = _mm512_set1_pd(target);
   for (int j = 0; j < n; j += 8) {
     __mmask8 k = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1u);
-    __m512d r = _mm512_sub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(k, row + j), u), _mm512_maskz_loadu_pd(k, v + j));
+    __m512d r = _mm512_sub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(k, row + j), u),
+                              _mm512_maskz_loadu_pd(k, v + j));
     unsigned eq = _mm512_mask_cmp_pd_mask(k, r, t, _CMP_EQ_OQ);
     if (eq != 0) return j + __builtin_ctz(eq);
   }
@@ -260,12 +267,15 @@ __attribute__((target("avx512f"), always_inline)) static inline __m512d row_lane
   __m512d m0 = inf, m1 = inf;
   int j = 0;
   for (; j + 16 <= n; j += 16) {
-    m0 = _mm512_min_pd(m0, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(row + j), u), _mm512_loadu_pd(v + j)));
-    m1 = _mm512_min_pd(m1, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(row + j + 8), u), _mm512_loadu_pd(v + j + 8)));
+    m0 = _mm512_min_pd(
+        m0, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(row + j), u), _mm512_loadu_pd(v + j)));
+    m1 = _mm512_min_pd(m1, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(row + j + 8), u),
+                                         _mm512_loadu_pd(v + j + 8)));
   }
   for (; j < n; j += 8) {
     __mmask8 k = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1u);
-    __m512d r = _mm512_sub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(k, row + j), u), _mm512_maskz_loadu_pd(k, v + j));
+    __m512d r = _mm512_sub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(k, row + j), u),
+                              _mm512_maskz_loadu_pd(k, v + j));
     m1 = _mm512_min_pd(m1, _mm512_mask_blend_pd(k, inf, r));
   }
   return _mm512_min_pd(m0, m1);
@@ -312,8 +322,10 @@ __attribute__((target("avx2"))) static double row_min_avx2(const double *row, co
   __m256d m0 = _mm256_set1_pd(INFINITY), m1 = m0;
   int j = 0;
   for (; j + 8 <= n; j += 8) {
-    m0 = _mm256_min_pd(m0, _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(row + j), u), _mm256_loadu_pd(v + j)));
-    m1 = _mm256_min_pd(m1, _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(row + j + 4), u), _mm256_loadu_pd(v + j + 4)));
+    m0 = _mm256_min_pd(
+        m0, _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(row + j), u), _mm256_loadu_pd(v + j)));
+    m1 = _mm256_min_pd(m1, _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(row + j + 4), u),
+                                         _mm256_loadu_pd(v + j + 4)));
   }
   double lanes[4];
   _mm256_storeu_pd(lanes, _mm256_min_pd(m0, m1));
@@ -328,7 +340,8 @@ __attribute__((target("avx2"))) static double row_min_avx2(const double *row, co
 #endif
 
 #if defined(CHR_EMD_AVX512)
-static int rows_min_avx2(const double *c, const double *u, const double *v, int m, int n, double *best) {
+static int rows_min_avx2(const double *c, const double *u, const double *v, int m, int n,
+                         double *best) {
   return rows_with(row_min_avx2, c, u, v, m, n, best);
 }
 #endif
@@ -337,7 +350,8 @@ chr_emd_kernels chr_emd_kernels_at(int level) {
   chr_emd_kernels none = {NULL, NULL, NULL}, k = {row_min, row_find, rows_min};
   if (level == 0) return k;
 #if defined(CHR_EMD_AVX512)
-  if (level == 1 && __builtin_cpu_supports("avx2")) return (chr_emd_kernels){row_min_avx2, row_find, rows_min_avx2};
+  if (level == 1 && __builtin_cpu_supports("avx2"))
+    return (chr_emd_kernels){row_min_avx2, row_find, rows_min_avx2};
   if (level == 2 && __builtin_cpu_supports("avx512f"))
     return (chr_emd_kernels){row_min_avx512, row_find_avx512, rows_min_avx512};
 #endif

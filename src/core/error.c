@@ -21,13 +21,20 @@ chr_status chr_error_set(chr_error *err, chr_status code, const char *fmt, ...) 
 
 const char *chr_status_name(chr_status code) {
   switch (code) {
-    case CHR_OK: return "ok";
-    case CHR_EINVAL: return "invalid input";
-    case CHR_ENOMEM: return "out of memory";
-    case CHR_EIO: return "i/o error";
-    case CHR_EFORMAT: return "bad file format";
-    case CHR_EMPI: return "MPI error";
-    case CHR_EUNSUPPORTED: return "unsupported";
+    case CHR_OK:
+      return "ok";
+    case CHR_EINVAL:
+      return "invalid input";
+    case CHR_ENOMEM:
+      return "out of memory";
+    case CHR_EIO:
+      return "i/o error";
+    case CHR_EFORMAT:
+      return "bad file format";
+    case CHR_EMPI:
+      return "MPI error";
+    case CHR_EUNSUPPORTED:
+      return "unsupported";
   }
   return "unknown error";
 }

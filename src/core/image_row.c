@@ -37,7 +37,8 @@ static void pick_palette(const palette_sums *sums, double total, chr_image_row *
   chr_bin_mass chosen[CHR_PALETTE_MAX];
   int n = 0;
   for (int bin = 0; bin < CHR_BINS; ++bin)
-    if (sums->mass[bin] > 0.0) n = chr_heaviest_offer(chosen, n, CHR_PALETTE_MAX, sums->mass[bin], bin);
+    if (sums->mass[bin] > 0.0)
+      n = chr_heaviest_offer(chosen, n, CHR_PALETTE_MAX, sums->mass[bin], bin);
   for (int i = 0; i < CHR_PALETTE_MAX; ++i) {
     chr_rgb black = {0, 0, 0};
     out->palette[i] = black;

@@ -50,27 +50,24 @@ cleanup:
   return st;
 }
 
+/* Arrays the index adopted go back to their owner; arrays it allocated are freed. */
+static void release_or_free(void (*release)(void *), void *owner, void *a, void *b) {
+  if (release != NULL) {
+    release(owner);
+  } else {
+    free(a);
+    free(b);
+  }
+}
+
 void chr_index_destroy(chr_index **p) {
   if (p == NULL || *p == NULL) return;
   chr_index *idx = *p;
-  if (idx->release_roots != NULL)
-    idx->release_roots(idx->roots_owner);
-  else
-    free(idx->roots);
+  release_or_free(idx->release_roots, idx->roots_owner, idx->roots, NULL);
   free(idx->offsets);
-  if (idx->release_sparse != NULL) {
-    idx->release_sparse(idx->sparse_owner);
-  } else {
-    free(idx->bins);
-    free(idx->mass);
-  }
+  release_or_free(idx->release_sparse, idx->sparse_owner, idx->bins, idx->mass);
   free(idx->excluded);
-  if (idx->release_summary != NULL) {
-    idx->release_summary(idx->summary_owner);
-  } else {
-    free(idx->centroid);
-    free(idx->cdf);
-  }
+  release_or_free(idx->release_summary, idx->summary_owner, idx->centroid, idx->cdf);
   free(idx);
   *p = NULL;
 }

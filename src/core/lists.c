@@ -46,8 +46,8 @@ static chr_status count_elements(const char *field, const char *text, int max, i
   if (text[0] == '\0')
     return chr_error_set(err, CHR_EINVAL, "%s '': empty (expected 1 to %d values)", field, max);
   if (*count > max)
-    return chr_error_set(err, CHR_EINVAL, "%s '%.200s': %d values (expected 1 to %d)", field,
-                         text, *count, max);
+    return chr_error_set(err, CHR_EINVAL, "%s '%.200s': %d values (expected 1 to %d)", field, text,
+                         *count, max);
   return CHR_OK;
 }
 

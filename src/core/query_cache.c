@@ -6,7 +6,7 @@
 
 /* One cache entry: the query that computed the key, and its place in the recency list. */
 typedef struct {
-  int query;      /* -1: free */
+  int query; /* -1: free */
   uint64_t hash;
   int prev, next; /* recency list, most recent at head */
 } entry;
@@ -24,8 +24,10 @@ static uint64_t key_hash(const chr_cache_query *q) {
   h = mix(h, &q->hist->count, sizeof q->hist->count);
   h = mix(h, q->hist->bin, (size_t)q->hist->count * sizeof q->hist->bin[0]);
   h = mix(h, q->hist->mass, (size_t)q->hist->count * sizeof q->hist->mass[0]);
-  const int ints[8] = {o->k, o->rerank_k, (int)o->metric, o->sinkhorn_max_iter, o->fast_mode,
-                       (int)o->candidate_stage, o->emd_prune, o->collapse_duplicates};
+  const int ints[8] = {o->k,           o->rerank_k,
+                       (int)o->metric, o->sinkhorn_max_iter,
+                       o->fast_mode,   (int)o->candidate_stage,
+                       o->emd_prune,   o->collapse_duplicates};
   const double reals[2] = {o->sinkhorn_epsilon, o->sinkhorn_tol};
   h = mix(h, ints, sizeof ints);
   return mix(h, reals, sizeof reals);
@@ -35,7 +37,8 @@ static int same_key(const chr_cache_query *a, const chr_cache_query *b) {
   const chr_search_options *x = a->options, *y = b->options;
   return a->hist->count == b->hist->count &&
          memcmp(a->hist->bin, b->hist->bin, (size_t)a->hist->count * sizeof a->hist->bin[0]) == 0 &&
-         memcmp(a->hist->mass, b->hist->mass, (size_t)a->hist->count * sizeof a->hist->mass[0]) == 0 &&
+         memcmp(a->hist->mass, b->hist->mass, (size_t)a->hist->count * sizeof a->hist->mass[0]) ==
+             0 &&
          x->k == y->k && x->rerank_k == y->rerank_k && x->metric == y->metric &&
          x->sinkhorn_max_iter == y->sinkhorn_max_iter && x->fast_mode == y->fast_mode &&
          x->candidate_stage == y->candidate_stage && x->emd_prune == y->emd_prune &&
@@ -49,8 +52,14 @@ typedef struct {
 } lru;
 
 static void unlink_entry(lru *c, int i) {
-  if (c->e[i].prev >= 0) c->e[c->e[i].prev].next = c->e[i].next; else c->head = c->e[i].next;
-  if (c->e[i].next >= 0) c->e[c->e[i].next].prev = c->e[i].prev; else c->tail = c->e[i].prev;
+  if (c->e[i].prev >= 0)
+    c->e[c->e[i].prev].next = c->e[i].next;
+  else
+    c->head = c->e[i].next;
+  if (c->e[i].next >= 0)
+    c->e[c->e[i].next].prev = c->e[i].prev;
+  else
+    c->tail = c->e[i].prev;
 }
 
 static void push_front(lru *c, int i) {

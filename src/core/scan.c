@@ -158,9 +158,9 @@ typedef struct {
   int (*slot)[CHR_QUERY_MAX_BINS];
   float (*weight)[CHR_QUERY_MAX_BINS];
   double *margin;
-  int *keep;  /* how many rows each query wants: min(want, rows) */
+  int *keep;            /* how many rows each query wants: min(want, rows) */
   const uint8_t **skip; /* per query: the index's exclusion mask, or NULL to see every row */
-  int chunk;  /* rows per chunk of widened roots, a multiple of CHR_SCAN_GROUP */
+  int chunk;            /* rows per chunk of widened roots, a multiple of CHR_SCAN_GROUP */
   chr_scan_kernels kernels;
 } scan_plan;
 
@@ -203,8 +203,10 @@ static chr_status plan_build(const chr_index *idx, const chr_qhist *const *qs, i
       p->weight[i][k] = (float)sqrt(qs[i]->mass[k]);
     }
   }
-  int fit = CHR_SCAN_ROOTS_FLOATS / (p->n_bins > 0 ? p->n_bins : 1) / CHR_SCAN_GROUP * CHR_SCAN_GROUP;
-  p->chunk = fit < CHR_SCAN_GROUP ? CHR_SCAN_GROUP : (fit > CHR_SCAN_CHUNK_MAX ? CHR_SCAN_CHUNK_MAX : fit);
+  int fit =
+      CHR_SCAN_ROOTS_FLOATS / (p->n_bins > 0 ? p->n_bins : 1) / CHR_SCAN_GROUP * CHR_SCAN_GROUP;
+  p->chunk =
+      fit < CHR_SCAN_GROUP ? CHR_SCAN_GROUP : (fit > CHR_SCAN_CHUNK_MAX ? CHR_SCAN_CHUNK_MAX : fit);
   return chr_scan_kernels_choose(&p->kernels, err);
 }
 
@@ -215,8 +217,7 @@ static void widen_chunk(const chr_index *idx, const scan_plan *p, int64_t c0, in
   int padded = (len + CHR_SCAN_GROUP - 1) / CHR_SCAN_GROUP * CHR_SCAN_GROUP;
   for (int b = 0; b < p->n_bins; ++b) {
     float *dst = roots + (size_t)b * (size_t)p->chunk;
-    p->kernels.widen(dst, idx->roots + (size_t)p->bin[b] * (size_t)idx->stride + (size_t)c0,
-                     len);
+    p->kernels.widen(dst, idx->roots + (size_t)p->bin[b] * (size_t)idx->stride + (size_t)c0, len);
     for (int r = len; r < padded; ++r) dst[r] = 0.0f;
   }
 }
@@ -226,8 +227,8 @@ static int admit_chunk(const scan_plan *p, int i, const float *roots, int len, i
                        candidate_list *c) {
   float acc[CHR_SCAN_GROUP];
   for (int g = 0; g < len; g += CHR_SCAN_GROUP) {
-    uint64_t mask = p->kernels.group(roots + g, p->chunk, p->slot[i], p->weight[i],
-                                     p->qs[i]->count, c->admit, acc);
+    uint64_t mask = p->kernels.group(roots + g, p->chunk, p->slot[i], p->weight[i], p->qs[i]->count,
+                                     c->admit, acc);
     if (len - g < CHR_SCAN_GROUP) mask &= (UINT64_C(1) << (len - g)) - 1;
     if (!candidates_admit(c, mask, acc, row0 + g, p->skip[i])) return 0;
   }
@@ -318,8 +319,8 @@ chr_status chr_scan_topk_many_excluding(const chr_index *idx, const chr_qhist *c
     cap[i] = want[i] <= 0 ? 0 : ((int64_t)want[i] < rows ? want[i] : (int)rows);
   st = plan_build(idx, qs, nq, cap, exclude, &plan, err);
   if (st != CHR_OK) goto cleanup;
-  /* Every thread admits its share of the row blocks into its own lists, whose bars rise as
-   * they fill; which thread saw which rows cannot change the exact top chosen afterwards. */
+    /* Every thread admits its share of the row blocks into its own lists, whose bars rise as
+     * they fill; which thread saw which rows cannot change the exact top chosen afterwards. */
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads) if (threads > 1)
 #endif
@@ -377,7 +378,8 @@ chr_status chr_scan_check_environment(chr_error *err) {
   return chr_scan_kernels_choose(&unused, err);
 }
 
-int chr_scan_topk(const chr_index *idx, const chr_qhist *q, int want, chr_hit *out, chr_error *err) {
+int chr_scan_topk(const chr_index *idx, const chr_qhist *q, int want, chr_hit *out,
+                  chr_error *err) {
   const chr_qhist *qs[1] = {q};
   chr_hit *outs[1] = {out};
   int count = 0;

@@ -26,7 +26,7 @@ uint16_t chr_half_from_float(float f) {
   if (magnitude >= 0x38800000u) { /* a normal half: rebias, keep 10 of the 23 mantissa bits */
     half = ((exponent - 112u) << 10) | (mantissa >> 13);
     shift = 13;
-  } else { /* a subnormal half (units of 2^-24) or zero */
+  } else {                                      /* a subnormal half (units of 2^-24) or zero */
     if (exponent < 102u) return (uint16_t)sign; /* below 2^-25: rounds to zero */
     mantissa |= 0x800000u;
     shift = 126u - exponent; /* 14..24 */
@@ -38,7 +38,8 @@ uint16_t chr_half_from_float(float f) {
 }
 
 float chr_half_to_float(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exponent = (h >> 10) & 0x1fu,
+           mantissa = h & 0x3ffu;
   uint32_t x;
   if (exponent == 0x1fu) {
     x = sign | 0x7f800000u | (mantissa << 13);
@@ -103,7 +104,7 @@ static uint64_t group_portable(const float *roots, int stride, const int *slot, 
 /* ---------------------------------------------------------------- AVX2 + FMA + F16C */
 
 __attribute__((target("avx2,fma,f16c"))) static void widen_avx2(float *dst, const uint16_t *src,
-                                                                  int len) {
+                                                                int len) {
   int i = 0;
   for (; i + 8 <= len; i += 8)
     _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
@@ -112,9 +113,9 @@ __attribute__((target("avx2,fma,f16c"))) static void widen_avx2(float *dst, cons
 
 /* Eight 8-lane accumulators hold the 64 rows in registers for the whole bin loop. */
 __attribute__((target("avx2,fma,f16c"))) static uint64_t group_avx2(const float *roots, int stride,
-                                                                     const int *slot,
-                                                                     const float *w, int count,
-                                                                     float admit, float *acc) {
+                                                                    const int *slot, const float *w,
+                                                                    int count, float admit,
+                                                                    float *acc) {
   __m256 a[8];
   for (int v = 0; v < 8; ++v) a[v] = _mm256_setzero_ps();
   for (int k = 0; k < count; ++k) {
@@ -135,7 +136,7 @@ __attribute__((target("avx2,fma,f16c"))) static uint64_t group_avx2(const float 
 /* ---------------------------------------------------------------- AVX-512 */
 
 __attribute__((target("avx512f"))) static void widen_avx512(float *dst, const uint16_t *src,
-                                                             int len) {
+                                                            int len) {
   int i = 0;
   for (; i + 16 <= len; i += 16)
     _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + i))));
@@ -143,9 +144,9 @@ __attribute__((target("avx512f"))) static void widen_avx512(float *dst, const ui
 }
 
 __attribute__((target("avx512f"))) static uint64_t group_avx512(const float *roots, int stride,
-                                                                 const int *slot, const float *w,
-                                                                 int count, float admit,
-                                                                 float *acc) {
+                                                                const int *slot, const float *w,
+                                                                int count, float admit,
+                                                                float *acc) {
   __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   for (int k = 0; k < count; ++k) {
     const float *column = roots + (size_t)slot[k] * (size_t)stride;
@@ -179,16 +180,16 @@ static int has_f16c(void) {
 
 int chr_scan_kernels_supported(chr_kernel_level level) {
   switch (level) {
-  case CHR_KERNELS_PORTABLE:
-    return 1;
+    case CHR_KERNELS_PORTABLE:
+      return 1;
 #if CHR_SCAN_X86
-  case CHR_KERNELS_AVX2:
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
-  case CHR_KERNELS_AVX512:
-    return __builtin_cpu_supports("avx512f");
+    case CHR_KERNELS_AVX2:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
+    case CHR_KERNELS_AVX512:
+      return __builtin_cpu_supports("avx512f");
 #endif
-  default:
-    return 0;
+    default:
+      return 0;
   }
 }
 

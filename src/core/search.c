@@ -23,9 +23,9 @@ int chr_search_exact_emd(const chr_search_options *o) {
 void chr_search_options_resolve(chr_search_options *o, int64_t images) {
   if (o->candidate_stage != CHR_STAGE_AUTO) return;
   int emd = chr_search_exact_emd(o);
-  o->candidate_stage = !emd ? CHR_STAGE_HELLINGER
-                    : images <= CHR_BOUNDS_AUTO_MAX_IMAGES ? CHR_STAGE_BOUNDS
-                                                           : CHR_STAGE_CASCADE;
+  o->candidate_stage = !emd                                   ? CHR_STAGE_HELLINGER
+                       : images <= CHR_BOUNDS_AUTO_MAX_IMAGES ? CHR_STAGE_BOUNDS
+                                                              : CHR_STAGE_CASCADE;
 }
 
 /* A switch without default: a new stage that is not placed here draws -Wswitch. */
@@ -50,7 +50,9 @@ int chr_match_compare(const chr_match *a, const chr_match *b) {
   return chr_order_value_row(a->distance, a->row, b->distance, b->row);
 }
 
-static int match_compare_qsort(const void *a, const void *b) { return chr_match_compare(a, b); }
+static int match_compare_qsort(const void *a, const void *b) {
+  return chr_match_compare(a, b);
+}
 
 int chr_matches_rank(chr_match *matches, int n, int k) {
   qsort(matches, (size_t)n, sizeof *matches, match_compare_qsort);
@@ -67,9 +69,8 @@ void chr_rerank_stats_add(chr_rerank_stats *a, const chr_rerank_stats *b) {
  * returns the first failure's status. */
 static chr_status rerank_unit(const chr_index *idx, const chr_qhist *q, chr_metric metric,
                               const chr_sinkhorn_query *sq, chr_sinkhorn_work *work,
-                              const chr_hit *candidates,
-                              int first, int last, chr_match *out, chr_rerank_stats *stats,
-                              chr_error *err) {
+                              const chr_hit *candidates, int first, int last, chr_match *out,
+                              chr_rerank_stats *stats, chr_error *err) {
   int64_t base = chr_index_first_row(idx);
   for (int i = first; i < last; ++i) {
     const uint16_t *bins = NULL;
@@ -99,13 +100,14 @@ static chr_status rerank_unit(const chr_index *idx, const chr_qhist *q, chr_metr
   return CHR_OK;
 }
 
-chr_status chr_search_rerank(const chr_index *idx, const chr_qhist *q,
-                             const chr_search_options *o, const chr_hit *candidates, int n,
-                             chr_match *out, chr_rerank_stats *stats, chr_error *err) {
+chr_status chr_search_rerank(const chr_index *idx, const chr_qhist *q, const chr_search_options *o,
+                             const chr_hit *candidates, int n, chr_match *out,
+                             chr_rerank_stats *stats, chr_error *err) {
   chr_rerank_stats total = {0, 0, 0.0};
   if (stats != NULL) *stats = total;
   if (o->fast_mode) {
-    for (int i = 0; i < n; ++i) out[i] = (chr_match){candidates[i].row, candidates[i].score, candidates[i].score};
+    for (int i = 0; i < n; ++i)
+      out[i] = (chr_match){candidates[i].row, candidates[i].score, candidates[i].score};
     return CHR_OK;
   }
   chr_sinkhorn_params params = {o->sinkhorn_epsilon, o->sinkhorn_tol, o->sinkhorn_max_iter};
@@ -134,8 +136,8 @@ chr_status chr_search_rerank(const chr_index *idx, const chr_qhist *q,
       int last = first + o->batch_size < n ? first + o->batch_size : n;
       chr_error local;
       chr_rerank_stats mine = {0, 0, 0.0};
-      chr_status s = rerank_unit(idx, q, o->metric, sq, work, candidates, first, last, out, &mine,
-                                 &local);
+      chr_status s =
+          rerank_unit(idx, q, o->metric, sq, work, candidates, first, last, out, &mine, &local);
 #pragma omp critical(chr_search_rerank_error)
       {
         chr_rerank_stats_add(&total, &mine); /* counts and a maximum: any order gives the same */

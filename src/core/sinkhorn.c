@@ -74,8 +74,8 @@ static chr_status check_params(const chr_sinkhorn_params *params, chr_error *err
 struct chr_sinkhorn_query {
   chr_qhist q;
   chr_sinkhorn_params params;
-  double *cost;   /* q.count x CHR_BINS: chr_grid_cost(q.bin[i], b) at [i * CHR_BINS + b] */
-  double *kernel; /* exp(-cost / eps), the standard-domain kernel, same layout */
+  double *cost;           /* q.count x CHR_BINS: chr_grid_cost(q.bin[i], b) at [i * CHR_BINS + b] */
+  double *kernel;         /* exp(-cost / eps), the standard-domain kernel, same layout */
   chr_kernel_level level; /* of the standard-domain iteration: this CPU's widest */
 };
 
@@ -85,8 +85,8 @@ chr_status chr_sinkhorn_query_create(const chr_qhist *q, const chr_sinkhorn_para
   chr_status st = check_params(params, err);
   if (st != CHR_OK) return st;
   if (q->count < 1 || q->count > CHR_QUERY_MAX_BINS)
-    return chr_error_set(err, CHR_EINVAL, "sinkhorn: query of %d bins; expected 1 to %d",
-                         q->count, CHR_QUERY_MAX_BINS);
+    return chr_error_set(err, CHR_EINVAL, "sinkhorn: query of %d bins; expected 1 to %d", q->count,
+                         CHR_QUERY_MAX_BINS);
   for (int i = 0; i < q->count; ++i)
     if (q->bin[i] < 0 || q->bin[i] >= CHR_BINS)
       return chr_error_set(err, CHR_EINVAL, "sinkhorn: query bin[%d] = %d; expected 0 to %d", i,
@@ -188,8 +188,8 @@ static double *work_reserve(chr_sinkhorn_work *w, size_t need) {
  * work: scratch to reuse, or NULL to allocate it here). */
 static chr_status solve(chr_kernel_level level, const chr_qhist *q,
                         const chr_sinkhorn_params *params, const chr_sinkhorn_query *sq,
-                        chr_sinkhorn_work *work, const uint16_t *bins, const float *mass,
-                        int n, chr_sinkhorn_result *out, chr_error *err) {
+                        chr_sinkhorn_work *work, const uint16_t *bins, const float *mass, int n,
+                        chr_sinkhorn_result *out, chr_error *err) {
   chr_status st = CHR_OK;
   double *buf = NULL, *owned = NULL;
   double total = 0.0;
@@ -207,8 +207,17 @@ static chr_status solve(chr_kernel_level level, const chr_qhist *q,
   }
   double *b = buf + 2 * nm + nmt;
   /* Layout after K, C and K transposed: b[nx] v[nx] u[nq] kv[nq] ktu[nx]. */
-  problem p = {.nq = nq, .nx = nx, .nqp = nqp, .a = q->mass, .b = b, .m = buf, .c = buf + nm,
-               .mt = buf + 2 * nm, .v = b + nx, .u = b + 2 * nx, .kv = b + 2 * nx + nq,
+  problem p = {.nq = nq,
+               .nx = nx,
+               .nqp = nqp,
+               .a = q->mass,
+               .b = b,
+               .m = buf,
+               .c = buf + nm,
+               .mt = buf + 2 * nm,
+               .v = b + nx,
+               .u = b + 2 * nx,
+               .kv = b + 2 * nx + nq,
                .ktu = b + 2 * nx + 2 * nq};
   for (int j = 0; j < nx; ++j) b[j] = (double)mass[j] / total;
 

@@ -23,20 +23,20 @@ typedef double v8d __attribute__((vector_size(64)));
 /* (K v)_i for all rows, nqp = 8 NV (padded rows included): each sum over j ascending from 0.0,
  * as one row at a time would add it; all rows advance together, so their independent sums hide
  * the adder's latency. */
-#define ROW_PRODUCTS(NV)                                                                         \
-  CHR_INLINE void row_products_##NV(chr_sinkhorn_problem *p) {                                   \
-    v8d acc[NV];                                                                                 \
-    for (int t = 0; t < NV; ++t) acc[t] = (v8d){0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};         \
-    for (int j = 0; j < p->nx; ++j) {                                                            \
-      const double *col = p->mt + (size_t)j * (size_t)p->nqp;                                    \
-      const double vj = p->v[j];                                                                 \
-      for (int t = 0; t < NV; ++t) {                                                             \
-        v8d k;                                                                                   \
-        memcpy(&k, col + 8 * t, sizeof k);                                                       \
-        acc[t] += k * vj;                                                                        \
-      }                                                                                          \
-    }                                                                                            \
-    for (int i = 0; i < p->nq; ++i) p->kv[i] = acc[i / 8][i % 8];                                \
+#define ROW_PRODUCTS(NV)                                                                 \
+  CHR_INLINE void row_products_##NV(chr_sinkhorn_problem *p) {                           \
+    v8d acc[NV];                                                                         \
+    for (int t = 0; t < NV; ++t) acc[t] = (v8d){0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0}; \
+    for (int j = 0; j < p->nx; ++j) {                                                    \
+      const double *col = p->mt + (size_t)j * (size_t)p->nqp;                            \
+      const double vj = p->v[j];                                                         \
+      for (int t = 0; t < NV; ++t) {                                                     \
+        v8d k;                                                                           \
+        memcpy(&k, col + 8 * t, sizeof k);                                               \
+        acc[t] += k * vj;                                                                \
+      }                                                                                  \
+    }                                                                                    \
+    for (int i = 0; i < p->nq; ++i) p->kv[i] = acc[i / 8][i % 8];                        \
   }
 ROW_PRODUCTS(1)
 ROW_PRODUCTS(2)
@@ -47,11 +47,21 @@ _Static_assert(CHR_QUERY_MAX_BINS <= 5 * CHR_SINKHORN_ROW_PAD, "row_products cov
 
 CHR_INLINE void row_products(chr_sinkhorn_problem *p) {
   switch (p->nqp / CHR_SINKHORN_ROW_PAD) {
-  case 1: row_products_1(p); break;
-  case 2: row_products_2(p); break;
-  case 3: row_products_3(p); break;
-  case 4: row_products_4(p); break;
-  default: row_products_5(p); break;
+    case 1:
+      row_products_1(p);
+      break;
+    case 2:
+      row_products_2(p);
+      break;
+    case 3:
+      row_products_3(p);
+      break;
+    case 4:
+      row_products_4(p);
+      break;
+    default:
+      row_products_5(p);
+      break;
   }
 }
 
@@ -66,7 +76,8 @@ CHR_INLINE void col_products(chr_sinkhorn_problem *p) {
     const double *restrict r0 = p->m + (size_t)i * (size_t)nx, *restrict r1 = r0 + nx;
     const double *restrict r2 = r1 + nx, *restrict r3 = r2 + nx;
     const double u0 = p->u[i], u1 = p->u[i + 1], u2 = p->u[i + 2], u3 = p->u[i + 3];
-    for (int j = 0; j < nx; ++j) ktu[j] = ktu[j] + r0[j] * u0 + r1[j] * u1 + r2[j] * u2 + r3[j] * u3;
+    for (int j = 0; j < nx; ++j)
+      ktu[j] = ktu[j] + r0[j] * u0 + r1[j] * u1 + r2[j] * u2 + r3[j] * u3;
   }
   for (; i < p->nq; ++i) {
     const double *restrict row = p->m + (size_t)i * (size_t)nx;
@@ -175,8 +186,8 @@ __attribute__((target("avx2"))) static double iterate_avx2(chr_sinkhorn_problem 
 }
 
 __attribute__((target("avx512f"))) static double iterate_avx512(chr_sinkhorn_problem *p,
-                                                               const chr_sinkhorn_params *params,
-                                                               int *iterations) {
+                                                                const chr_sinkhorn_params *params,
+                                                                int *iterations) {
   return iterate_body(p, params, iterations, 0);
 }
 #endif

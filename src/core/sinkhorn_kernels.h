@@ -21,7 +21,7 @@
 
 typedef struct {
   int nq, nx;
-  int nqp;     /* nq rounded up to CHR_SINKHORN_ROW_PAD: the row stride of mt */
+  int nqp; /* nq rounded up to CHR_SINKHORN_ROW_PAD: the row stride of mt */
   const double *a, *b;
   double *m;   /* standard: K_ij; log domain: -C_ij / eps */
   double *mt;  /* standard only: K transposed, mt[j * nqp + i] = K_ij, zero for i >= nq */

@@ -30,7 +30,9 @@ int chr_hit_compare(const chr_hit *a, const chr_hit *b) {
   return chr_order_value_row(a->score, a->row, b->score, b->row);
 }
 
-int chr_hit_qsort_compare(const void *a, const void *b) { return chr_hit_compare(a, b); }
+int chr_hit_qsort_compare(const void *a, const void *b) {
+  return chr_hit_compare(a, b);
+}
 
 void chr_topk_init(chr_topk *t, chr_hit *storage, int cap) {
   t->items = storage;
@@ -70,7 +72,9 @@ void chr_topk_push(chr_topk *t, double score, int64_t row) {
   sift_down(h, t->count, 0);
 }
 
-const chr_hit *chr_topk_worst(const chr_topk *t) { return &t->items[0]; }
+const chr_hit *chr_topk_worst(const chr_topk *t) {
+  return &t->items[0];
+}
 
 int chr_topk_finish(chr_topk *t) {
   /* Heap sort: moving the root (worst) to the end each round leaves the array best-first. */

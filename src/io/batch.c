@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chromatica/textfile.h"
 #include "chromatica/lists.h"
 #include "chromatica/options.h"
+#include "chromatica/textfile.h"
 #include "json_check.h"
 
 struct chr_batch {
@@ -140,7 +140,8 @@ static chr_status want_int(const cJSON *item, const char *field, int lo, int hi,
     return CHR_OK;
   }
   describe(item, shown, sizeof shown);
-  return chr_error_set(err, CHR_EINVAL, "%s %s: out of range or not an integer (expected an integer from %d to %d)",
+  return chr_error_set(err, CHR_EINVAL,
+                       "%s %s: out of range or not an integer (expected an integer from %d to %d)",
                        field, shown, lo, hi);
 }
 
@@ -153,7 +154,8 @@ static chr_status want_real(const cJSON *item, const char *field, double lo, dou
     return CHR_OK;
   }
   describe(item, shown, sizeof shown);
-  return chr_error_set(err, CHR_EINVAL, "%s %s: out of range or not a number (expected a number %s %g and <= %g)",
+  return chr_error_set(err, CHR_EINVAL,
+                       "%s %s: out of range or not a number (expected a number %s %g and <= %g)",
                        field, shown, lo_inclusive ? ">=" : ">", lo, hi);
 }
 
@@ -218,15 +220,17 @@ static chr_status parse_colors(const cJSON *item, chr_batch_query *q, chr_error 
   int n = cJSON_IsArray(item) ? cJSON_GetArraySize(item) : -1;
   if (n < 1 || n > CHR_QUERY_MAX_COLORS) {
     describe(item, shown, sizeof shown);
-    return chr_error_set(err, CHR_EINVAL, "colors %s: %s (expected a string or an array of 1 to %d hex colours)",
-                         shown, n < 0 ? "wrong type" : "wrong number of colours", CHR_QUERY_MAX_COLORS);
+    return chr_error_set(
+        err, CHR_EINVAL, "colors %s: %s (expected a string or an array of 1 to %d hex colours)",
+        shown, n < 0 ? "wrong type" : "wrong number of colours", CHR_QUERY_MAX_COLORS);
   }
   for (int i = 0; i < n; ++i) {
     const cJSON *c = cJSON_GetArrayItem(item, i);
     chr_error inner;
     if (!cJSON_IsString(c)) {
       describe(c, shown, sizeof shown);
-      return chr_error_set(err, CHR_EINVAL, "colors[%d] %s: wrong type (expected a hex colour string)", i, shown);
+      return chr_error_set(err, CHR_EINVAL,
+                           "colors[%d] %s: wrong type (expected a hex colour string)", i, shown);
     }
     if (chr_hex_parse(c->valuestring, &q->colors[i], &inner) != CHR_OK)
       return chr_error_set(err, CHR_EINVAL, "colors[%d] %s", i, inner.message);
@@ -251,19 +255,22 @@ static chr_status parse_weights(const cJSON *item, const chr_batch_query *q, dou
       const cJSON *w = cJSON_GetArrayItem(item, i);
       if (!cJSON_IsNumber(w)) {
         describe(w, shown, sizeof shown);
-        return chr_error_set(err, CHR_EINVAL, "weights[%d] %s: wrong type (expected a number > 0)", i, shown);
+        return chr_error_set(err, CHR_EINVAL, "weights[%d] %s: wrong type (expected a number > 0)",
+                             i, shown);
       }
       weights[i] = w->valuedouble;
     }
   } else {
     describe(item, shown, sizeof shown);
-    return chr_error_set(err, CHR_EINVAL, "weights %s: wrong type (expected a string or an array of 1 to %d numbers)",
-                         shown, CHR_QUERY_MAX_COLORS);
+    return chr_error_set(
+        err, CHR_EINVAL,
+        "weights %s: wrong type (expected a string or an array of 1 to %d numbers)", shown,
+        CHR_QUERY_MAX_COLORS);
   }
   if (n != q->n_colors) {
     describe(item, shown, sizeof shown);
-    return chr_error_set(err, CHR_EINVAL, "weights %s: %d values (expected %d, one per colour)", shown, n,
-                         q->n_colors);
+    return chr_error_set(err, CHR_EINVAL, "weights %s: %d values (expected %d, one per colour)",
+                         shown, n, q->n_colors);
   }
   return CHR_OK;
 }
@@ -278,17 +285,14 @@ static chr_status stage_check(const chr_search_options *o, chr_error *err) {
     case CHR_STAGE_AUTO:
       return CHR_OK;
     case CHR_STAGE_BOUNDS:
+    case CHR_STAGE_CASCADE: {
+      int bounds = o->candidate_stage == CHR_STAGE_BOUNDS;
       if (emd) return CHR_OK;
-      return chr_error_set(err, CHR_EINVAL,
-                           "rerank_scope \"all\": needs metric \"emd\" without fast_mode (got "
-                           "\"%s\"%s); candidates \"bounds\" is the same stage",
-                           chr_metric_name(o->metric), fast);
-    case CHR_STAGE_CASCADE:
-      if (emd) return CHR_OK;
-      return chr_error_set(err, CHR_EINVAL,
-                           "candidates \"cascade\": needs metric \"emd\" without fast_mode (got "
-                           "\"%s\"%s)",
-                           chr_metric_name(o->metric), fast);
+      return chr_error_set(
+          err, CHR_EINVAL, "%s: needs metric \"emd\" without fast_mode (got \"%s\"%s)%s",
+          bounds ? "rerank_scope \"all\"" : "candidates \"cascade\"", chr_metric_name(o->metric),
+          fast, bounds ? "; candidates \"bounds\" is the same stage" : "");
+    }
   }
   return CHR_OK;
 }
@@ -326,7 +330,8 @@ static void parse_query(chr_batch *b, const cJSON *query, int index,
   }
   if (!cJSON_IsObject(query)) {
     describe(query, shown, sizeof shown);
-    chr_error_set(&err, CHR_EINVAL, "queries[%d] %s: wrong type (expected an object)", index, shown);
+    chr_error_set(&err, CHR_EINVAL, "queries[%d] %s: wrong type (expected an object)", index,
+                  shown);
     goto done;
   }
   if (check_unique_keys(query, "", "", &err) != CHR_OK) goto done;
@@ -347,8 +352,10 @@ static void parse_query(chr_batch *b, const cJSON *query, int index,
         strcmp(item->string, "weights") == 0)
       continue;
     chr_status s = option_apply(item, &q->options, &err);
-    if (s == CHR_EUNSUPPORTED) warn_unknown(b, "queries[].", item->string);
-    else if (s != CHR_OK) goto done;
+    if (s == CHR_EUNSUPPORTED)
+      warn_unknown(b, "queries[].", item->string);
+    else if (s != CHR_OK)
+      goto done;
   }
   if (stage_check(&q->options, &err) != CHR_OK) goto done;
   if (parse_colors(cJSON_GetObjectItemCaseSensitive(query, "colors"), q, &err) != CHR_OK) goto done;
@@ -382,8 +389,10 @@ static chr_status parse_options(chr_batch *b, const cJSON *options, chr_search_o
   cJSON_ArrayForEach(option, options) {
     chr_error inner;
     chr_status s = option_apply(option, defaults, &inner);
-    if (s == CHR_EUNSUPPORTED) warn_unknown(b, "options.", option->string);
-    else if (s != CHR_OK) return chr_error_set(err, s, "options.%s", inner.message);
+    if (s == CHR_EUNSUPPORTED)
+      warn_unknown(b, "options.", option->string);
+    else if (s != CHR_OK)
+      return chr_error_set(err, s, "options.%s", inner.message);
   }
   return CHR_OK;
 }
@@ -393,7 +402,9 @@ static chr_status parse_root(chr_batch *b, const cJSON *root, const chr_json_che
   chr_search_options defaults = chr_search_options_default();
   const chr_json_finding *flawed = chr_json_check_loose_finding(check);
   if (flawed != NULL) return flawed_string(flawed, "batch", err);
-  if (!cJSON_IsObject(root)) return chr_error_set(err, CHR_EINVAL, "batch: not a JSON object (expected {\"queries\": [...]})");
+  if (!cJSON_IsObject(root))
+    return chr_error_set(err, CHR_EINVAL,
+                         "batch: not a JSON object (expected {\"queries\": [...]})");
   if (check_unique_keys(root, "batch: ", "", err) != CHR_OK) return err->code;
   const cJSON *queries = cJSON_GetObjectItemCaseSensitive(root, "queries");
   if (!cJSON_IsArray(queries))
@@ -403,7 +414,8 @@ static chr_status parse_root(chr_batch *b, const cJSON *root, const chr_json_che
   cJSON_ArrayForEach(item, root) {
     if (strcmp(item->string, "queries") == 0) continue;
     if (strcmp(item->string, "max_concurrent") == 0) {
-      if (want_int(item, "max_concurrent", 1, CHR_MAX_CONCURRENT_MAX, &b->max_concurrent, err) != CHR_OK)
+      if (want_int(item, "max_concurrent", 1, CHR_MAX_CONCURRENT_MAX, &b->max_concurrent, err) !=
+          CHR_OK)
         return err->code;
     } else if (strcmp(item->string, "options") == 0) {
       if (parse_options(b, item, &defaults, err) != CHR_OK) return err->code;
@@ -412,13 +424,15 @@ static chr_status parse_root(chr_batch *b, const cJSON *root, const chr_json_che
     }
   }
   b->count = cJSON_GetArraySize(queries);
-  if (b->count == 0) return chr_error_set(err, CHR_EINVAL, "queries: empty array (expected at least one query)");
+  if (b->count == 0)
+    return chr_error_set(err, CHR_EINVAL, "queries: empty array (expected at least one query)");
   if (b->count > CHR_BATCH_QUERIES_MAX)
     return chr_error_set(err, CHR_EINVAL,
                          "queries: %d queries (expected at most %d per batch; split the batch)",
                          b->count, CHR_BATCH_QUERIES_MAX);
   b->queries = calloc((size_t)b->count, sizeof *b->queries);
-  if (b->queries == NULL) return chr_error_set(err, CHR_ENOMEM, "queries: cannot hold %d queries", b->count);
+  if (b->queries == NULL)
+    return chr_error_set(err, CHR_ENOMEM, "queries: cannot hold %d queries", b->count);
   int index = 0;
   cJSON_ArrayForEach(item, queries) {
     parse_query(b, item, index, &defaults, chr_json_check_group_finding(check, index),
@@ -490,8 +504,18 @@ void chr_batch_destroy(chr_batch **p) {
   *p = NULL;
 }
 
-int chr_batch_count(const chr_batch *b) { return b->count; }
-const chr_batch_query *chr_batch_query_at(const chr_batch *b, int i) { return &b->queries[i]; }
-int chr_batch_max_concurrent(const chr_batch *b) { return b->max_concurrent; }
-int chr_batch_warning_count(const chr_batch *b) { return b->n_warnings; }
-const char *chr_batch_warning(const chr_batch *b, int i) { return b->warnings[i]; }
+int chr_batch_count(const chr_batch *b) {
+  return b->count;
+}
+const chr_batch_query *chr_batch_query_at(const chr_batch *b, int i) {
+  return &b->queries[i];
+}
+int chr_batch_max_concurrent(const chr_batch *b) {
+  return b->max_concurrent;
+}
+int chr_batch_warning_count(const chr_batch *b) {
+  return b->n_warnings;
+}
+const char *chr_batch_warning(const chr_batch *b, int i) {
+  return b->warnings[i];
+}

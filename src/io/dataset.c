@@ -1,13 +1,14 @@
 /* Reading and validating the HDF5 histogram dataset (spec section 9). No MPI calls: the
  * caller's fapl/dxpl decide whether access is parallel. HDF5's automatic error-stack printing
  * is switched off while we work, because every failure is reported once through chr_error. */
+#include "chromatica/dataset.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "chromatica/dataset.h"
 #include "chromatica/grid.h"
 #include "chromatica/image_row.h"
 #include "dataset_attrs.h"
@@ -29,14 +30,22 @@ struct chr_dataset {
 
 static const char *class_name(H5T_class_t cls) {
   switch (cls) {
-    case H5T_INTEGER: return "integer";
-    case H5T_FLOAT: return "float";
-    case H5T_STRING: return "string";
-    case H5T_COMPOUND: return "compound";
-    case H5T_ENUM: return "enum";
-    case H5T_ARRAY: return "array";
-    case H5T_VLEN: return "vlen sequence";
-    default: return "other";
+    case H5T_INTEGER:
+      return "integer";
+    case H5T_FLOAT:
+      return "float";
+    case H5T_STRING:
+      return "string";
+    case H5T_COMPOUND:
+      return "compound";
+    case H5T_ENUM:
+      return "enum";
+    case H5T_ARRAY:
+      return "array";
+    case H5T_VLEN:
+      return "vlen sequence";
+    default:
+      return "other";
   }
 }
 
@@ -103,10 +112,10 @@ static chr_status check_objects(chr_dataset *ds, chr_error *err) {
                                "[N, 1152]", &ds->n, err);
   if (st != CHR_OK) return st;
   if (ds->n < 1)
-    return chr_error_set(err, CHR_EFORMAT, "/histograms: shape [0, 1152] (expected [N, 1152], N >= 1)");
+    return chr_error_set(err, CHR_EFORMAT,
+                         "/histograms: shape [0, 1152] (expected [N, 1152], N >= 1)");
   snprintf(what, sizeof what, "[%lld]", (long long)ds->n);
-  st = check_object(ds->file, "/image_ids", H5T_STRING, 1, NULL, ds->n, "strings", what, NULL,
-                      err);
+  st = check_object(ds->file, "/image_ids", H5T_STRING, 1, NULL, ds->n, "strings", what, NULL, err);
   if (st != CHR_OK) return st;
   htri_t paths = H5Lexists(ds->file, "file_paths", H5P_DEFAULT);
   if (paths > 0) {
@@ -123,8 +132,8 @@ static chr_status check_objects(chr_dataset *ds, chr_error *err) {
                          pal > 0 ? "/palette_weights" : "/palettes");
   if (pal > 0) {
     snprintf(what, sizeof what, "[%lld, 5, 3]", (long long)ds->n);
-    st = check_object(ds->file, "/palettes", H5T_INTEGER, 3, pal_inner, ds->n, "uint8", what,
-                      NULL, err);
+    st = check_object(ds->file, "/palettes", H5T_INTEGER, 3, pal_inner, ds->n, "uint8", what, NULL,
+                      err);
     if (st != CHR_OK) return st;
     snprintf(what, sizeof what, "[%lld, 5]", (long long)ds->n);
     st = check_object(ds->file, "/palette_weights", H5T_FLOAT, 2, palw_inner, ds->n, "float", what,
@@ -157,7 +166,8 @@ chr_status chr_dataset_open(const char *path, hid_t fapl, chr_dataset **out, chr
     st = chr_hdf5_explain_open_failure(path, err);
     goto cleanup;
   }
-  if ((st = chr_dataset_check_root_attributes(ds->file, &ds->format_version, err)) != CHR_OK) goto cleanup;
+  if ((st = chr_dataset_check_root_attributes(ds->file, &ds->format_version, err)) != CHR_OK)
+    goto cleanup;
   if ((st = check_objects(ds, err)) != CHR_OK) goto cleanup;
   if ((ds->histograms = H5Dopen2(ds->file, "/histograms", H5P_DEFAULT)) < 0) {
     st = chr_error_set(err, CHR_EIO, "/histograms: cannot be opened");
@@ -184,8 +194,12 @@ int64_t chr_dataset_images(const chr_dataset *ds) {
   return ds->n;
 }
 
-hid_t chr_dataset_file_id(const chr_dataset *ds) { return ds->file; }
-int chr_dataset_format_version(const chr_dataset *ds) { return ds->format_version; }
+hid_t chr_dataset_file_id(const chr_dataset *ds) {
+  return ds->file;
+}
+int chr_dataset_format_version(const chr_dataset *ds) {
+  return ds->format_version;
+}
 
 int chr_dataset_has_file_paths(const chr_dataset *ds) {
   return ds->has_file_paths;
@@ -202,8 +216,10 @@ static chr_status select_rows(hid_t fspace, int rank, int64_t first, int64_t cou
   hsize_t start[3] = {(hsize_t)first, 0, 0}, dims[3] = {(hsize_t)(count > 0 ? count : 1), 0, 0};
   for (int i = 1; i < rank; ++i) dims[i] = inner[i - 1];
   if ((*mspace = H5Screate_simple(rank, dims, NULL)) < 0) return CHR_EIO;
-  if (count == 0) return H5Sselect_none(fspace) < 0 || H5Sselect_none(*mspace) < 0 ? CHR_EIO : CHR_OK;
-  return H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, dims, NULL) < 0 ? CHR_EIO : CHR_OK;
+  if (count == 0)
+    return H5Sselect_none(fspace) < 0 || H5Sselect_none(*mspace) < 0 ? CHR_EIO : CHR_OK;
+  return H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, dims, NULL) < 0 ? CHR_EIO
+                                                                                  : CHR_OK;
 }
 
 chr_status chr_dataset_read_rows(chr_dataset *ds, int64_t first, int64_t count, float *buf,
@@ -215,8 +231,9 @@ chr_status chr_dataset_read_rows(chr_dataset *ds, int64_t first, int64_t count, 
   chr_h5_quiet_begin(&quiet);
   float dummy = 0;
   if (first < 0 || count < 0 || first > ds->n || count > ds->n - first) {
-    st = chr_error_set(err, CHR_EINVAL, "/histograms: rows [%lld, %lld) (expected within [0, %lld))",
-                       (long long)first, (long long)(first + count), (long long)ds->n);
+    st =
+        chr_error_set(err, CHR_EINVAL, "/histograms: rows [%lld, %lld) (expected within [0, %lld))",
+                      (long long)first, (long long)(first + count), (long long)ds->n);
     goto cleanup;
   }
   if ((fspace = H5Dget_space(ds->histograms)) < 0 ||
@@ -340,16 +357,15 @@ static void arena_free(string_arena *a) {
 /* Reads one block of rows [first, first + count) of the string dataset into the arena. */
 static chr_status read_string_block(hid_t dset, hid_t mtype, hid_t fspace, int variable,
                                     size_t size, H5T_str_t pad, int64_t first, int64_t count,
-                                    void *buf, string_arena *a, const char *name,
-                                    chr_error *err) {
+                                    void *buf, string_arena *a, const char *name, chr_error *err) {
   hid_t mspace = H5I_INVALID_HID;
   chr_status st = CHR_OK;
   char **vlen = buf;
   const char *fixed = buf;
   if (select_rows(fspace, 1, first, count, NULL, &mspace) != CHR_OK ||
       H5Dread(dset, mtype, mspace, fspace, H5P_DEFAULT, buf) < 0) {
-    st = chr_error_set(err, CHR_EIO, "%s: reading rows [%lld, %lld) failed", name,
-                       (long long)first, (long long)(first + count));
+    st = chr_error_set(err, CHR_EIO, "%s: reading rows [%lld, %lld) failed", name, (long long)first,
+                       (long long)(first + count));
     goto cleanup;
   }
   for (int64_t i = 0; i < count && st == CHR_OK; ++i) {
@@ -437,7 +453,8 @@ static chr_status check_unique(char **ids, int64_t n, int spacepad, chr_error *e
   int64_t first = -1, second = -1;
   for (int64_t i = 0; i < n && second < 0; ++i) {
     size_t slot = (size_t)hash_string(ids[i]) & (cap - 1);
-    while (seen[slot] != 0 && strcmp(ids[seen[slot] - 1], ids[i]) != 0) slot = (slot + 1) & (cap - 1);
+    while (seen[slot] != 0 && strcmp(ids[seen[slot] - 1], ids[i]) != 0)
+      slot = (slot + 1) & (cap - 1);
     if (seen[slot] != 0) {
       first = seen[slot] - 1;
       second = i;
@@ -449,8 +466,9 @@ static chr_status check_unique(char **ids, int64_t n, int spacepad, chr_error *e
   if (second < 0) return CHR_OK;
   char shown[CHR_JSON_SHOWN_MAX];
   chr_json_show(ids[first], strlen(ids[first]), CHR_JSON_SHOWN_MAX - 4, shown);
-  return chr_error_set(err, CHR_EFORMAT, "/image_ids: id '%s' at rows %lld and %lld (expected unique ids%s)",
-                       shown, (long long)first, (long long)second,
+  return chr_error_set(err, CHR_EFORMAT,
+                       "/image_ids: id '%s' at rows %lld and %lld (expected unique ids%s)", shown,
+                       (long long)first, (long long)second,
                        spacepad ? "; /image_ids is a space-padded string type (H5T_STR_SPACEPAD), "
                                   "where trailing spaces are padding, not part of an id"
                                 : "");
@@ -467,9 +485,8 @@ chr_status chr_dataset_read_strings(chr_dataset *ds, char ***ids, char ***paths,
   if ((st = read_string_dataset(ds->file, "/image_ids", ds->n, &id_list, &spacepad, err)) != CHR_OK)
     goto cleanup;
   if ((st = check_unique(id_list, ds->n, spacepad, err)) != CHR_OK) goto cleanup;
-  if (ds->has_file_paths &&
-      (st = read_string_dataset(ds->file, "/file_paths", ds->n, &path_list, &spacepad, err)) !=
-          CHR_OK)
+  if (ds->has_file_paths && (st = read_string_dataset(ds->file, "/file_paths", ds->n, &path_list,
+                                                      &spacepad, err)) != CHR_OK)
     goto cleanup;
   *ids = id_list;
   *paths = path_list;
@@ -493,10 +510,9 @@ static chr_status check_palette_weights(const float *weights, int64_t n, chr_err
   for (int64_t i = 0; i < n * CHR_PALETTE_MAX; ++i) {
     float w = weights[i];
     if (isnan(w) || isinf(w) || w < 0) /* NAN: a NaN with its sign bit set would print "-nan" */
-      return chr_error_set(err, CHR_EFORMAT,
-                           "/palette_weights row %lld: slot %d is %g (expected finite, >= 0)",
-                           (long long)(i / CHR_PALETTE_MAX), (int)(i % CHR_PALETTE_MAX),
-                           isnan(w) ? NAN : (double)w);
+      return chr_error_set(
+          err, CHR_EFORMAT, "/palette_weights row %lld: slot %d is %g (expected finite, >= 0)",
+          (long long)(i / CHR_PALETTE_MAX), (int)(i % CHR_PALETTE_MAX), isnan(w) ? NAN : (double)w);
   }
   return CHR_OK;
 }
@@ -509,8 +525,9 @@ chr_status chr_dataset_read_palettes(chr_dataset *ds, chr_rgb *palettes, float *
   chr_h5_quiet quiet;
   chr_h5_quiet_begin(&quiet);
   if (!ds->has_palettes) {
-    st = chr_error_set(err, CHR_EINVAL, "/palettes: not in this dataset (expected a dataset with "
-                                        "/palettes and /palette_weights)");
+    st = chr_error_set(err, CHR_EINVAL,
+                       "/palettes: not in this dataset (expected a dataset with "
+                       "/palettes and /palette_weights)");
     goto cleanup;
   }
   size_t entries = (size_t)ds->n * CHR_PALETTE_MAX;

@@ -28,8 +28,8 @@ static chr_status read_attr_string(hid_t file, const char *name, char *out, size
     goto cleanup;
   }
   if (H5Tget_class(ftype) != H5T_STRING || H5Sget_simple_extent_npoints(space) != 1) {
-    st = chr_error_set(err, CHR_EFORMAT, "root attribute '%s': not a single string (expected a string)",
-                       name);
+    st = chr_error_set(err, CHR_EFORMAT,
+                       "root attribute '%s': not a single string (expected a string)", name);
     goto cleanup;
   }
   htri_t variable = H5Tis_variable_str(ftype);

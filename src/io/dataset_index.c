@@ -65,7 +65,8 @@ static chr_status check_attrs(hid_t file, int64_t images, chr_index_meta *m, chr
   if (!ok)
     return chr_error_set(err, CHR_EFORMAT,
                          "/index: attributes index_version, rows, bins, nnz and checksum "
-                         "expected as single integers (%s)", REBUILD);
+                         "expected as single integers (%s)",
+                         REBUILD);
   /* Version 1 lacks only the summaries, which a search can compute from the rows. */
   if (version != 1 && version != CHR_INDEX_VERSION)
     return chr_error_set(err, CHR_EFORMAT, "/index: index_version %d (expected 1 or %d; %s)",
@@ -107,18 +108,20 @@ static chr_status check_lengths(hid_t file, const chr_index_meta *m, chr_error *
   if (offsets != m->rows + 1)
     return chr_error_set(err, CHR_EFORMAT,
                          "/index/offsets: length %lld (expected int64 [%lld]: truncated or "
-                         "foreign; %s)", (long long)offsets, (long long)(m->rows + 1), REBUILD);
+                         "foreign; %s)",
+                         (long long)offsets, (long long)(m->rows + 1), REBUILD);
   if (columns_ok(file, "/index/roots", H5T_INTEGER, 2, CHR_BINS, m->rows) == 0)
     return chr_error_set(err, CHR_EFORMAT,
                          "/index/roots: missing or not uint16 [%d, %lld] (truncated or foreign; "
-                         "%s)", CHR_BINS, (long long)m->rows, REBUILD);
-  if (m->summaries &&
-      (columns_ok(file, "/index/centroid", H5T_FLOAT, 4, 3, m->rows) == 0 ||
-       columns_ok(file, "/index/cdf", H5T_INTEGER, 1, CHR_INDEX_CDF, m->rows) == 0))
+                         "%s)",
+                         CHR_BINS, (long long)m->rows, REBUILD);
+  if (m->summaries && (columns_ok(file, "/index/centroid", H5T_FLOAT, 4, 3, m->rows) == 0 ||
+                       columns_ok(file, "/index/cdf", H5T_INTEGER, 1, CHR_INDEX_CDF, m->rows) == 0))
     return chr_error_set(err, CHR_EFORMAT,
                          "/index/centroid, /index/cdf: missing or not float32 [3, %lld] and "
                          "uint8 [%d, %lld] (index_version 2 stores them: truncated or foreign; "
-                         "%s)", (long long)m->rows, CHR_INDEX_CDF, (long long)m->rows, REBUILD);
+                         "%s)",
+                         (long long)m->rows, CHR_INDEX_CDF, (long long)m->rows, REBUILD);
   if (bins != m->nnz || mass != m->nnz)
     return chr_error_set(err, CHR_EFORMAT,
                          "/index/bins, /index/mass: lengths %lld, %lld (expected uint16 and "
@@ -137,13 +140,17 @@ chr_status chr_dataset_index_meta(chr_dataset *ds, chr_index_meta *meta, chr_err
   htri_t exists = H5Lexists(file, "index", H5P_DEFAULT);
   if (version == 1 && exists <= 0) goto cleanup;
   if (version == 1) {
-    st = chr_error_set(err, CHR_EFORMAT, "/index: present but root attribute 'format_version' "
-                       "is 1 (expected 2 with an index; %s)", REBUILD);
+    st = chr_error_set(err, CHR_EFORMAT,
+                       "/index: present but root attribute 'format_version' "
+                       "is 1 (expected 2 with an index; %s)",
+                       REBUILD);
     goto cleanup;
   }
   if (exists <= 0) {
-    st = chr_error_set(err, CHR_EFORMAT, "/index: missing (root attribute 'format_version' 2 "
-                       "expects the stored index; %s)", REBUILD);
+    st = chr_error_set(err, CHR_EFORMAT,
+                       "/index: missing (root attribute 'format_version' 2 "
+                       "expects the stored index; %s)",
+                       REBUILD);
     goto cleanup;
   }
   if ((st = check_attrs(file, chr_dataset_images(ds), meta, err)) != CHR_OK) goto cleanup;
@@ -203,13 +210,11 @@ static chr_status read_vector(chr_dataset *ds, const char *name, hid_t mem_type,
 
 chr_status chr_dataset_index_read_offsets(chr_dataset *ds, int64_t first, int64_t count,
                                           int64_t *offsets, hid_t dxpl, chr_error *err) {
-  return read_vector(ds, "/index/offsets", H5T_NATIVE_INT64, first, count + 1, offsets, dxpl,
-                     err);
+  return read_vector(ds, "/index/offsets", H5T_NATIVE_INT64, first, count + 1, offsets, dxpl, err);
 }
 
 chr_status chr_dataset_index_read_entries(chr_dataset *ds, int64_t first, int64_t count,
-                                          uint16_t *bins, float *mass, hid_t dxpl,
-                                          chr_error *err) {
+                                          uint16_t *bins, float *mass, hid_t dxpl, chr_error *err) {
   chr_status st = read_vector(ds, "/index/bins", H5T_NATIVE_UINT16, first, count, bins, dxpl, err);
   if (st == CHR_OK)
     st = read_vector(ds, "/index/mass", H5T_NATIVE_FLOAT, first, count, mass, dxpl, err);
@@ -230,8 +235,8 @@ static chr_status read_columns(chr_dataset *ds, const char *name, hid_t mem_type
   if (fspace < 0 || mspace < 0 ||
       H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, n, NULL) < 0 ||
       H5Dread(dset, mem_type, mspace, fspace, H5P_DEFAULT, out) < 0)
-    st = chr_error_set(err, CHR_EIO, "%s: reading rows [%lld, %lld) failed", name,
-                       (long long)first, (long long)(first + count));
+    st = chr_error_set(err, CHR_EIO, "%s: reading rows [%lld, %lld) failed", name, (long long)first,
+                       (long long)(first + count));
   if (mspace >= 0) H5Sclose(mspace);
   if (fspace >= 0) H5Sclose(fspace);
   if (dset >= 0) H5Dclose(dset);
@@ -246,8 +251,8 @@ chr_status chr_dataset_index_read_roots(chr_dataset *ds, int64_t first, int64_t 
 
 chr_status chr_dataset_index_read_summaries(chr_dataset *ds, int64_t first, int64_t count,
                                             float *centroid, uint8_t *cdf, chr_error *err) {
-  chr_status st = read_columns(ds, "/index/centroid", H5T_NATIVE_FLOAT, 3, first, count,
-                               centroid, err);
+  chr_status st =
+      read_columns(ds, "/index/centroid", H5T_NATIVE_FLOAT, 3, first, count, centroid, err);
   if (st == CHR_OK)
     st = read_columns(ds, "/index/cdf", H5T_NATIVE_UINT8, CHR_INDEX_CDF, first, count, cdf, err);
   return st;
@@ -279,14 +284,14 @@ static chr_status extent(chr_dataset *ds, const char *name, hid_t file_type, had
   if (*offset == HADDR_UNDEF || !native)
     return chr_error_set(err, CHR_EFORMAT,
                          "%s: not a contiguous little-endian dataset (expected as `chromatica "
-                         "index` writes it; %s)", name, REBUILD);
+                         "index` writes it; %s)",
+                         name, REBUILD);
   return CHR_OK;
 }
 
 /* Maps dataset name (want bytes) read-only into a new map; *data receives its first byte. */
-static chr_status map_dataset(chr_dataset *ds, const char *path, const char *name,
-                              hid_t file_type, size_t want, chr_roots_map **map,
-                              const void **data, chr_error *err) {
+static chr_status map_dataset(chr_dataset *ds, const char *path, const char *name, hid_t file_type,
+                              size_t want, chr_roots_map **map, const void **data, chr_error *err) {
   chr_roots_map *m = calloc(1, sizeof *m);
   int fd = -1;
   haddr_t offset = HADDR_UNDEF;
@@ -336,21 +341,39 @@ chr_status chr_dataset_index_map_roots(chr_dataset *ds, const char *path, chr_ro
   return st;
 }
 
+/* One dataset of /index to map: its name, file type, size in bytes, and where its map and data
+ * go. */
+typedef struct {
+  const char *name;
+  hid_t type;
+  size_t bytes;
+  chr_roots_map **map;
+  const void **data;
+} map_request;
+
+/* Maps each request in turn; stops at the first failure, leaving the maps not made NULL. */
+static chr_status map_all(chr_dataset *ds, const char *path, const map_request *r, int n,
+                          chr_error *err) {
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  for (int i = 0; i < n; ++i) *r[i].map = NULL;
+  chr_status st = CHR_OK;
+  for (int i = 0; i < n && st == CHR_OK; ++i)
+    st = map_dataset(ds, path, r[i].name, r[i].type, r[i].bytes, r[i].map, r[i].data, err);
+  chr_h5_quiet_end(&quiet);
+  return st;
+}
+
 chr_status chr_dataset_index_map_entries(chr_dataset *ds, const char *path, int64_t nnz,
                                          chr_roots_map **bins_map, const uint16_t **bins,
                                          chr_roots_map **mass_map, const float **mass,
                                          chr_error *err) {
-  chr_h5_quiet quiet;
-  chr_h5_quiet_begin(&quiet);
   const void *b = NULL, *m = NULL;
-  *mass_map = NULL;
-  chr_status st = map_dataset(ds, path, "/index/bins", H5T_STD_U16LE, (size_t)nnz * 2, bins_map,
-                              &b, err);
-  if (st == CHR_OK)
-    st = map_dataset(ds, path, "/index/mass", H5T_IEEE_F32LE, (size_t)nnz * 4, mass_map, &m, err);
+  const map_request r[] = {{"/index/bins", H5T_STD_U16LE, (size_t)nnz * 2, bins_map, &b},
+                           {"/index/mass", H5T_IEEE_F32LE, (size_t)nnz * 4, mass_map, &m}};
+  chr_status st = map_all(ds, path, r, 2, err);
   *bins = b;
   *mass = m;
-  chr_h5_quiet_end(&quiet);
   return st;
 }
 
@@ -358,17 +381,12 @@ chr_status chr_dataset_index_map_summaries(chr_dataset *ds, const char *path,
                                            chr_roots_map **centroid_map, const float **centroid,
                                            chr_roots_map **cdf_map, const uint8_t **cdf,
                                            chr_error *err) {
-  chr_h5_quiet quiet;
-  chr_h5_quiet_begin(&quiet);
   const void *c = NULL, *d = NULL;
   size_t n = (size_t)chr_dataset_images(ds);
-  *cdf_map = NULL;
-  chr_status st = map_dataset(ds, path, "/index/centroid", H5T_IEEE_F32LE, 3 * n * 4,
-                              centroid_map, &c, err);
-  if (st == CHR_OK)
-    st = map_dataset(ds, path, "/index/cdf", H5T_STD_U8LE, CHR_INDEX_CDF * n, cdf_map, &d, err);
+  const map_request r[] = {{"/index/centroid", H5T_IEEE_F32LE, 3 * n * 4, centroid_map, &c},
+                           {"/index/cdf", H5T_STD_U8LE, CHR_INDEX_CDF * n, cdf_map, &d}};
+  chr_status st = map_all(ds, path, r, 2, err);
   *centroid = c;
   *cdf = d;
-  chr_h5_quiet_end(&quiet);
   return st;
 }

@@ -48,7 +48,8 @@ chr_status chr_index_writer_create(const char *path, hid_t fapl, int64_t rows, i
     st = chr_error_set(err, CHR_EIO, "cannot open it for writing the index");
     goto cleanup;
   }
-  if (H5Lexists(w->file, "index", H5P_DEFAULT) > 0 && H5Ldelete(w->file, "index", H5P_DEFAULT) < 0) {
+  if (H5Lexists(w->file, "index", H5P_DEFAULT) > 0 &&
+      H5Ldelete(w->file, "index", H5P_DEFAULT) < 0) {
     st = chr_error_set(err, CHR_EIO, "/index: the old index cannot be removed");
     goto cleanup;
   }
@@ -88,16 +89,20 @@ static herr_t put(hid_t dset, hid_t mem_type, int64_t first, int64_t count, cons
   return rc;
 }
 
+/* The outcome of one write of rows [first, first + count): ok, or an error naming the objects. */
+static chr_status written(int ok, const char *what, int64_t first, int64_t count, chr_error *err) {
+  if (ok) return CHR_OK;
+  return chr_error_set(err, CHR_EIO, "%s [%lld, %lld) failed", what, (long long)first,
+                       (long long)(first + count));
+}
+
 chr_status chr_index_writer_put_offsets(chr_index_writer *w, int64_t first, int64_t count,
                                         const int64_t *offsets, hid_t dxpl, chr_error *err) {
   chr_h5_quiet quiet;
   chr_h5_quiet_begin(&quiet);
-  chr_status st = CHR_OK;
-  if (put(w->offsets, H5T_NATIVE_INT64, first, count, offsets, dxpl) < 0)
-    st = chr_error_set(err, CHR_EIO, "/index/offsets: writing [%lld, %lld) failed",
-                       (long long)first, (long long)(first + count));
+  int ok = put(w->offsets, H5T_NATIVE_INT64, first, count, offsets, dxpl) >= 0;
   chr_h5_quiet_end(&quiet);
-  return st;
+  return written(ok, "/index/offsets: writing", first, count, err);
 }
 
 chr_status chr_index_writer_put_entries(chr_index_writer *w, int64_t first, int64_t count,
@@ -105,13 +110,10 @@ chr_status chr_index_writer_put_entries(chr_index_writer *w, int64_t first, int6
                                         chr_error *err) {
   chr_h5_quiet quiet;
   chr_h5_quiet_begin(&quiet);
-  chr_status st = CHR_OK;
-  if (put(w->bins, H5T_NATIVE_UINT16, first, count, bins, dxpl) < 0 ||
-      put(w->mass, H5T_NATIVE_FLOAT, first, count, mass, dxpl) < 0)
-    st = chr_error_set(err, CHR_EIO, "/index/bins, /index/mass: writing [%lld, %lld) failed",
-                       (long long)first, (long long)(first + count));
+  int ok = put(w->bins, H5T_NATIVE_UINT16, first, count, bins, dxpl) >= 0 &&
+           put(w->mass, H5T_NATIVE_FLOAT, first, count, mass, dxpl) >= 0;
   chr_h5_quiet_end(&quiet);
-  return st;
+  return written(ok, "/index/bins, /index/mass: writing", first, count, err);
 }
 
 /* Writes rows [first, first + count) of the [cols, rows] dataset dset from block (cols
@@ -134,12 +136,9 @@ chr_status chr_index_writer_put_roots(chr_index_writer *w, int64_t first, int64_
                                       const uint16_t *block, hid_t dxpl, chr_error *err) {
   chr_h5_quiet quiet;
   chr_h5_quiet_begin(&quiet);
-  chr_status st = CHR_OK;
-  if (!put_columns(w->roots, H5T_NATIVE_UINT16, CHR_BINS, first, count, block, dxpl))
-    st = chr_error_set(err, CHR_EIO, "/index/roots: writing rows [%lld, %lld) failed",
-                       (long long)first, (long long)(first + count));
+  int ok = put_columns(w->roots, H5T_NATIVE_UINT16, CHR_BINS, first, count, block, dxpl);
   chr_h5_quiet_end(&quiet);
-  return st;
+  return written(ok, "/index/roots: writing rows", first, count, err);
 }
 
 chr_status chr_index_writer_put_summaries(chr_index_writer *w, int64_t first, int64_t count,
@@ -147,13 +146,10 @@ chr_status chr_index_writer_put_summaries(chr_index_writer *w, int64_t first, in
                                           chr_error *err) {
   chr_h5_quiet quiet;
   chr_h5_quiet_begin(&quiet);
-  chr_status st = CHR_OK;
-  if (!put_columns(w->centroid, H5T_NATIVE_FLOAT, 3, first, count, centroid, dxpl) ||
-      !put_columns(w->cdf, H5T_NATIVE_UINT8, CHR_INDEX_CDF, first, count, cdf, dxpl))
-    st = chr_error_set(err, CHR_EIO, "/index/centroid, /index/cdf: writing rows [%lld, %lld) "
-                       "failed", (long long)first, (long long)(first + count));
+  int ok = put_columns(w->centroid, H5T_NATIVE_FLOAT, 3, first, count, centroid, dxpl) &&
+           put_columns(w->cdf, H5T_NATIVE_UINT8, CHR_INDEX_CDF, first, count, cdf, dxpl);
   chr_h5_quiet_end(&quiet);
-  return st;
+  return written(ok, "/index/centroid, /index/cdf: writing rows", first, count, err);
 }
 
 /* Creates or replaces the scalar attribute `name` of obj. */

@@ -13,7 +13,7 @@
 #include "chromatica/image_row.h"
 #include "h5_quiet.h"
 
-#define GROW_CHUNK_ROWS 64        /* /histograms chunk: 64 x 1152 floats = 288 KiB */
+#define GROW_CHUNK_ROWS 64         /* /histograms chunk: 64 x 1152 floats = 288 KiB */
 #define GROW_CHUNK_ROWS_SMALL 1024 /* strings and palettes */
 
 struct chr_dataset_writer {
@@ -42,7 +42,8 @@ static chr_status write_attr(hid_t file, const char *name, hid_t file_type, hid_
   chr_status st = CHR_OK;
   hid_t space = count == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &count, NULL);
   hid_t attr = H5I_INVALID_HID;
-  if (space < 0 || (attr = H5Acreate2(file, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+  if (space < 0 ||
+      (attr = H5Acreate2(file, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
       H5Awrite(attr, mem_type, value) < 0)
     st = chr_error_set(err, CHR_EIO, "root attribute '%s': cannot be written", name);
   if (attr >= 0 && H5Aclose(attr) < 0 && st == CHR_OK)
@@ -54,7 +55,8 @@ static chr_status write_attr(hid_t file, const char *name, hid_t file_type, hid_
 static chr_status write_attr_string(hid_t file, const char *name, const char *value,
                                     chr_error *err) {
   hid_t type = fixed_string_type(strlen(value) + 1);
-  if (type < 0) return chr_error_set(err, CHR_EIO, "root attribute '%s': cannot make its type", name);
+  if (type < 0)
+    return chr_error_set(err, CHR_EIO, "root attribute '%s': cannot make its type", name);
   chr_status st = write_attr(file, name, type, type, 0, value, err);
   H5Tclose(type);
   return st;
@@ -77,20 +79,20 @@ static chr_status write_root_attributes(hid_t file, chr_error *err) {
 
 /* A fixed-size contiguous dataset, or (growing) a chunked one of unlimited rows starting at
  * dims[0] rows. */
-static hid_t create_dataset(hid_t file, const char *name, hid_t type, int rank,
-                            const hsize_t *dims, int growing) {
+static hid_t create_dataset(hid_t file, const char *name, hid_t type, int rank, const hsize_t *dims,
+                            int growing) {
   hsize_t max_dims[3], chunk[3];
   for (int i = 0; i < rank; ++i) {
     max_dims[i] = i == 0 && growing ? H5S_UNLIMITED : dims[i];
-    chunk[i] = i > 0 ? dims[i] : (rank == 2 && dims[1] == CHR_BINS ? GROW_CHUNK_ROWS
-                                                                     : GROW_CHUNK_ROWS_SMALL);
+    chunk[i] = i > 0 ? dims[i]
+                     : (rank == 2 && dims[1] == CHR_BINS ? GROW_CHUNK_ROWS : GROW_CHUNK_ROWS_SMALL);
   }
   hid_t space = H5Screate_simple(rank, dims, max_dims);
   hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
   hid_t dset = H5I_INVALID_HID;
   if (space >= 0 && dcpl >= 0 &&
-      (!growing || (H5Pset_chunk(dcpl, rank, chunk) >= 0 &&
-                    H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0)))
+      (!growing ||
+       (H5Pset_chunk(dcpl, rank, chunk) >= 0 && H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) >= 0)))
     dset = H5Dcreate2(file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   if (dcpl >= 0) H5Pclose(dcpl);
   if (space >= 0) H5Sclose(space);
@@ -119,8 +121,7 @@ chr_status chr_dataset_writer_create(const char *path, hid_t fapl, int64_t n, in
     st = chr_error_set(err, CHR_ENOMEM, "dataset writer: out of memory");
     goto cleanup;
   }
-  w->file = w->histograms = w->ids = w->paths = w->palettes = w->palette_weights =
-      H5I_INVALID_HID;
+  w->file = w->histograms = w->ids = w->paths = w->palettes = w->palette_weights = H5I_INVALID_HID;
   w->id_type = w->path_type = H5I_INVALID_HID;
   w->n = n;
   w->id_len = id_len;
@@ -133,8 +134,10 @@ chr_status chr_dataset_writer_create(const char *path, hid_t fapl, int64_t n, in
   }
   if ((st = write_root_attributes(w->file, err)) != CHR_OK) goto cleanup;
   hsize_t hist_dims[2] = {(hsize_t)n, CHR_BINS}, str_dims[1] = {(hsize_t)n};
-  hsize_t pal_dims[3] = {(hsize_t)n, CHR_PALETTE_MAX, 3}, palw_dims[2] = {(hsize_t)n, CHR_PALETTE_MAX};
-  if ((w->histograms = create_dataset(w->file, "/histograms", H5T_IEEE_F32LE, 2, hist_dims, w->growing)) < 0) {
+  hsize_t pal_dims[3] = {(hsize_t)n, CHR_PALETTE_MAX, 3},
+          palw_dims[2] = {(hsize_t)n, CHR_PALETTE_MAX};
+  if ((w->histograms =
+           create_dataset(w->file, "/histograms", H5T_IEEE_F32LE, 2, hist_dims, w->growing)) < 0) {
     st = chr_error_set(err, CHR_EIO, "/histograms: cannot be created");
     goto cleanup;
   }
@@ -143,16 +146,17 @@ chr_status chr_dataset_writer_create(const char *path, hid_t fapl, int64_t n, in
     st = chr_error_set(err, CHR_EIO, "/image_ids: cannot be created");
     goto cleanup;
   }
-  if (path_len > 0 &&
-      ((w->path_type = fixed_string_type((size_t)path_len)) < 0 ||
-       (w->paths = create_dataset(w->file, "/file_paths", w->path_type, 1, str_dims, w->growing)) < 0)) {
+  if (path_len > 0 && ((w->path_type = fixed_string_type((size_t)path_len)) < 0 ||
+                       (w->paths = create_dataset(w->file, "/file_paths", w->path_type, 1, str_dims,
+                                                  w->growing)) < 0)) {
     st = chr_error_set(err, CHR_EIO, "/file_paths: cannot be created");
     goto cleanup;
   }
   if (with_palettes &&
-      ((w->palettes = create_dataset(w->file, "/palettes", H5T_STD_U8LE, 3, pal_dims, w->growing)) < 0 ||
-       (w->palette_weights =
-            create_dataset(w->file, "/palette_weights", H5T_IEEE_F32LE, 2, palw_dims, w->growing)) < 0)) {
+      ((w->palettes = create_dataset(w->file, "/palettes", H5T_STD_U8LE, 3, pal_dims, w->growing)) <
+           0 ||
+       (w->palette_weights = create_dataset(w->file, "/palette_weights", H5T_IEEE_F32LE, 2,
+                                            palw_dims, w->growing)) < 0)) {
     st = chr_error_set(err, CHR_EIO, "/palettes: cannot be created");
     goto cleanup;
   }
@@ -216,8 +220,8 @@ static chr_status pack_strings(char *const *strings, int64_t first, int64_t coun
 
 chr_status chr_dataset_writer_put(chr_dataset_writer *w, int64_t first, int64_t count,
                                   const float *hists, char *const *ids, char *const *paths,
-                                  const chr_rgb *palettes, const float *palette_weights,
-                                  hid_t dxpl, chr_error *err) {
+                                  const chr_rgb *palettes, const float *palette_weights, hid_t dxpl,
+                                  chr_error *err) {
   static const hsize_t hist_inner[1] = {CHR_BINS}, pal_inner[2] = {CHR_PALETTE_MAX, 3},
                        palw_inner[1] = {CHR_PALETTE_MAX};
   chr_status st = CHR_OK;
@@ -226,11 +230,13 @@ chr_status chr_dataset_writer_put(chr_dataset_writer *w, int64_t first, int64_t 
   chr_h5_quiet quiet;
   chr_h5_quiet_begin(&quiet);
   if (first < 0 || count < 0 || first > w->n || count > w->n - first) {
-    st = chr_error_set(err, CHR_EINVAL, "dataset writer: rows [%lld, %lld) (expected within [0, %lld))",
+    st = chr_error_set(err, CHR_EINVAL,
+                       "dataset writer: rows [%lld, %lld) (expected within [0, %lld))",
                        (long long)first, (long long)(first + count), (long long)w->n);
-  } else if (count > 0 && (hists == NULL || (w->palettes >= 0 && (palettes == NULL ||
-                                                                  palette_weights == NULL)))) {
-    st = chr_error_set(err, CHR_EINVAL, "dataset writer: rows [%lld, %lld) lack histograms or palettes",
+  } else if (count > 0 && (hists == NULL ||
+                           (w->palettes >= 0 && (palettes == NULL || palette_weights == NULL)))) {
+    st = chr_error_set(err, CHR_EINVAL,
+                       "dataset writer: rows [%lld, %lld) lack histograms or palettes",
                        (long long)first, (long long)(first + count));
   }
   if (st == CHR_OK) st = pack_strings(ids, first, count, w->id_len, "/image_ids", &packed_ids, err);
@@ -259,17 +265,19 @@ chr_status chr_dataset_writer_put(chr_dataset_writer *w, int64_t first, int64_t 
   if (write_rows(w->ids, w->id_type, 1, NULL, at, n, packed_ids, dxpl) != CHR_OK && io == CHR_OK)
     io = chr_error_set(err, CHR_EIO, "/image_ids: writing rows [%lld, %lld) failed",
                        (long long)first, (long long)(first + count));
-  if (w->paths >= 0 && write_rows(w->paths, w->path_type, 1, NULL, at, n, packed_paths, dxpl) !=
-                           CHR_OK && io == CHR_OK)
+  if (w->paths >= 0 &&
+      write_rows(w->paths, w->path_type, 1, NULL, at, n, packed_paths, dxpl) != CHR_OK &&
+      io == CHR_OK)
     io = chr_error_set(err, CHR_EIO, "/file_paths: writing rows [%lld, %lld) failed",
                        (long long)first, (long long)(first + count));
   if (w->palettes >= 0) {
-    if (write_rows(w->palettes, H5T_NATIVE_UINT8, 3, pal_inner, at, n, pal_bytes, dxpl) !=
-            CHR_OK && io == CHR_OK)
+    if (write_rows(w->palettes, H5T_NATIVE_UINT8, 3, pal_inner, at, n, pal_bytes, dxpl) != CHR_OK &&
+        io == CHR_OK)
       io = chr_error_set(err, CHR_EIO, "/palettes: writing rows [%lld, %lld) failed",
                          (long long)first, (long long)(first + count));
     if (write_rows(w->palette_weights, H5T_NATIVE_FLOAT, 2, palw_inner, at, n, palette_weights,
-                   dxpl) != CHR_OK && io == CHR_OK)
+                   dxpl) != CHR_OK &&
+        io == CHR_OK)
       io = chr_error_set(err, CHR_EIO, "/palette_weights: writing rows [%lld, %lld) failed",
                          (long long)first, (long long)(first + count));
   }

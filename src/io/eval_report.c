@@ -12,7 +12,7 @@
 typedef struct {
   int queries;
   double recall_mean, recall_min;
-  int pool_known;                  /* 0: some query's pool is larger than the Hellinger list */
+  int pool_known; /* 0: some query's pool is larger than the Hellinger list */
   double pool_recall_mean, pool_recall_min;
   int perfect; /* queries with recall 1 */
   double ann_mean, ann_p95, rerank_mean, rerank_p95, total_mean, total_p95;
@@ -114,9 +114,8 @@ static cJSON *mode_json(const char *name, const mode_figures *f, double wall_ms)
   cJSON *o = cJSON_CreateObject();
   cJSON *lat = o ? cJSON_AddObjectToObject(o, "latency_ms") : NULL;
   const char *stages[3] = {"ann", "rerank", "total"};
-  const double values[3][2] = {{f->ann_mean, f->ann_p95},
-                               {f->rerank_mean, f->rerank_p95},
-                               {f->total_mean, f->total_p95}};
+  const double values[3][2] = {
+      {f->ann_mean, f->ann_p95}, {f->rerank_mean, f->rerank_p95}, {f->total_mean, f->total_p95}};
   int ok = lat != NULL && cJSON_AddStringToObject(o, "mode", name) &&
            cJSON_AddNumberToObject(o, "queries", f->queries) &&
            cJSON_AddNumberToObject(o, "recall_at_k_mean", f->recall_mean) &&
@@ -164,16 +163,15 @@ static int add_invalid_queries(cJSON *root, const chr_batch_query *queries, int 
 static void table_row(FILE *out, const char *name, const mode_figures *f) {
   char pool[16] = "       -";
   if (f->pool_known) snprintf(pool, sizeof pool, "%8.4f", f->pool_recall_mean);
-  fprintf(out, "%-24s %8.4f %8.4f %s %9.2f %9.2f %9.2f %9.2f %7.1f%% %8.1f\n", name,
-          f->recall_mean, f->recall_min, pool, f->ann_mean, f->ann_p95, f->rerank_mean,
-          f->rerank_p95, 100.0 * f->pruned_fraction, f->queries_per_second);
+  fprintf(out, "%-24s %8.4f %8.4f %s %9.2f %9.2f %9.2f %9.2f %7.1f%% %8.1f\n", name, f->recall_mean,
+          f->recall_min, pool, f->ann_mean, f->ann_p95, f->rerank_mean, f->rerank_p95,
+          100.0 * f->pruned_fraction, f->queries_per_second);
 }
 
 chr_status chr_eval_report_write(const char *path, const chr_eval_context *ctx,
                                  const chr_batch_query *queries, int n, const chr_eval_mode *modes,
                                  int n_modes, const chr_eval_mode *truth,
-                                 const chr_query_result *hellinger, FILE *table,
-                                 chr_error *err) {
+                                 const chr_query_result *hellinger, FILE *table, chr_error *err) {
   cJSON *root = cJSON_CreateObject();
   cJSON *list = root ? cJSON_AddArrayToObject(root, "modes") : NULL;
   int ok = list != NULL && chr_json_add_text(root, "dataset", ctx->dataset) &&
@@ -186,8 +184,8 @@ chr_status chr_eval_report_write(const char *path, const chr_eval_context *ctx,
            cJSON_AddStringToObject(root, "truth", "exact EMD over every image (candidates bounds)");
   ok = ok && add_invalid_queries(root, queries, n);
   if (table != NULL)
-    fprintf(table, "%-24s %8s %8s %8s %9s %9s %9s %9s %8s %8s\n", "mode", "recall", "min",
-            "pool", "ann ms", "ann p95", "rerank", "rr p95", "pruned", "q/s");
+    fprintf(table, "%-24s %8s %8s %8s %9s %9s %9s %9s %8s %8s\n", "mode", "recall", "min", "pool",
+            "ann ms", "ann p95", "rerank", "rr p95", "pruned", "q/s");
   for (int m = -1; ok && m < n_modes; ++m) {
     const chr_eval_mode *mode = m < 0 ? truth : &modes[m];
     mode_figures f;

@@ -7,21 +7,32 @@
 static const struct {
   H5Z_filter_t id;
   const char *name;
-} builtin[] = {{H5Z_FILTER_DEFLATE, "gzip/deflate"}, {H5Z_FILTER_SHUFFLE, "shuffle"},
-               {H5Z_FILTER_FLETCHER32, "fletcher32"},  {H5Z_FILTER_SZIP, "szip"},
-               {H5Z_FILTER_NBIT, "nbit"},              {H5Z_FILTER_SCALEOFFSET, "scaleoffset"}};
+} builtin[] = {{H5Z_FILTER_DEFLATE, "gzip/deflate"},
+               {H5Z_FILTER_SHUFFLE, "shuffle"},
+               {H5Z_FILTER_FLETCHER32, "fletcher32"},
+               {H5Z_FILTER_SZIP, "szip"},
+               {H5Z_FILTER_NBIT, "nbit"},
+               {H5Z_FILTER_SCALEOFFSET, "scaleoffset"}};
 
 /* Registered third-party filters whose files carry no name (h5py writes "lzf"). */
 static const char *known_name(H5Z_filter_t id) {
   switch (id) {
-    case 307: return "bzip2";
-    case 32000: return "lzf";
-    case 32001: return "blosc";
-    case 32004: return "lz4";
-    case 32008: return "bitshuffle";
-    case 32015: return "zstd";
-    case 32026: return "blosc2";
-    default: return "unregistered";
+    case 307:
+      return "bzip2";
+    case 32000:
+      return "lzf";
+    case 32001:
+      return "blosc";
+    case 32004:
+      return "lz4";
+    case 32008:
+      return "bitshuffle";
+    case 32015:
+      return "zstd";
+    case 32026:
+      return "blosc2";
+    default:
+      return "unregistered";
   }
 }
 
@@ -53,8 +64,8 @@ chr_status chr_h5_check_filters(hid_t dset, const char *name, chr_error *err) {
     unsigned flags = 0, config = 0;
     size_t n_values = 0;
     char stored[64] = "";
-    H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &n_values, NULL, sizeof stored,
-                                     stored, &config);
+    H5Z_filter_t id =
+        H5Pget_filter2(dcpl, (unsigned)i, &flags, &n_values, NULL, sizeof stored, stored, &config);
     if (id < 0) {
       st = chr_error_set(err, CHR_EIO, "%s: cannot read filter %d of its pipeline", name, i);
       goto cleanup;

@@ -62,4 +62,3 @@ chr_status chr_hdf5_explain_open_failure(const char *path, chr_error *err) {
                          (unsigned long long)size, (unsigned long long)end);
   return chr_error_set(err, CHR_EFORMAT, "not an HDF5 file (expected an HDF5 dataset)");
 }
-

@@ -46,8 +46,8 @@ chr_status chr_html_report_load(const char *path, cJSON **out, chr_error *err) {
   *out = NULL;
   char *text = NULL;
   size_t size = 0;
-  chr_status st = chr_text_read(path, CHR_HTML_REPORT_FILE_MAX, "search report",
-                                "a search report", "", &text, &size, err);
+  chr_status st = chr_text_read(path, CHR_HTML_REPORT_FILE_MAX, "search report", "a search report",
+                                "", &text, &size, err);
   if (st != CHR_OK) return st;
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithLengthOpts(text, size, &end, 0);

@@ -12,20 +12,10 @@
 typedef enum { FORMAT_NONE, FORMAT_PNG, FORMAT_JPEG, FORMAT_GIF, FORMAT_BMP, FORMAT_WEBP } format;
 
 static const char *format_name(format f) {
-  switch (f) {
-    case FORMAT_PNG:
-      return "PNG";
-    case FORMAT_JPEG:
-      return "JPEG";
-    case FORMAT_GIF:
-      return "GIF";
-    case FORMAT_BMP:
-      return "BMP";
-    case FORMAT_WEBP:
-      return "WebP";
-    default:
-      return "unknown";
-  }
+  static const char *const names[] = {
+      [FORMAT_NONE] = "unknown", [FORMAT_PNG] = "PNG", [FORMAT_JPEG] = "JPEG",
+      [FORMAT_GIF] = "GIF",      [FORMAT_BMP] = "BMP", [FORMAT_WEBP] = "WebP"};
+  return f >= FORMAT_NONE && f <= FORMAT_WEBP ? names[f] : "unknown";
 }
 
 static format sniff(const uint8_t *b, size_t n) {

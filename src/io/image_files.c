@@ -41,9 +41,12 @@ static chr_status add_entry(walker *w, char *path, char *name, const char *probl
     w->capacity = grown;
   }
   const struct stat *id = w->found;
-  list->files[list->count++] = (chr_image_file){
-      path, name, problem_copy, id ? (unsigned long long)id->st_dev : 0,
-      id ? (unsigned long long)id->st_ino : 0, w->input};
+  list->files[list->count++] = (chr_image_file){path,
+                                                name,
+                                                problem_copy,
+                                                id ? (unsigned long long)id->st_dev : 0,
+                                                id ? (unsigned long long)id->st_ino : 0,
+                                                w->input};
   return CHR_OK;
 nomem:
   free(path);

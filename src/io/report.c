@@ -15,6 +15,7 @@
 #include "chromatica/json_text.h"
 #include "chromatica/options.h"
 #include "chromatica/textfile.h"
+#include "chromatica/topk.h"
 #include "stats.h"
 
 #define RECENT_MAX 1000
@@ -149,7 +150,8 @@ static int add_success(cJSON *o, const chr_batch_query *q, const chr_query_resul
     ok = add_num(hit, "rank", j + 1) && add_str(hit, "image_id", ids[h->row]) &&
          (paths == NULL || add_str(hit, "file_path", paths[h->row])) &&
          add_num(hit, "distance", h->distance) && add_num(hit, "ann_score", h->ann_score) &&
-         add_num(hit, "confidence", confidence) && add_dominant(hit, h, palettes, palette_weights) &&
+         add_num(hit, "confidence", confidence) &&
+         add_dominant(hit, h, palettes, palette_weights) &&
          add_duplicates(hit, q, h, ids, run, &collapsed);
     if (!ok) return 0;
   }
@@ -192,8 +194,7 @@ typedef struct {
 
 static int completion_cmp(const void *pa, const void *pb) {
   const completion *a = pa, *b = pb;
-  if (a->end_s != b->end_s) return a->end_s < b->end_s ? -1 : 1;
-  return (a->index > b->index) - (a->index < b->index);
+  return chr_order_value_row(a->end_s, a->index, b->end_s, b->index);
 }
 
 static chr_status add_performance(cJSON *root, const chr_batch *b, const chr_query_result *r,
@@ -270,8 +271,7 @@ static int add_run(cJSON *root, const chr_run_info *run, const chr_rank_stats *r
        add_num(t, "distribute", run->distribute_ms) && add_num(t, "search", run->search_ms) &&
        add_num(t, "gather", run->gather_ms) &&
        /* A report cannot hold the time taken to write itself; stdout prints it. */
-       cJSON_AddNullToObject(t, "write") != NULL &&
-       add_num(o, "total_ms", run->total_ms) &&
+       cJSON_AddNullToObject(t, "write") != NULL && add_num(o, "total_ms", run->total_ms) &&
        cJSON_AddBoolToObject(o, "incomplete", run->incomplete) != NULL &&
        (run->incomplete ? add_str(o, "stopped_by", run->stopped_by ? run->stopped_by : "signal")
                         : cJSON_AddNullToObject(o, "stopped_by") != NULL);
@@ -366,4 +366,3 @@ cleanup:
   cJSON_Delete(root);
   return status;
 }
-

@@ -1,8 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "chromatica/textfile.h"
 
-#include "chromatica/paths.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "chromatica/paths.h"
 
 #define TMP_PATH_MAX 4096
 

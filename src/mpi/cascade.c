@@ -114,7 +114,8 @@ chr_status chr_mpi_cascade(MPI_Comm gcomm, const chr_index *idx, int64_t images,
   }
   int *counts = malloc((size_t)(n > 0 ? n : 1) * sizeof *counts);
   int *all_counts = malloc((size_t)(n > 0 ? n : 1) * (size_t)shards * sizeof *all_counts);
-  int *bytes = malloc((size_t)shards * sizeof *bytes), *displs = malloc((size_t)shards * sizeof *displs);
+  int *bytes = malloc((size_t)shards * sizeof *bytes),
+      *displs = malloc((size_t)shards * sizeof *displs);
   survivor *mine = malloc(mine_max * sizeof *mine), *all = NULL;
   survivor *merge = malloc((size_t)longest * (size_t)shards * sizeof *merge);
   if (!counts || !all_counts || !bytes || !displs || !mine || !merge)
@@ -133,7 +134,8 @@ chr_status chr_mpi_cascade(MPI_Comm gcomm, const chr_index *idx, int64_t images,
     received += items;
   }
   all = malloc((size_t)(received > 0 ? received : 1) * sizeof *all);
-  if (all == NULL) st = chr_error_set(err, CHR_ENOMEM, "cascade: cannot hold %d survivors", received);
+  if (all == NULL)
+    st = chr_error_set(err, CHR_ENOMEM, "cascade: cannot hold %d survivors", received);
   if ((st = chr_mpi_agree(gcomm, st, err)) != CHR_OK) goto cleanup;
   st = chr_mpi_check(MPI_Allgatherv(mine, sent * (int)sizeof(survivor), MPI_BYTE, all, bytes,
                                     displs, MPI_BYTE, gcomm),

@@ -1,12 +1,11 @@
-#include "chromatica/mpi_collect.h"
-
-#include "chromatica/clock.h"
-
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "chromatica/clock.h"
+#include "chromatica/mpi_collect.h"
 
 chr_status chr_mpi_check(int rc, chr_error *err, const char *fmt, ...) {
   if (rc == MPI_SUCCESS) return CHR_OK;
@@ -73,8 +72,8 @@ chr_status chr_mpi_bcast_int64s(MPI_Comm comm, int64_t *values, int n, chr_error
                        "MPI_Bcast of %d integers from rank 0", n);
 }
 
-chr_status chr_mpi_gather_rank_stats(MPI_Comm comm, const chr_rank_stats *mine,
-                                     chr_rank_stats *all, chr_error *err) {
+chr_status chr_mpi_gather_rank_stats(MPI_Comm comm, const chr_rank_stats *mine, chr_rank_stats *all,
+                                     chr_error *err) {
   int rc = MPI_Gather(mine, (int)sizeof *mine, MPI_BYTE, all, (int)sizeof *mine, MPI_BYTE, 0, comm);
   return chr_mpi_agree(comm, chr_mpi_check(rc, err, "MPI_Gather of per-rank figures"), err);
 }
@@ -84,7 +83,9 @@ chr_status chr_mpi_place(MPI_Comm comm, int *rank, int *size, chr_error *err) {
   return st == CHR_OK ? chr_mpi_check(MPI_Comm_size(comm, size), err, "MPI_Comm_size") : st;
 }
 
-double chr_mpi_seconds(void) { return chr_clock_seconds(); }
+double chr_mpi_seconds(void) {
+  return chr_clock_seconds();
+}
 
 chr_status chr_mpi_barrier(MPI_Comm comm, chr_error *err) {
   return chr_mpi_check(MPI_Barrier(comm), err, "MPI_Barrier");
@@ -96,16 +97,16 @@ chr_status chr_mpi_bcast_bytes(MPI_Comm comm, char **data, int64_t *size, chr_er
   if (st != CHR_OK) return st;
   int64_t n = rank == 0 ? *size : 0;
   st = rank == 0 && (n < 0 || n > INT_MAX)
-                      ? chr_error_set(err, CHR_EINVAL, "broadcast of %lld bytes (limit %d)",
-                                      (long long)n, INT_MAX)
-                      : CHR_OK;
+           ? chr_error_set(err, CHR_EINVAL, "broadcast of %lld bytes (limit %d)", (long long)n,
+                           INT_MAX)
+           : CHR_OK;
   if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) return st;
   st = chr_mpi_check(MPI_Bcast(&n, 1, MPI_INT64_T, 0, comm), err, "MPI_Bcast of a buffer size");
   if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) return st;
   char *buf = rank == 0 ? *data : malloc(n > 0 ? (size_t)n : 1);
-  st = buf == NULL ? chr_error_set(err, CHR_ENOMEM, "out of memory for a %lld-byte broadcast",
-                                   (long long)n)
-                   : CHR_OK;
+  st = buf == NULL
+           ? chr_error_set(err, CHR_ENOMEM, "out of memory for a %lld-byte broadcast", (long long)n)
+           : CHR_OK;
   if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) {
     if (rank != 0) free(buf);
     return st;
@@ -162,13 +163,12 @@ chr_status chr_mpi_gatherv(MPI_Comm comm, int root, const void *mine, int64_t si
       (out->data = malloc(out->total > 0 ? (size_t)out->total : 1)) == NULL)
     st = chr_error_set(err, CHR_ENOMEM, "cannot hold %s (%lld bytes)", name, (long long)out->total);
   if ((st = chr_mpi_agree(comm, st, err)) != CHR_OK) goto cleanup;
-  int rc = root == CHR_MPI_EVERY_RANK
-               ? MPI_Allgatherv(mine, (int)size, MPI_BYTE, out->data, out->bytes, out->displs,
-                                MPI_BYTE, comm)
-               : MPI_Gatherv(mine, (int)size, MPI_BYTE, out->data, out->bytes, out->displs,
-                             MPI_BYTE, root, comm);
-  st = chr_mpi_check(rc, err, "%s of %s", root == CHR_MPI_EVERY_RANK ? "MPI_Allgatherv" : "MPI_Gatherv",
-                     name);
+  int rc = root == CHR_MPI_EVERY_RANK ? MPI_Allgatherv(mine, (int)size, MPI_BYTE, out->data,
+                                                       out->bytes, out->displs, MPI_BYTE, comm)
+                                      : MPI_Gatherv(mine, (int)size, MPI_BYTE, out->data,
+                                                    out->bytes, out->displs, MPI_BYTE, root, comm);
+  st = chr_mpi_check(rc, err, "%s of %s",
+                     root == CHR_MPI_EVERY_RANK ? "MPI_Allgatherv" : "MPI_Gatherv", name);
   st = chr_mpi_agree(comm, st, err);
 cleanup:
   free(sizes);
@@ -204,7 +204,8 @@ chr_status chr_mpi_node_peers(MPI_Comm comm, const void *key, int key_bytes, int
   if (st == CHR_OK)
     st = chr_mpi_check(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node),
                        err, "MPI_Comm_split_type (MPI_COMM_TYPE_SHARED)");
-  if (st == CHR_OK) st = chr_mpi_check(MPI_Comm_size(node, &size), err, "MPI_Comm_size of the node");
+  if (st == CHR_OK)
+    st = chr_mpi_check(MPI_Comm_size(node, &size), err, "MPI_Comm_size of the node");
   if (st == CHR_OK && (all = malloc((size_t)size * (size_t)key_bytes + 1)) == NULL)
     st = chr_error_set(err, CHR_ENOMEM, "out of memory for %d ranks' keys", size);
   /* The node communicator's ranks all reach this point together: each either has one or the

@@ -6,7 +6,6 @@
 #include "chromatica/grid.h"
 #include "chromatica/mpi_index.h"
 
-
 typedef struct {
   chr_dataset *ds;
   hid_t fapl, dxpl;
@@ -25,15 +24,13 @@ static chr_status open_file(MPI_Comm comm, chr_io_mode mode, const char *path, l
 
 /* Checks that this rank's offsets never decrease and stay within [0, nnz] before they index
  * the mapped entries. */
-static chr_status check_offsets(const chr_layout *L, const loader *l, int64_t nnz,
-                                chr_error *err) {
+static chr_status check_offsets(const chr_layout *L, const loader *l, int64_t nnz, chr_error *err) {
   for (int64_t r = 0; r <= L->rows; ++r)
     if (l->offsets[r] < (r ? l->offsets[r - 1] : 0) || l->offsets[r] > nnz)
       return chr_error_set(err, CHR_EFORMAT,
                            "/index/offsets[%lld]: %lld (expected non-decreasing, within [0, "
                            "%lld]: truncated or foreign; rebuild it with `chromatica index FILE`)",
-                           (long long)(L->first_row + r), (long long)l->offsets[r],
-                           (long long)nnz);
+                           (long long)(L->first_row + r), (long long)l->offsets[r], (long long)nnz);
   return CHR_OK;
 }
 
@@ -53,8 +50,8 @@ static void release_entries(void *p) {
 
 /* Maps the stored summaries (index_version 2) and hands this shard's columns to idx, which
  * then computes none. */
-static chr_status adopt_summaries(const chr_layout *L, const char *path, loader *l,
-                                  chr_index *idx, chr_error *err) {
+static chr_status adopt_summaries(const chr_layout *L, const char *path, loader *l, chr_index *idx,
+                                  chr_error *err) {
   entry_maps *maps = calloc(1, sizeof *maps);
   const float *centroid = NULL;
   const uint8_t *cdf = NULL;
@@ -97,8 +94,9 @@ static chr_status check_sample(const chr_layout *L, loader *l, const chr_index *
   for (int k = 0; k < samples; ++k) {
     /* Spread over the shard, shifted by the checksum so the sample is not a fixed set. */
     int64_t r = samples == 1 ? 0
-                : k == samples - 1 ? L->rows - 1
-                : (int64_t)((k * L->rows + (int64_t)(checksum % (uint64_t)L->rows)) / samples);
+                : k == samples - 1
+                    ? L->rows - 1
+                    : (int64_t)((k * L->rows + (int64_t)(checksum % (uint64_t)L->rows)) / samples);
     double t = MPI_Wtime();
     chr_status st = chr_dataset_read_rows(l->ds, L->first_row + r, 1, dense, H5P_DEFAULT, err);
     *read_ms += (MPI_Wtime() - t) * 1e3;
@@ -159,9 +157,9 @@ static chr_status load(MPI_Comm comm, const chr_layout *L, const char *path, loa
   st = chr_mpi_agree(comm, st, err);
   if (st != CHR_OK) return st;
   /* Summed over the group's shards, which together hold every row once. */
-  chr_status reduced = chr_mpi_check(MPI_Allreduce(&sum, &total, 1, MPI_UINT64_T, MPI_SUM,
-                                                   L->group_comm),
-                                     err, "MPI_Allreduce of the index checksum");
+  chr_status reduced =
+      chr_mpi_check(MPI_Allreduce(&sum, &total, 1, MPI_UINT64_T, MPI_SUM, L->group_comm), err,
+                    "MPI_Allreduce of the index checksum");
   st = chr_mpi_agree(comm, st != CHR_OK ? st : reduced, err);
   if (st == CHR_OK && total != meta.checksum)
     st = chr_error_set(err, CHR_EFORMAT,

@@ -78,13 +78,16 @@ static chr_status read_block(MPI_Comm comm, const char *path, hid_t fapl, hid_t 
     b->first = *images * rank / size;
     b->rows = *images * (rank + 1) / size - b->first;
     b->ends = calloc((size_t)b->rows + 1, sizeof *b->ends);
-    if (b->ends == NULL) st = chr_error_set(err, CHR_ENOMEM, "cannot hold %lld row ends", (long long)b->rows);
+    if (b->ends == NULL)
+      st = chr_error_set(err, CHR_ENOMEM, "cannot hold %lld row ends", (long long)b->rows);
   }
   st = chr_mpi_agree(comm, st, err);
   int64_t calls = 0;
   if (st == CHR_OK)
-    st = chr_mpi_agree(comm, chr_mpi_max_int64(comm, (b->rows + WRITE_READ_ROWS - 1) / WRITE_READ_ROWS,
-                                               &calls, err), err);
+    st = chr_mpi_agree(
+        comm,
+        chr_mpi_max_int64(comm, (b->rows + WRITE_READ_ROWS - 1) / WRITE_READ_ROWS, &calls, err),
+        err);
   if (st == CHR_OK) st = chr_mpi_agree(comm, convert(ds, dxpl, b, calls, rows, err), err);
   chr_dataset_close(&ds);
   free(rows);
@@ -95,8 +98,8 @@ static chr_status read_block(MPI_Comm comm, const char *path, hid_t fapl, hid_t 
 static chr_status write_roots(MPI_Comm comm, chr_index_writer *w, const block *b, hid_t dxpl,
                               chr_error *err) {
   int64_t calls = 0;
-  chr_status st = chr_mpi_max_int64(comm, (b->rows + WRITE_READ_ROWS - 1) / WRITE_READ_ROWS,
-                                    &calls, err);
+  chr_status st =
+      chr_mpi_max_int64(comm, (b->rows + WRITE_READ_ROWS - 1) / WRITE_READ_ROWS, &calls, err);
   uint16_t *roots = malloc((size_t)WRITE_READ_ROWS * CHR_BINS * sizeof *roots);
   float *centroid = malloc((size_t)WRITE_READ_ROWS * 3 * sizeof *centroid);
   uint8_t *cdf = malloc((size_t)WRITE_READ_ROWS * CHR_INDEX_CDF);
@@ -116,8 +119,8 @@ static chr_status write_roots(MPI_Comm comm, chr_index_writer *w, const block *b
     /* Both writes are collective: every rank makes both whatever the first returned. */
     chr_error second;
     chr_status s = chr_index_writer_put_roots(w, b->first + r0, count, roots, dxpl, err);
-    chr_status t = chr_index_writer_put_summaries(w, b->first + r0, count, centroid, cdf, dxpl,
-                                                  &second);
+    chr_status t =
+        chr_index_writer_put_summaries(w, b->first + r0, count, centroid, cdf, dxpl, &second);
     if (s == CHR_OK && t != CHR_OK) *err = second;
     st = chr_mpi_agree(comm, s != CHR_OK ? s : t, err);
   }
@@ -144,9 +147,12 @@ static chr_status write_block(MPI_Comm comm, const char *path, hid_t fapl, hid_t
   if (b->lead) start = 0; /* MPI_Exscan leaves rank 0's value undefined */
   st = chr_mpi_agree(comm, st, err);
   if (st == CHR_OK)
-    st = chr_mpi_agree(comm, chr_mpi_max_int64(comm, (b->nnz + WRITE_PUT_ENTRIES - 1) / WRITE_PUT_ENTRIES,
-                                               &calls, err), err);
-  if (st == CHR_OK) st = chr_mpi_agree(comm, chr_index_writer_create(path, fapl, images, total, &w, err), err);
+    st = chr_mpi_agree(
+        comm,
+        chr_mpi_max_int64(comm, (b->nnz + WRITE_PUT_ENTRIES - 1) / WRITE_PUT_ENTRIES, &calls, err),
+        err);
+  if (st == CHR_OK)
+    st = chr_mpi_agree(comm, chr_index_writer_create(path, fapl, images, total, &w, err), err);
   if (st == CHR_OK) st = chr_mpi_agree(comm, write_roots(comm, w, b, dxpl, err), err);
   if (st != CHR_OK) goto cleanup;
   for (int64_t r = 0; r <= b->rows; ++r) b->ends[r] += start;
@@ -158,8 +164,8 @@ static chr_status write_block(MPI_Comm comm, const char *path, hid_t fapl, hid_t
     int64_t lo = c * WRITE_PUT_ENTRIES, n = b->nnz - lo;
     if (n > WRITE_PUT_ENTRIES) n = WRITE_PUT_ENTRIES;
     if (n < 0 || local != CHR_OK) n = 0;
-    chr_status s = chr_index_writer_put_entries(w, start + lo, n, b->bins + lo, b->mass + lo,
-                                                dxpl, err);
+    chr_status s =
+        chr_index_writer_put_entries(w, start + lo, n, b->bins + lo, b->mass + lo, dxpl, err);
     if (local == CHR_OK) local = s;
   }
   st = chr_mpi_agree(comm, local, err);

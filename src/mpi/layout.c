@@ -1,12 +1,11 @@
 #define _POSIX_C_SOURCE 200809L
-#include "chromatica/mpi_layout.h"
-
-#include "chromatica/grid.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "chromatica/grid.h"
+#include "chromatica/mpi_layout.h"
 
 enum { CHUNK_ROWS = 4096, TAG_HEADER = 101, TAG_ROWS = 102 };
 
@@ -90,8 +89,8 @@ double chr_layout_shard_bytes(int64_t rows) {
          (double)CHUNK_ROWS * CHR_BINS * 4.0;
 }
 
-chr_status chr_layout_default_shards(MPI_Comm comm, int64_t images, double rank_bytes,
-                                    int *shards, chr_error *err) {
+chr_status chr_layout_default_shards(MPI_Comm comm, int64_t images, double rank_bytes, int *shards,
+                                     chr_error *err) {
   int rank = 0, size = 1;
   chr_status st = chr_mpi_place(comm, &rank, &size, err);
   if (st != CHR_OK) return st;
@@ -145,8 +144,8 @@ chr_status chr_layout_create(MPI_Comm comm, int shards, int64_t images, chr_layo
   out->images = images;
   out->first_row = images * out->shard / shards;
   out->rows = images * (out->shard + 1) / shards - out->first_row;
-  chr_status st = chr_mpi_check(MPI_Comm_split(comm, out->group, out->shard, &out->group_comm),
-                                err, "MPI_Comm_split into query groups");
+  chr_status st = chr_mpi_check(MPI_Comm_split(comm, out->group, out->shard, &out->group_comm), err,
+                                "MPI_Comm_split into query groups");
   /* The group communicator inherits comm's error handler (MPI_ERRORS_RETURN). */
   if (st != CHR_OK) out->group_comm = MPI_COMM_NULL;
   return st;
@@ -175,7 +174,8 @@ static chr_status scatter_send(MPI_Comm comm, const chr_layout *L, chr_dataset *
                                chr_index *own, double *read_ms, chr_error *err) {
   chr_status st = CHR_OK;
   int *finished = calloc((size_t)L->groups, sizeof *finished); /* got the shard's last chunk */
-  if (finished == NULL) st = chr_error_set(err, CHR_ENOMEM, "cannot track %d query groups", L->groups);
+  if (finished == NULL)
+    st = chr_error_set(err, CHR_ENOMEM, "cannot track %d query groups", L->groups);
   int s = 0;
   for (; s < L->shards && st == CHR_OK; ++s) {
     int64_t begin = L->images * s / L->shards, end = L->images * (s + 1) / L->shards;
@@ -194,8 +194,9 @@ static chr_status scatter_send(MPI_Comm comm, const chr_layout *L, chr_dataset *
           st = chr_mpi_check(MPI_Send(&count, 1, MPI_INT64_T, dest, TAG_HEADER, comm), err,
                              "MPI_Send of a row header to rank %d", dest);
           if (st == CHR_OK)
-            st = chr_mpi_check(MPI_Send(buf, (int)(count * CHR_BINS), MPI_FLOAT, dest, TAG_ROWS, comm),
-                               err, "MPI_Send of rows to rank %d", dest);
+            st = chr_mpi_check(
+                MPI_Send(buf, (int)(count * CHR_BINS), MPI_FLOAT, dest, TAG_ROWS, comm), err,
+                "MPI_Send of rows to rank %d", dest);
         }
         finished[g] = st == CHR_OK && c + count == end;
       }
@@ -212,14 +213,14 @@ static chr_status scatter_receive(MPI_Comm comm, const chr_layout *L, float *buf
   int64_t received = 0;
   while (received < L->rows) {
     int64_t header = 0;
-    chr_status st = chr_mpi_check(MPI_Recv(&header, 1, MPI_INT64_T, 0, TAG_HEADER, comm,
-                                           MPI_STATUS_IGNORE),
-                                  err, "MPI_Recv of a row header from rank 0");
+    chr_status st =
+        chr_mpi_check(MPI_Recv(&header, 1, MPI_INT64_T, 0, TAG_HEADER, comm, MPI_STATUS_IGNORE),
+                      err, "MPI_Recv of a row header from rank 0");
     if (st != CHR_OK) return st;
     if (header < 0) return chr_error_set(err, CHR_EIO, "rank 0 stopped sending rows");
-    st = chr_mpi_check(MPI_Recv(buf, (int)(header * CHR_BINS), MPI_FLOAT, 0, TAG_ROWS, comm,
-                                MPI_STATUS_IGNORE),
-                       err, "MPI_Recv of rows from rank 0");
+    st = chr_mpi_check(
+        MPI_Recv(buf, (int)(header * CHR_BINS), MPI_FLOAT, 0, TAG_ROWS, comm, MPI_STATUS_IGNORE),
+        err, "MPI_Recv of rows from rank 0");
     if (st == CHR_OK) st = chr_index_append(own, buf, header, err);
     if (st != CHR_OK) return st;
     received += header;
@@ -304,9 +305,9 @@ chr_status chr_shard_load(MPI_Comm comm, const chr_layout *layout, chr_io_mode m
   }
   st = chr_mpi_agree(comm, st, err);
   int any_independent = 0;
-  chr_status reduced = chr_mpi_check(MPI_Allreduce(independent_io, &any_independent, 1, MPI_INT,
-                                                   MPI_MAX, comm),
-                                     err, "MPI_Allreduce of the independent-I/O flags");
+  chr_status reduced =
+      chr_mpi_check(MPI_Allreduce(independent_io, &any_independent, 1, MPI_INT, MPI_MAX, comm), err,
+                    "MPI_Allreduce of the independent-I/O flags");
   if (st == CHR_OK) st = chr_mpi_agree(comm, reduced, err);
   *independent_io = any_independent;
 cleanup:

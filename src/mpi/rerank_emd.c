@@ -32,7 +32,7 @@ typedef struct {
   pool_entry *pool; /* this shard's part of the pool, sorted by (bound, row) */
   int64_t n_pool, head, pool_total, solved;
   int64_t sorted_end; /* pool[0, sorted_end) is in order and precedes everything after it */
-  chr_match *best; /* the best k solved so far in the whole group, identical on every shard */
+  chr_match *best;    /* the best k solved so far in the whole group, identical on every shard */
   int n_best, k, round, done;
   chr_match *mine; /* what this shard solved */
   int64_t n_mine, cap_mine;
@@ -44,8 +44,7 @@ static int entry_compare(const void *pa, const void *pb) {
 }
 
 static double threshold(const chr_emd_job *job, const job_state *s) {
-  return job->query->options.emd_prune && s->n_best == s->k ? s->best[s->k - 1].distance
-                                                             : INFINITY;
+  return job->query->options.emd_prune && s->n_best == s->k ? s->best[s->k - 1].distance : INFINITY;
 }
 
 /* Rearranges pool[0, n) so that its first `front` entries are the smallest in (bound, row)
@@ -68,9 +67,12 @@ static void select_front(pool_entry *pool, int64_t n, int64_t front) {
         i++;
       }
     }
-    if (front < lt) hi = lt;
-    else if (front > gt) lo = gt;
-    else return;
+    if (front < lt)
+      hi = lt;
+    else if (front > gt)
+      lo = gt;
+    else
+      return;
   }
 }
 
@@ -91,8 +93,11 @@ static chr_status build_pool(const chr_index *idx, const chr_emd_job *job, job_s
   }
   s->pool = malloc((size_t)(n > 0 ? n : 1) * sizeof *s->pool);
   s->best = malloc((size_t)s->k * sizeof *s->best);
-  double *bounds = o->candidate_stage == CHR_STAGE_BOUNDS ? malloc((size_t)(n > 0 ? n : 1) * sizeof *bounds) : NULL;
-  if (s->pool == NULL || s->best == NULL || (o->candidate_stage == CHR_STAGE_BOUNDS && bounds == NULL)) {
+  double *bounds = o->candidate_stage == CHR_STAGE_BOUNDS
+                       ? malloc((size_t)(n > 0 ? n : 1) * sizeof *bounds)
+                       : NULL;
+  if (s->pool == NULL || s->best == NULL ||
+      (o->candidate_stage == CHR_STAGE_BOUNDS && bounds == NULL)) {
     free(bounds);
     return chr_error_set(err, CHR_ENOMEM, "emd rerank: cannot hold a pool of %lld images",
                          (long long)n);
@@ -145,7 +150,8 @@ static void order_rest(job_state *s) {
 static int offer(const chr_emd_job *job, const job_state *s) {
   double t = threshold(job, s);
   int c = 0;
-  while (s->head + c < s->n_pool && c < s->round && !chr_emd_bound_prunes(s->pool[s->head + c].bound, t))
+  while (s->head + c < s->n_pool && c < s->round &&
+         !chr_emd_bound_prunes(s->pool[s->head + c].bound, t))
     c++;
   return c;
 }
@@ -164,9 +170,10 @@ static round_result solve(const chr_index *idx, const chr_emd_job *job, const jo
     r.status = PRUNED;
     return r;
   }
-  if (job->query->options.candidate_stage == CHR_STAGE_BOUNDS) r.ann = chr_scan_score(idx, q, local);
+  if (job->query->options.candidate_stage == CHR_STAGE_BOUNDS)
+    r.ann = chr_scan_score(idx, q, local);
   chr_error e_err;
-  if (chr_emd_dual_table(q, (const double (*)[CHR_BINS])s->bounds.cost, bins, mass, m, &r.distance,
+  if (chr_emd_dual_table(q, (const double(*)[CHR_BINS])s->bounds.cost, bins, mass, m, &r.distance,
                          r.dual, &e_err) != CHR_OK) {
     r.status = FAILED;
     snprintf(error, CHR_ERROR_MESSAGE_MAX, "%s", e_err.message);
@@ -392,8 +399,8 @@ static chr_status refine_pools(const chr_index *idx, chr_emd_job *jobs, job_stat
   return CHR_OK;
 }
 
-static chr_status run_round(MPI_Comm gcomm, const chr_index *idx, chr_emd_job *jobs,
-                            job_state *s, int n, round_buffers *b, chr_error *err) {
+static chr_status run_round(MPI_Comm gcomm, const chr_index *idx, chr_emd_job *jobs, job_state *s,
+                            int n, round_buffers *b, chr_error *err) {
   int my_shard = 0, shards = 1, sent = 0, received = 0;
   chr_status st = chr_mpi_place(gcomm, &my_shard, &shards, err);
   if (st != CHR_OK) return st;
@@ -416,8 +423,8 @@ static chr_status run_round(MPI_Comm gcomm, const chr_index *idx, chr_emd_job *j
   for (int i = 0; i < items; ++i) {
     int j = b->item_job[i];
     b->errors[i][0] = '\0';
-    b->results[i] = solve(idx, &jobs[j], &s[j], &s[j].pool[b->item_entry[i]], j,
-                          b->thresholds[j], b->errors[i]);
+    b->results[i] = solve(idx, &jobs[j], &s[j], &s[j].pool[b->item_entry[i]], j, b->thresholds[j],
+                          b->errors[i]);
   }
   st = allgather_items(gcomm, b->results, items, sizeof(round_result), &b->results_in, &received,
                        "a round's distances", err);
@@ -459,7 +466,8 @@ chr_status chr_mpi_emd_rerank(MPI_Comm gcomm, const chr_index *idx, chr_emd_job 
     st = chr_mpi_agree(gcomm, run_round(gcomm, idx, jobs, s, n, &b, err), err);
     if (st != CHR_OK) goto cleanup;
     for (int j = 0; j < n; ++j)
-      if (s[j].done && jobs[j].rerank_ms < 0.0) jobs[j].rerank_ms = (chr_mpi_seconds() - start) * 1e3;
+      if (s[j].done && jobs[j].rerank_ms < 0.0)
+        jobs[j].rerank_ms = (chr_mpi_seconds() - start) * 1e3;
   }
   for (int j = 0; j < n; ++j) {
     chr_emd_job *job = &jobs[j];

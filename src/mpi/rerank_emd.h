@@ -15,8 +15,8 @@
 
 #include <mpi.h>
 
-#include "chromatica/bounds.h"
 #include "chromatica/batch.h"
+#include "chromatica/bounds.h"
 #include "chromatica/scan.h"
 #include "chromatica/search.h"
 

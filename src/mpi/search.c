@@ -1,31 +1,31 @@
-#include "chromatica/mpi_search.h"
+#include "chromatica/search.h"
 
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "chromatica/query_cache.h"
-#include "chromatica/search.h"
 #include "cascade.h"
+#include "chromatica/mpi_search.h"
+#include "chromatica/query_cache.h"
 #include "rerank_emd.h"
 #include "search_stop.h"
 
 _Static_assert(CHR_K_MAX <= CHR_RESULTS_K_MAX, "a query's k hits must fit a chr_query_result");
 /* Rank 0 gathers every answer as bytes (chr_mpi_gatherv), whose total MPI counts in an int. */
-_Static_assert((long long)CHR_BATCH_QUERIES_MAX * (long long)sizeof(chr_query_result) < INT_MAX,
+_Static_assert((long long)CHR_BATCH_QUERIES_MAX *(long long)sizeof(chr_query_result) < INT_MAX,
                "the answers of a full batch must fit one gather");
 
 /* One query of a wave as one rank of the group sees it. */
 typedef struct {
   const chr_batch_query *query;
-  int want;                 /* R over the whole dataset (k in fast mode) */
-  chr_hit *partial;         /* this shard's stage-1 top (want slots) */
-  int n_partial;            /* -1: stage 1 failed here */
-  chr_hit *merged;          /* the group-wide stage-1 top (want slots) */
-  int n_merged;             /* -1: stage 1 failed on some shard */
+  int want;                              /* R over the whole dataset (k in fast mode) */
+  chr_hit *partial;                      /* this shard's stage-1 top (want slots) */
+  int n_partial;                         /* -1: stage 1 failed here */
+  chr_hit *merged;                       /* the group-wide stage-1 top (want slots) */
+  int n_merged;                          /* -1: stage 1 failed on some shard */
   chr_result_hit top[CHR_RESULTS_K_MAX]; /* this shard's reranked top-k */
-  int n_top;                /* -1: failed (message in error, empty if failed elsewhere) */
+  int n_top;                  /* -1: failed (message in error, empty if failed elsewhere) */
   int64_t candidates, pruned; /* what the rerank ranked, and how many it skipped by bounds */
   chr_rerank_stats sinkhorn;  /* how this shard's Sinkhorn solves ended */
   char error[CHR_ERROR_MESSAGE_MAX];
@@ -54,11 +54,14 @@ static void dominant_bins(const chr_index *idx, int64_t local_row, int16_t out[C
   int n = chr_index_support(idx, local_row, &bins, &mass);
   chr_bin_mass kept[CHR_DOMINANT_MAX];
   int count = 0;
-  for (int j = 0; j < n; ++j) count = chr_heaviest_offer(kept, count, CHR_DOMINANT_MAX, mass[j], bins[j]);
+  for (int j = 0; j < n; ++j)
+    count = chr_heaviest_offer(kept, count, CHR_DOMINANT_MAX, mass[j], bins[j]);
   for (int m = 0; m < CHR_DOMINANT_MAX; ++m) out[m] = m < count ? (int16_t)kept[m].bin : -1;
 }
 
-static int exact_emd(const chr_search_options *o) { return chr_search_exact_emd(o); }
+static int exact_emd(const chr_search_options *o) {
+  return chr_search_exact_emd(o);
+}
 
 /* Stage 1 of the whole wave in one pass over the shard (chr_scan_topk_many: each column block
  * is read and square-rooted once for every query that needs it; the same bits as one scan per
@@ -174,8 +177,7 @@ static void stage2(const chr_index *idx, wave_query *w, chr_match *matches, chr_
   for (int j = 0; j < w->n_merged; ++j)
     if (w->merged[j].row >= first && w->merged[j].row < end) owned[n++] = w->merged[j];
   chr_error err;
-  if (chr_search_rerank(idx, &w->query->hist, o, owned, n, matches, &w->sinkhorn, &err) !=
-      CHR_OK) {
+  if (chr_search_rerank(idx, &w->query->hist, o, owned, n, matches, &w->sinkhorn, &err) != CHR_OK) {
     snprintf(w->error, sizeof w->error, "%s", err.message);
     return;
   }
@@ -185,8 +187,8 @@ static void stage2(const chr_index *idx, wave_query *w, chr_match *matches, chr_
 
 /* The exact EMD queries of the wave (cascade pools made first, their time added to ann_ms),
  * reranked together in bound-pruned rounds across the group's shards. Collective on gcomm. */
-static chr_status stage2_emd(MPI_Comm gcomm, const chr_index *idx, int64_t images,
-                             wave_query *wq, int W, chr_error *err) {
+static chr_status stage2_emd(MPI_Comm gcomm, const chr_index *idx, int64_t images, wave_query *wq,
+                             int W, chr_error *err) {
   chr_emd_job jobs[CHR_MAX_CONCURRENT_MAX];
   chr_cascade_job cascade[CHR_MAX_CONCURRENT_MAX];
   int owner[CHR_MAX_CONCURRENT_MAX], n = 0, nc = 0;
@@ -197,8 +199,8 @@ static chr_status stage2_emd(MPI_Comm gcomm, const chr_index *idx, int64_t image
     wq[i].candidates = wq[i].n_merged;
     wq[i].pruned = 0;
     if (wq[i].n_merged < 0) continue;
-    jobs[n] = (chr_emd_job){.query = wq[i].query, .merged = wq[i].merged,
-                            .n_merged = wq[i].n_merged};
+    jobs[n] =
+        (chr_emd_job){.query = wq[i].query, .merged = wq[i].merged, .n_merged = wq[i].n_merged};
     jobs[n].top = malloc((size_t)wq[i].query->options.k * sizeof *jobs[n].top);
     if (jobs[n].top == NULL) st = chr_error_set(err, CHR_ENOMEM, "cannot hold a top-k list");
     if (wq[i].query->options.candidate_stage == CHR_STAGE_CASCADE)
@@ -241,13 +243,16 @@ static chr_status finish_on_leader(MPI_Comm gcomm, wave_query *wq, int W, const 
   if (st != CHR_OK) return st;
   size_t per_rank = (size_t)W * sizeof(wave_query);
   wave_query *all = grank == 0 ? malloc(per_rank * (size_t)shards) : NULL;
-  chr_result_hit *pool = grank == 0 ? malloc((size_t)shards * CHR_RESULTS_K_MAX * sizeof *pool) : NULL;
+  chr_result_hit *pool =
+      grank == 0 ? malloc((size_t)shards * CHR_RESULTS_K_MAX * sizeof *pool) : NULL;
   int ok = grank != 0 || (all != NULL && pool != NULL);
-  st = chr_mpi_agree(gcomm, ok ? CHR_OK : chr_error_set(err, CHR_ENOMEM, "cannot gather a wave"), err);
+  st = chr_mpi_agree(gcomm, ok ? CHR_OK : chr_error_set(err, CHR_ENOMEM, "cannot gather a wave"),
+                     err);
   if (st != CHR_OK) goto cleanup;
   /* The records travel whole; their pointers are meaningless on the leader and never read. */
-  st = chr_mpi_check(MPI_Gather(wq, (int)per_rank, MPI_BYTE, all, (int)per_rank, MPI_BYTE, 0, gcomm),
-                     err, "MPI_Gather of reranked lists");
+  st =
+      chr_mpi_check(MPI_Gather(wq, (int)per_rank, MPI_BYTE, all, (int)per_rank, MPI_BYTE, 0, gcomm),
+                    err, "MPI_Gather of reranked lists");
   st = chr_mpi_agree(gcomm, st, err);
   if (st != CHR_OK || grank != 0) goto cleanup;
   for (int i = 0; i < W; ++i) {
@@ -305,7 +310,8 @@ static chr_status run_wave(const chr_layout *L, const chr_index *idx, wave_query
   for (int i = 0; i < W; ++i) longest = wq[i].want > longest ? wq[i].want : longest;
   chr_match *matches = malloc((size_t)(longest > 0 ? longest : 1) * sizeof *matches);
   chr_hit *owned = malloc((size_t)(longest > 0 ? longest : 1) * sizeof *owned);
-  st = matches && owned ? CHR_OK : chr_error_set(err, CHR_ENOMEM, "cannot hold %d candidates", longest);
+  st = matches && owned ? CHR_OK
+                        : chr_error_set(err, CHR_ENOMEM, "cannot hold %d candidates", longest);
   for (int i = 0; i < W && st == CHR_OK; ++i) {
     wq[i].ann_ms += merge_ms;
     if (!exact_emd(&wq[i].query->options)) stage2(idx, &wq[i], matches, owned);
@@ -365,7 +371,8 @@ typedef struct {
 
 /* How many candidates stage 1 keeps for q over the whole dataset: R, or k in fast mode. */
 static int wanted(const chr_layout *L, const chr_search_options *o) {
-  return o->fast_mode ? (L->images < o->k ? (int)L->images : o->k) : chr_search_candidates(o, L->images);
+  return o->fast_mode ? (L->images < o->k ? (int)L->images : o->k)
+                      : chr_search_candidates(o, L->images);
 }
 
 /* Plans the group's share; the same on every rank of the group. Local; CHR_ENOMEM on failure. */
