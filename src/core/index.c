@@ -179,9 +179,9 @@ static void fill_roots(chr_index *idx, int64_t first, int64_t last) {
 }
 
 chr_status chr_index_append(chr_index *idx, const float *rows, int64_t count, chr_error *err) {
-  if (idx->release_summary != NULL)
-    return chr_error_set(err, CHR_EINVAL,
-                         "index: rows cannot be appended after adopting summaries");
+  /* Adopted arrays are read-only mappings: nothing may be written into or reallocated. */
+  if (idx->release_summary != NULL || idx->release_sparse != NULL || idx->release_roots != NULL)
+    return chr_error_set(err, CHR_EINVAL, "index: rows cannot be appended after adopting arrays");
   if (count < 0 || count > idx->capacity - idx->rows)
     return chr_error_set(err, CHR_EINVAL,
                          "index: appending %lld rows to %lld of capacity %lld; expected at most "
@@ -202,9 +202,10 @@ chr_status chr_index_append(chr_index *idx, const float *rows, int64_t count, ch
 
 chr_status chr_index_append_sparse(chr_index *idx, const int64_t *offsets, const uint16_t *bins,
                                    const float *mass, int64_t count, chr_error *err) {
-  if (idx->release_summary != NULL)
+  /* Adopted roots are fine here (the roots are then not written); adopted rows are not. */
+  if (idx->release_summary != NULL || idx->release_sparse != NULL)
     return chr_error_set(err, CHR_EINVAL,
-                         "index: rows cannot be appended after adopting summaries");
+                         "index: rows cannot be appended after adopting summaries or rows");
   if (count < 0 || count > idx->capacity - idx->rows)
     return chr_error_set(err, CHR_EINVAL,
                          "index: appending %lld sparse rows to %lld of capacity %lld",

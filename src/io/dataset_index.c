@@ -261,12 +261,14 @@ chr_status chr_dataset_index_read_summaries(chr_dataset *ds, int64_t first, int6
 struct chr_roots_map {
   void *base;
   size_t length;
+  void *copy; /* the data, copied to the heap when the file does not align it (see below) */
 };
 
 void chr_roots_unmap(void *p) {
   chr_roots_map *m = p;
   if (m == NULL) return;
   if (m->base != NULL) munmap(m->base, m->length);
+  free(m->copy);
   free(m);
 }
 
@@ -286,6 +288,18 @@ static chr_status extent(chr_dataset *ds, const char *name, hid_t file_type, had
                          "%s: not a contiguous little-endian dataset (expected as `chromatica "
                          "index` writes it; %s)",
                          name, REBUILD);
+  return CHR_OK;
+}
+
+/* Replaces the mapping of m by a heap copy of its `bytes` bytes at *data. */
+static chr_status copy_mapped(chr_roots_map *m, const void **data, size_t bytes, chr_error *err) {
+  m->copy = malloc(bytes > 0 ? bytes : 1);
+  if (m->copy == NULL)
+    return chr_error_set(err, CHR_ENOMEM, "out of memory copying %zu bytes of /index", bytes);
+  memcpy(m->copy, *data, bytes);
+  munmap(m->base, m->length);
+  m->base = NULL;
+  *data = m->copy;
   return CHR_OK;
 }
 
@@ -320,6 +334,10 @@ static chr_status map_dataset(chr_dataset *ds, const char *path, const char *nam
       *data = (const char *)m->base + skip;
     }
   }
+  /* HDF5 places a dataset at any byte unless the file asked for alignment (files written
+   * before `chromatica index` did), and a float read through a misaligned pointer is undefined:
+   * such a dataset is copied once to the heap instead of used in place. */
+  if (st == CHR_OK && offset % H5Tget_size(file_type) != 0) st = copy_mapped(m, data, bytes, err);
   if (fd >= 0) close(fd);
   if (st != CHR_OK) {
     chr_roots_unmap(m);

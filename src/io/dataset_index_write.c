@@ -44,7 +44,14 @@ chr_status chr_index_writer_create(const char *path, hid_t fapl, int64_t rows, i
   w->centroid = w->cdf = H5I_INVALID_HID;
   w->rows = rows;
   w->nnz = nnz;
-  if ((w->file = H5Fopen(path, H5F_ACC_RDWR, fapl)) < 0) {
+  /* Large objects start at a multiple of 64 bytes, so a search can map the arrays in place
+   * (the reader copies any it finds misaligned). */
+  w->file = H5I_INVALID_HID;
+  hid_t aligned = fapl == H5P_DEFAULT ? H5Pcreate(H5P_FILE_ACCESS) : H5Pcopy(fapl);
+  if (aligned >= 0 && H5Pset_alignment(aligned, 4096, 64) >= 0)
+    w->file = H5Fopen(path, H5F_ACC_RDWR, aligned);
+  if (aligned >= 0) H5Pclose(aligned);
+  if (aligned < 0 || w->file < 0) {
     st = chr_error_set(err, CHR_EIO, "cannot open it for writing the index");
     goto cleanup;
   }

@@ -1,5 +1,6 @@
 #include "cascade.h"
 
+#include <limits.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,15 +127,24 @@ chr_status chr_mpi_cascade(MPI_Comm gcomm, const chr_index *idx, int64_t images,
   st = chr_mpi_check(MPI_Allgather(counts, n, MPI_INT, all_counts, n, MPI_INT, gcomm), err,
                      "cascade: MPI_Allgather of survivor counts");
   if ((st = chr_mpi_agree(gcomm, st, err)) != CHR_OK) goto cleanup;
+  int64_t total = 0;
   for (int s = 0; s < shards; ++s) {
-    int items = 0;
+    int64_t items = 0;
     for (int j = 0; j < n; ++j) items += all_counts[s * n + j];
-    bytes[s] = items * (int)sizeof(survivor);
+    total += items;
+    /* MPI counts bytes in int: a wave whose survivors exceed that is refused, never wrapped. */
+    if (total * (int64_t)sizeof(survivor) > INT_MAX) break;
+    bytes[s] = (int)items * (int)sizeof(survivor);
     displs[s] = received * (int)sizeof(survivor);
-    received += items;
+    received += (int)items;
   }
-  all = malloc((size_t)(received > 0 ? received : 1) * sizeof *all);
-  if (all == NULL)
+  if (total * (int64_t)sizeof(survivor) > INT_MAX)
+    st = chr_error_set(err, CHR_EINVAL,
+                       "cascade: %lld survivors in one wave exceed one MPI message (expected at "
+                       "most %d; lower max_concurrent or rerank_k)",
+                       (long long)total, (int)(INT_MAX / sizeof(survivor)));
+  all = st == CHR_OK ? malloc((size_t)(received > 0 ? received : 1) * sizeof *all) : NULL;
+  if (st == CHR_OK && all == NULL)
     st = chr_error_set(err, CHR_ENOMEM, "cascade: cannot hold %d survivors", received);
   if ((st = chr_mpi_agree(gcomm, st, err)) != CHR_OK) goto cleanup;
   st = chr_mpi_check(MPI_Allgatherv(mine, sent * (int)sizeof(survivor), MPI_BYTE, all, bytes,

@@ -17,7 +17,10 @@ static chr_status open_file(MPI_Comm comm, chr_io_mode mode, const char *path, l
   chr_error inner;
   chr_status st = CHR_OK;
   l->fapl = l->dxpl = H5P_DEFAULT;
-  if (mode == CHR_IO_PARALLEL) st = chr_mpi_io_lists(comm, &l->fapl, &l->dxpl, &inner);
+  if (mode == CHR_IO_PARALLEL) {
+    /* The open below is collective: every rank enters it or none does. */
+    st = chr_mpi_agree(comm, chr_mpi_io_lists(comm, &l->fapl, &l->dxpl, &inner), &inner);
+  }
   if (st == CHR_OK) st = chr_dataset_open(path, l->fapl, &l->ds, &inner);
   return st == CHR_OK ? st : chr_error_set(err, st, "%s: %s", path, inner.message);
 }

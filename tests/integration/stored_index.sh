@@ -44,6 +44,11 @@ for r in range(h.shape[0]):
     assert np.array_equal(b[o[r]:o[r + 1]], nz) and np.array_equal(m[o[r]:o[r + 1]], h[r][nz]), r
 want = np.sqrt(h.astype(np.float64)).astype(np.float32).astype(np.float16).view(np.uint16).T
 assert np.array_equal(roots, want), "roots"
+# Written aligned, so a search maps the arrays in place (a misaligned one is copied instead).
+with h5py.File(f"{work}/v2.h5", "r") as f:
+    for name, d in f["index"].items():
+        if d.id.get_storage_size() >= 4096:
+            assert d.id.get_offset() % 64 == 0, (name, d.id.get_offset())
 print("ok   synth writes format 2 by default, the same index at 2 and 3 ranks; h5py reads every object")
 PY
 
