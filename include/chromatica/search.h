@@ -84,6 +84,13 @@ void chr_search_options_resolve(chr_search_options *o, int64_t images);
  * mode); 0 for the bounds and cascade stages, which find their own. */
 int chr_search_uses_stage1(const chr_search_options *o);
 
+/* 1 when the exact EMD rerank's pool is every image of the shard (the bounds stage), 0 when it
+ * is the candidates a stage before it chose (hellinger, cascade). */
+int chr_search_pools_every_image(const chr_search_options *o);
+
+/* 1 when the cascade chooses the candidates (its pool replaces stage 1's), else 0. */
+int chr_search_uses_cascade(const chr_search_options *o);
+
 /* R = min(images, max(k, rerank_k)) for the whole dataset. */
 int chr_search_candidates(const chr_search_options *o, int64_t images);
 

@@ -41,6 +41,31 @@ int chr_search_uses_stage1(const chr_search_options *o) {
   return 1;
 }
 
+/* A switch without default, as above. */
+int chr_search_pools_every_image(const chr_search_options *o) {
+  switch (o->candidate_stage) {
+    case CHR_STAGE_BOUNDS:
+      return 1;
+    case CHR_STAGE_HELLINGER:
+    case CHR_STAGE_CASCADE:
+    case CHR_STAGE_AUTO:
+      return 0;
+  }
+  return 0;
+}
+
+int chr_search_uses_cascade(const chr_search_options *o) {
+  switch (o->candidate_stage) {
+    case CHR_STAGE_CASCADE:
+      return 1;
+    case CHR_STAGE_HELLINGER:
+    case CHR_STAGE_BOUNDS:
+    case CHR_STAGE_AUTO:
+      return 0;
+  }
+  return 0;
+}
+
 int chr_search_candidates(const chr_search_options *o, int64_t images) {
   int want = o->k > o->rerank_k ? o->k : o->rerank_k;
   return images < want ? (int)images : want;

@@ -85,7 +85,8 @@ static chr_status build_pool(const chr_index *idx, const chr_emd_job *job, job_s
   s->k = o->k;
   s->round = o->k > CHR_EMD_ROUND ? o->k : CHR_EMD_ROUND;
   int64_t n = 0;
-  if (o->candidate_stage == CHR_STAGE_BOUNDS) {
+  int every = chr_search_pools_every_image(o);
+  if (every) {
     n = rows;
   } else {
     for (int j = 0; j < job->n_merged; ++j)
@@ -93,17 +94,14 @@ static chr_status build_pool(const chr_index *idx, const chr_emd_job *job, job_s
   }
   s->pool = malloc((size_t)(n > 0 ? n : 1) * sizeof *s->pool);
   s->best = malloc((size_t)s->k * sizeof *s->best);
-  double *bounds = o->candidate_stage == CHR_STAGE_BOUNDS
-                       ? malloc((size_t)(n > 0 ? n : 1) * sizeof *bounds)
-                       : NULL;
-  if (s->pool == NULL || s->best == NULL ||
-      (o->candidate_stage == CHR_STAGE_BOUNDS && bounds == NULL)) {
+  double *bounds = every ? malloc((size_t)(n > 0 ? n : 1) * sizeof *bounds) : NULL;
+  if (s->pool == NULL || s->best == NULL || (every && bounds == NULL)) {
     free(bounds);
     return chr_error_set(err, CHR_ENOMEM, "emd rerank: cannot hold a pool of %lld images",
                          (long long)n);
   }
   s->n_pool = n;
-  if (o->candidate_stage == CHR_STAGE_BOUNDS) {
+  if (every) {
     chr_emd_bound_rows(&s->bounds, idx, bounds);
     int64_t kept = 0; /* a collapsed duplicate answers through its group's representative */
     for (int64_t r = 0; r < rows; ++r)
@@ -126,7 +124,7 @@ static chr_status build_pool(const chr_index *idx, const chr_emd_job *job, job_s
   }
   /* Scope "all" pools are large and most entries are dropped after the first round, so only
    * the first round's worth is put in order now (select_front); the rest waits. */
-  if (o->candidate_stage == CHR_STAGE_BOUNDS && o->emd_prune && n > 4 * (int64_t)s->round) {
+  if (every && o->emd_prune && n > 4 * (int64_t)s->round) {
     select_front(s->pool, n, s->round);
     qsort(s->pool, (size_t)s->round, sizeof *s->pool, entry_compare);
     s->sorted_end = s->round;
@@ -170,8 +168,7 @@ static round_result solve(const chr_index *idx, const chr_emd_job *job, const jo
     r.status = PRUNED;
     return r;
   }
-  if (job->query->options.candidate_stage == CHR_STAGE_BOUNDS)
-    r.ann = chr_scan_score(idx, q, local);
+  if (chr_search_pools_every_image(&job->query->options)) r.ann = chr_scan_score(idx, q, local);
   chr_error e_err;
   if (chr_emd_dual_table(q, (const double(*)[CHR_BINS])s->bounds.cost, bins, mass, m, &r.distance,
                          r.dual, &e_err) != CHR_OK) {

@@ -203,7 +203,7 @@ static chr_status stage2_emd(MPI_Comm gcomm, const chr_index *idx, int64_t image
         (chr_emd_job){.query = wq[i].query, .merged = wq[i].merged, .n_merged = wq[i].n_merged};
     jobs[n].top = malloc((size_t)wq[i].query->options.k * sizeof *jobs[n].top);
     if (jobs[n].top == NULL) st = chr_error_set(err, CHR_ENOMEM, "cannot hold a top-k list");
-    if (wq[i].query->options.candidate_stage == CHR_STAGE_CASCADE)
+    if (chr_search_uses_cascade(&wq[i].query->options))
       cascade[nc++] = (chr_cascade_job){wq[i].query, wq[i].want, wq[i].merged, &jobs[n].n_merged,
                                         &wq[i].ann_ms};
     owner[n++] = i;
@@ -213,7 +213,7 @@ static chr_status stage2_emd(MPI_Comm gcomm, const chr_index *idx, int64_t image
   if (st == CHR_OK && n > 0) st = chr_mpi_emd_rerank(gcomm, idx, jobs, n, err);
   for (int j = 0; j < n && st == CHR_OK; ++j) {
     wave_query *w = &wq[owner[j]];
-    int scope_all = w->query->options.candidate_stage == CHR_STAGE_BOUNDS;
+    int scope_all = chr_search_pools_every_image(&w->query->options);
     w->candidates = jobs[j].candidates;
     w->pruned = jobs[j].pruned;
     /* For scope "all" the all-image bound scan is the candidate search. */
