@@ -8,10 +8,12 @@
 #include <mpi.h>
 
 /* What main() finds once for every subcommand: the communicator, a duplicate of the world whose
- * errors come back as return codes (chr_mpi_duplicate), and this rank's place in it. */
+ * errors come back as return codes (chr_mpi_duplicate), this rank's place in it, and the source
+ * of its thread count. */
 typedef struct {
   MPI_Comm comm;
   int rank, size;
+  const char *threads_source; /* where this rank's thread count came from (main decides once) */
 } chr_command_context;
 
 /* `chromatica histogram --colors C [--weights W] [--sharpen G]` or `--image FILE`: rank 0

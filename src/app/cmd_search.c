@@ -14,7 +14,6 @@
 #include "chromatica/mpi_search.h"
 #include "chromatica/options.h"
 #include "chromatica/report.h"
-#include "environment.h"
 #include "session.h"
 
 #define EXIT_STOPPED 4
@@ -154,12 +153,9 @@ int chr_cmd_search(int argc, char **argv, const chr_command_context *cmd) {
                       .ranks = size,
                       .threads_per_rank = omp_get_max_threads(),
                       .io_mode = a.session.io ? a.session.io : "scatter",
-                      .dataset_path = a.session.dataset};
-  /* main() applied the same decision; made again here (collective) to say where it came from. */
-  chr_threads threads;
-  chr_status st = chr_mpi_agree(comm, chr_threads_decide(comm, &threads, &err), &err);
-  run.threads_source = threads.source;
-  if (st == CHR_OK) st = chr_session_open(comm, &a.session, &in, &err);
+                      .dataset_path = a.session.dataset,
+                      .threads_source = cmd->threads_source};
+  chr_status st = chr_session_open(comm, &a.session, &in, &err);
   if (st != CHR_OK) goto cleanup;
   describe_session(&in, &run);
   int n = in.n;

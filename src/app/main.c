@@ -31,8 +31,9 @@ static const chr_command commands[] = {
 };
 
 /* Places this rank in comm once for every command, and runs the chosen one where it runs. */
-static int run_command(const chr_command *chosen, int argc, char **argv, MPI_Comm comm) {
-  chr_command_context ctx = {.comm = comm};
+static int run_command(const chr_command *chosen, int argc, char **argv, MPI_Comm comm,
+                       const chr_threads *threads) {
+  chr_command_context ctx = {.comm = comm, .threads_source = threads->source};
   chr_error err;
   if (chr_mpi_place(comm, &ctx.rank, &ctx.size, &err) != CHR_OK) {
     fprintf(stderr, "chromatica %s: %s\n", chosen->name, err.message);
@@ -79,7 +80,7 @@ int main(int argc, char **argv) {
       if (rank == 0) fprintf(stderr, "chromatica %s: %s\n", chosen->name, err.message);
       exit_code = 1;
     } else {
-      exit_code = run_command(chosen, argc - 1, argv + 1, comm);
+      exit_code = run_command(chosen, argc - 1, argv + 1, comm, &threads);
     }
   } else if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
     if (rank == 0) print_usage(stdout);
