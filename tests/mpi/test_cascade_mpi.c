@@ -31,26 +31,6 @@ static void check(int ok, const char *what, int q) {
   failures++;
 }
 
-/* 1-60 bins around 1-3 random centres, summing to 1 (as tests/unit/test_cascade.c). */
-static void random_row(float *row, uint64_t *s) {
-  memset(row, 0, CHR_BINS * sizeof *row);
-  int centres = 1 + (int)(next(s) % 3), n = 1 + (int)(next(s) % 60), centre[3];
-  for (int c = 0; c < centres; ++c) centre[c] = (int)(next(s) % CHR_BINS);
-  double total = 0.0;
-  for (int j = 0; j < n; ++j) {
-    int l, a, b;
-    chr_grid_coords(centre[next(s) % (uint64_t)centres], &l, &a, &b);
-    l += (int)(next(s) % 3) - 1, a += (int)(next(s) % 5) - 2, b += (int)(next(s) % 5) - 2;
-    l = l < 0 ? 0 : l >= CHR_GRID_NL ? CHR_GRID_NL - 1 : l;
-    a = a < 0 ? 0 : a >= CHR_GRID_NA ? CHR_GRID_NA - 1 : a;
-    b = b < 0 ? 0 : b >= CHR_GRID_NB ? CHR_GRID_NB - 1 : b;
-    float m = (float)(uniform(s) + 0.01);
-    row[chr_grid_index(l, a, b)] += m;
-    total += m;
-  }
-  for (int t = 0; t < CHR_BINS; ++t) row[t] = (float)(row[t] / total);
-}
-
 static void random_query(chr_batch_query *bq, int i, uint64_t *s) {
   memset(bq, 0, sizeof *bq);
   snprintf(bq->id, sizeof bq->id, "q%d", i);
@@ -124,7 +104,7 @@ int main(int argc, char **argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   uint64_t s = 2026;
   float *dense = malloc((size_t)ROWS * CHR_BINS * sizeof *dense);
-  for (int r = 0; r < ROWS; ++r) random_row(dense + (size_t)r * CHR_BINS, &s);
+  for (int r = 0; r < ROWS; ++r) random_blob_row(dense + (size_t)r * CHR_BINS, &s);
   int64_t first = (int64_t)ROWS * rank / size, last = (int64_t)ROWS * (rank + 1) / size;
   chr_index *all = NULL, *shard = NULL;
   chr_error err;

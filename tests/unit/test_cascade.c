@@ -26,32 +26,11 @@
 #define ROWS 3000
 #define QUERIES 6
 
-/* A histogram of 1-60 bins around 1-3 random centres (neighbouring bins), summing to 1. */
-static void random_row(float *row, uint64_t *s) {
-  memset(row, 0, CHR_BINS * sizeof *row);
-  int centres = 1 + (int)(next(s) % 3), n = 1 + (int)(next(s) % 60);
-  int centre[3];
-  for (int c = 0; c < centres; ++c) centre[c] = (int)(next(s) % CHR_BINS);
-  double total = 0.0;
-  for (int j = 0; j < n; ++j) {
-    int l, a, b;
-    chr_grid_coords(centre[next(s) % (uint64_t)centres], &l, &a, &b);
-    l += (int)(next(s) % 3) - 1, a += (int)(next(s) % 5) - 2, b += (int)(next(s) % 5) - 2;
-    l = l < 0 ? 0 : l >= CHR_GRID_NL ? CHR_GRID_NL - 1 : l;
-    a = a < 0 ? 0 : a >= CHR_GRID_NA ? CHR_GRID_NA - 1 : a;
-    b = b < 0 ? 0 : b >= CHR_GRID_NB ? CHR_GRID_NB - 1 : b;
-    float m = (float)(uniform(s) + 0.01);
-    row[chr_grid_index(l, a, b)] += m;
-    total += m;
-  }
-  for (int t = 0; t < CHR_BINS; ++t) row[t] = (float)(row[t] / total);
-}
-
 static chr_index *random_index(int rows, uint64_t seed, float **dense) {
   uint64_t s = seed;
   float *all = malloc((size_t)rows * CHR_BINS * sizeof *all);
   assert_non_null(all);
-  for (int r = 0; r < rows; ++r) random_row(all + (size_t)r * CHR_BINS, &s);
+  for (int r = 0; r < rows; ++r) random_blob_row(all + (size_t)r * CHR_BINS, &s);
   chr_index *idx = NULL;
   chr_error err;
   assert_int_equal(chr_index_create(rows, 0, &idx, &err), CHR_OK);
