@@ -347,18 +347,6 @@ static chr_status map_dataset(chr_dataset *ds, const char *path, const char *nam
   return st;
 }
 
-chr_status chr_dataset_index_map_roots(chr_dataset *ds, const char *path, chr_roots_map **map,
-                                       const uint16_t **roots, chr_error *err) {
-  chr_h5_quiet quiet;
-  chr_h5_quiet_begin(&quiet);
-  const void *data = NULL;
-  size_t want = (size_t)CHR_BINS * (size_t)chr_dataset_images(ds) * sizeof(uint16_t);
-  chr_status st = map_dataset(ds, path, "/index/roots", H5T_STD_U16LE, want, map, &data, err);
-  *roots = data;
-  chr_h5_quiet_end(&quiet);
-  return st;
-}
-
 /* One dataset of /index to map: its name, file type, size in bytes, and where its map and data
  * go. */
 typedef struct {
@@ -379,6 +367,16 @@ static chr_status map_all(chr_dataset *ds, const char *path, const map_request *
   for (int i = 0; i < n && st == CHR_OK; ++i)
     st = map_dataset(ds, path, r[i].name, r[i].type, r[i].bytes, r[i].map, r[i].data, err);
   chr_h5_quiet_end(&quiet);
+  return st;
+}
+
+chr_status chr_dataset_index_map_roots(chr_dataset *ds, const char *path, chr_roots_map **map,
+                                       const uint16_t **roots, chr_error *err) {
+  const void *data = NULL;
+  size_t want = (size_t)CHR_BINS * (size_t)chr_dataset_images(ds) * sizeof(uint16_t);
+  const map_request r[] = {{"/index/roots", H5T_STD_U16LE, want, map, &data}};
+  chr_status st = map_all(ds, path, r, 1, err);
+  *roots = data;
   return st;
 }
 
