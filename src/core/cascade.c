@@ -114,13 +114,19 @@ double chr_cascade_bound_tight(const chr_cascade_query *c, const chr_cascade_tig
 /* The marginal distribution columns of each axis: [axis_first[axis], axis_first[axis + 1]). */
 static const int axis_first[4] = {0, CHR_GRID_NL - 1, CHR_GRID_NL + CHR_GRID_NA - 2, CHR_INDEX_CDF};
 
+/* The centroid distance of an image with mean (l, a, b), in float: the first thing the batched
+ * pass looks at, and a term of combine. */
+static inline float centroid_term(const chr_cascade_query *c, float l, float a, float b) {
+  float dl = l - c->centroid[0], da = a - c->centroid[1], db = b - c->centroid[2];
+  return sqrtf(dl * dl + da * da + db * db);
+}
+
 /* max(clip - acc, centroid distance, the three marginal distances w[0..3)), in float: written
  * once, for the row and the block. */
 static inline float combine(const chr_cascade_query *c, float acc, float l, float a, float b,
                             int wl_units, int wa_units, int wb_units) {
   float dot = c->clip - acc;
-  float dl = l - c->centroid[0], da = a - c->centroid[1], db = b - c->centroid[2];
-  float best = sqrtf(dl * dl + da * da + db * db);
+  float best = centroid_term(c, l, a, b);
   best = dot > best ? dot : best;
   float wl = (float)wl_units * c->spacing[0], wa = (float)wa_units * c->spacing[1];
   float wb = (float)wb_units * c->spacing[2];
@@ -205,10 +211,101 @@ static void bound_block(const chr_index *idx, const chr_cascade_query *c, int64_
   for (int i = 0; i < len; ++i) out[i] = combine(c, out[i], l[i], a[i], b[i], wl[i], wa[i], wb[i]);
 }
 
-/* One thread's part: blocks of rows, every query's bounds of a block offered to its heap. */
-static void select_blocks(const chr_index *idx, const chr_cascade_query *const *cs, int nq,
-                          chr_topk *heaps, float *bounds, int *w) {
-  int64_t rows = chr_index_rows(idx), first = chr_index_first_row(idx);
+/* What every thread of one selection reads: the columns, located once (each query's root
+ * columns in the order of its c->bin). */
+typedef struct {
+  const chr_index *idx;
+  const chr_cascade_query *const *cs;
+  int nq;
+  const uint8_t *cdf[CHR_INDEX_CDF];
+  const float *centroid[3];
+  const uint16_t *(*root)[CHR_CASCADE_BINS_MAX];
+} select_plan;
+
+/* One thread's scratch for a block. */
+typedef struct {
+  float bounds[CHR_CASCADE_BLOCK];
+  int w[3 * CHR_CASCADE_BLOCK];
+  uint8_t alive[CHR_CASCADE_BLOCK + 8]; /* zero after the block's rows, for 8-row words */
+} block_scratch;
+
+/* The float above which a bound cannot enter h: the largest float not above its worst kept
+ * bound (bounds are floats, so (double)v > worst exactly when v > bar); +inf while h has room. */
+static float heap_bar(const chr_topk *h) {
+  if (h->count < h->cap) return INFINITY;
+  double worst = chr_topk_worst(h)->score;
+  float bar = (float)worst;
+  return (double)bar > worst ? nextafterf(bar, -INFINITY) : bar;
+}
+
+/* alive[i] = 1 for the rows r0 + i of the block whose centroid term is not above bar (the
+ * others' bounds, the largest of their terms, are above it too); returns their count. */
+static int centroid_pass(const select_plan *p, const chr_cascade_query *c, int64_t r0, int len,
+                         float bar, uint8_t *alive) {
+  const float *l = p->centroid[0] + r0, *a = p->centroid[1] + r0, *b = p->centroid[2] + r0;
+  int n = 0;
+  for (int i = 0; i < len; ++i) {
+    alive[i] = (uint8_t) !(centroid_term(c, l[i], a[i], b[i]) > bar);
+    n += alive[i];
+  }
+  return n;
+}
+
+/* The bound of local row r for query q into *out, by the operations of chr_cascade_bound_row;
+ * 0 without finishing when a marginal term alone is above bar. */
+static int row_bound(const select_plan *p, int q, int64_t r, float bar, float *out) {
+  const chr_cascade_query *c = p->cs[q];
+  int w[3];
+  for (int axis = 0; axis < 3; ++axis) {
+    w[axis] = 0;
+    for (int k = axis_first[axis]; k < axis_first[axis + 1]; ++k)
+      w[axis] += abs((int)p->cdf[k][r] - (int)c->cdf[k]);
+    if ((float)w[axis] * c->spacing[axis] > bar) return 0;
+  }
+  float acc = 0.0f;
+  for (int k = 0; k < c->count; ++k) {
+    float h = widen_root(p->root[q][k][r]);
+    acc += c->weight[k] * (h * h);
+  }
+  *out = combine(c, acc, p->centroid[0][r], p->centroid[1][r], p->centroid[2][r], w[0], w[1], w[2]);
+  return 1;
+}
+
+/* Offers bound v of local row r to h: most rows lose to a full heap's worst on the bound
+ * alone; ties go to the push. */
+static void offer(chr_topk *h, float v, int64_t row) {
+  if (h->count == h->cap && (double)v > chr_topk_worst(h)->score) return;
+  chr_topk_push(h, (double)v, row);
+}
+
+/* Query q's bounds of the block [r0, r0 + len) offered to h. Once h is full, the centroid
+ * term rules out most rows; when few remain they are bounded one by one (and left as soon as a
+ * marginal term rules them out), else the whole block in vector form. Either way every row
+ * offered has the value chr_cascade_bound_row gives it. */
+static void offer_block(const select_plan *p, int q, int64_t r0, int len, chr_topk *h,
+                        block_scratch *s) {
+  int64_t first = chr_index_first_row(p->idx);
+  float bar = heap_bar(h);
+  if (bar == INFINITY || centroid_pass(p, p->cs[q], r0, len, bar, s->alive) > len / 4) {
+    bound_block(p->idx, p->cs[q], r0, len, s->bounds, s->w);
+    for (int i = 0; i < len; ++i) offer(h, s->bounds[i], first + r0 + i);
+    return;
+  }
+  memset(s->alive + len, 0, 8);
+  for (int i0 = 0; i0 < len; i0 += 8) {
+    uint64_t word;
+    memcpy(&word, s->alive + i0, sizeof word); /* eight rows at once: most are all ruled out */
+    for (int i = i0; word != 0 && i < i0 + 8; ++i) {
+      float v;
+      if (s->alive[i] && row_bound(p, q, r0 + i, bar, &v)) offer(h, v, first + r0 + i);
+    }
+  }
+}
+
+/* One thread's part: blocks of rows, every query's bounds of a block offered to its heap while
+ * the block's columns are in the cache. */
+static void select_blocks(const select_plan *p, chr_topk *heaps, block_scratch *s) {
+  int64_t rows = chr_index_rows(p->idx);
   int64_t blocks = (rows + CHR_CASCADE_BLOCK - 1) / CHR_CASCADE_BLOCK;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, 4)
@@ -216,17 +313,18 @@ static void select_blocks(const chr_index *idx, const chr_cascade_query *const *
   for (int64_t blk = 0; blk < blocks; ++blk) {
     int64_t r0 = blk * CHR_CASCADE_BLOCK;
     int len = (int)(rows - r0 < CHR_CASCADE_BLOCK ? rows - r0 : CHR_CASCADE_BLOCK);
-    for (int q = 0; q < nq; ++q) {
-      chr_topk *h = &heaps[q];
-      if (h->cap == 0) continue;
-      bound_block(idx, cs[q], r0, len, bounds, w);
-      for (int i = 0; i < len; ++i) {
-        /* Most rows lose to a full heap's worst on the bound alone; ties go to the push. */
-        if (h->count == h->cap && (double)bounds[i] > chr_topk_worst(h)->score) continue;
-        chr_topk_push(h, (double)bounds[i], first + r0 + i);
-      }
-    }
+    for (int q = 0; q < p->nq; ++q)
+      if (heaps[q].cap > 0) offer_block(p, q, r0, len, &heaps[q], s);
   }
+}
+
+/* Locates the columns every query reads. */
+static void plan_columns(select_plan *p) {
+  for (int k = 0; k < CHR_INDEX_CDF; ++k) p->cdf[k] = chr_index_cdf_column(p->idx, k);
+  for (int a = 0; a < 3; ++a) p->centroid[a] = chr_index_centroid_column(p->idx, a);
+  for (int q = 0; q < p->nq; ++q)
+    for (int k = 0; k < p->cs[q]->count; ++k)
+      p->root[q][k] = chr_index_root_column(p->idx, p->cs[q]->bin[k]);
 }
 
 chr_status chr_cascade_select(const chr_index *idx, const chr_cascade_query *const *cs, int nq,
@@ -234,50 +332,47 @@ chr_status chr_cascade_select(const chr_index *idx, const chr_cascade_query *con
   chr_status st = CHR_OK;
   int threads = chr_region_threads();
   int64_t rows = chr_index_rows(idx);
-  size_t per_thread = 0;
-  int *cap = malloc((size_t)(nq > 0 ? nq : 1) * sizeof *cap);
-  if (cap == NULL) return chr_error_set(err, CHR_ENOMEM, "cascade: out of memory");
-  for (int q = 0; q < nq; ++q) {
+  size_t per_thread = 0, n = (size_t)(nq > 0 ? nq : 1);
+  select_plan plan = {idx, cs, nq, {NULL}, {NULL}, malloc(n * sizeof *plan.root)};
+  int *cap = malloc(n * sizeof *cap);
+  for (int q = 0; cap != NULL && q < nq; ++q) {
     cap[q] = want[q] < rows ? want[q] : (int)rows;
     per_thread += (size_t)cap[q];
   }
   chr_hit *storage = malloc((per_thread + 1) * (size_t)threads * sizeof *storage);
   chr_hit *tmp = malloc((per_thread + 1) * sizeof *tmp);
-  chr_topk *heaps = malloc((size_t)threads * (size_t)(nq > 0 ? nq : 1) * sizeof *heaps);
-  float *scratch = malloc((size_t)threads * CHR_CASCADE_BLOCK * sizeof *scratch);
-  int *sums = malloc((size_t)threads * 3 * CHR_CASCADE_BLOCK * sizeof *sums);
-  if (storage == NULL || tmp == NULL || heaps == NULL || scratch == NULL || sums == NULL) {
+  chr_topk *heaps = malloc((size_t)threads * n * sizeof *heaps);
+  block_scratch *scratch = malloc((size_t)threads * sizeof *scratch);
+  if (cap == NULL || plan.root == NULL || storage == NULL || tmp == NULL || heaps == NULL ||
+      scratch == NULL) {
     st = chr_error_set(err, CHR_ENOMEM, "cascade: cannot hold the top %zu rows of %d queries",
                        per_thread, nq);
     goto cleanup;
   }
+  plan_columns(&plan);
   for (int t = 0; t < threads; ++t)
     for (int q = 0, at = 0; q < nq; at += cap[q++])
       chr_topk_init(&heaps[t * nq + q], storage + (size_t)t * per_thread + at, cap[q]);
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads) if (threads > 1)
 #endif
-  {
-    int t = chr_thread_num();
-    select_blocks(idx, cs, nq, heaps + (size_t)t * nq, scratch + (size_t)t * CHR_CASCADE_BLOCK,
-                  sums + (size_t)t * 3 * CHR_CASCADE_BLOCK);
-  }
+  select_blocks(&plan, heaps + (size_t)chr_thread_num() * n, scratch + chr_thread_num());
   /* The threads' lists merged in thread order: the exact top by (bound, row) in any case. */
   for (int q = 0; q < nq; ++q) {
     counts[q] = 0;
     for (int t = 0; t < threads; ++t) {
       chr_topk *h = &heaps[t * nq + q];
-      int n = chr_topk_finish(h);
-      counts[q] = chr_hits_merge(out[q], counts[q], h->items, n, tmp, cap[q]);
+      int got = chr_topk_finish(h);
+      counts[q] = chr_hits_merge(out[q], counts[q], h->items, got, tmp, cap[q]);
       memcpy(out[q], tmp, (size_t)counts[q] * sizeof *tmp);
     }
   }
 cleanup:
   free(cap);
+  free(plan.root);
   free(storage);
   free(tmp);
   free(heaps);
   free(scratch);
-  free(sums);
   return st;
 }
