@@ -74,6 +74,15 @@ void chr_cascade_tight_init(const chr_cascade_query *c, chr_cascade_tight *t);
 double chr_cascade_bound_tight(const chr_cascade_query *c, const chr_cascade_tight *t,
                                const uint16_t *bins, const float *mass, int n);
 
+/* Step (2) for n of c's rows (hits: global rows, score = their cheap bound): tight[e] =
+ * max(hits[e].score, chr_cascade_bound_tight of the row's support) and ann[e] = its
+ * chr_scan_score, bit for bit as one call each would give, while later rows' sparse entries are
+ * fetched (the rows are scattered: waiting for each in turn was most of the time). OpenMP over
+ * the rows when called outside a parallel region. */
+void chr_cascade_finish(const chr_index *idx, const chr_cascade_query *c,
+                        const chr_cascade_tight *t, const chr_hit *hits, int n, double *tight,
+                        double *ann);
+
 /* The cheap bound of local row r, one row at a time: the reference of chr_cascade_select. */
 double chr_cascade_bound_row(const chr_index *idx, const chr_cascade_query *c, int64_t r);
 

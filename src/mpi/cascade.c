@@ -42,8 +42,10 @@ static chr_status local_survivors(const chr_index *idx, int64_t images, chr_casc
   size_t total = 0;
   for (int j = 0; j < n; ++j) total += (size_t)widened(&jobs[j], images);
   chr_hit *hits = malloc((total + 1) * sizeof *hits);
+  double *bound = malloc((total + 1) * sizeof *bound), *ann = malloc((total + 1) * sizeof *ann);
   chr_status st = CHR_OK;
-  if (cq == NULL || cqs == NULL || want == NULL || out == NULL || tight == NULL || hits == NULL) {
+  if (cq == NULL || cqs == NULL || want == NULL || out == NULL || tight == NULL || hits == NULL ||
+      bound == NULL || ann == NULL) {
     st = chr_error_set(err, CHR_ENOMEM, "cascade: cannot hold %zu candidate rows", total);
     goto cleanup;
   }
@@ -55,21 +57,11 @@ static chr_status local_survivors(const chr_index *idx, int64_t images, chr_casc
   }
   st = chr_cascade_select(idx, cqs, n, want, out, counts, err);
   if (st != CHR_OK) goto cleanup;
-  int64_t first = chr_index_first_row(idx);
   for (int j = 0, at = 0; j < n; at += counts[j++]) {
-    const chr_qhist *q = &jobs[j].query->hist;
-    const chr_hit *h = out[j];
     chr_cascade_tight_init(&cq[j], tight);
-#pragma omp parallel for schedule(dynamic, 16) if (!omp_in_parallel() && counts[j] > 64)
-    for (int e = 0; e < counts[j]; ++e) {
-      const uint16_t *bins = NULL;
-      const float *mass = NULL;
-      int m = chr_index_support(idx, h[e].row - first, &bins, &mass);
-      /* The cheap bound's marginal distances are not in the tight one: keep the larger. */
-      double t = chr_cascade_bound_tight(&cq[j], tight, bins, mass, m);
-      mine[at + e] = (survivor){h[e].score, t > h[e].score ? t : h[e].score,
-                                chr_scan_score(idx, q, h[e].row - first), h[e].row};
-    }
+    chr_cascade_finish(idx, &cq[j], tight, out[j], counts[j], bound, ann);
+    for (int e = 0; e < counts[j]; ++e)
+      mine[at + e] = (survivor){out[j][e].score, bound[e], ann[e], out[j][e].row};
   }
 cleanup:
   free(cq);
@@ -78,6 +70,8 @@ cleanup:
   free(out);
   free(tight);
   free(hits);
+  free(bound);
+  free(ann);
   return st;
 }
 
