@@ -3,11 +3,12 @@
  * then for every valid query of a batch times stage 1 as fast mode runs it (the exact top-k by
  * Hellinger, chr_scan_topk), the cascade's cheap bound pass alone (chr_cascade_select of its
  * R1 rows) and the whole cascade stage (chr_mpi_cascade: cheap pass, tighter bounds, pool), then
- * the same two passes batched over all queries (chr_scan_topk_many, chr_cascade_select of nq
- * queries, and chr_mpi_cascade of all of them). Times are the process's CPU time
- * (CLOCK_PROCESS_CPUTIME_ID), so that other work on a shared machine inflates them less than wall
- * time; run it with OMP_NUM_THREADS=1. Prints medians and ratios; never judges time. usage:
- * bench_cascade DATASET.h5 BATCH.json */
+ * the same three batched over all queries (chr_scan_topk_many; chr_cascade_select and
+ * chr_mpi_cascade of all of them at once, as a wave). Times are the process's CPU time
+ * (CLOCK_PROCESS_CPUTIME_ID), so that other work on a shared machine inflates them less than
+ * wall time; run it with OMP_NUM_THREADS=1. Prints medians and ratios; never judges time.
+ *
+ * usage: bench_cascade DATASET.h5 BATCH.json */
 #include <mpi.h>
 #include <omp.h>
 #include <stdio.h>
@@ -19,6 +20,27 @@
 #include "chromatica/batch.h"
 #include "chromatica/cascade.h"
 #include "chromatica/search.h"
+
+static int row_order(const void *pa, const void *pb) {
+  int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+  return (a > b) - (a < b);
+}
+
+/* How many distinct rows the nv lists outs hold (counts[v] each): how often queries of one
+ * wave share a survivor. */
+static int distinct_rows(chr_hit *const *outs, const int *counts, int nv, int *total) {
+  *total = 0;
+  for (int v = 0; v < nv; ++v) *total += counts[v];
+  int64_t *rows = malloc((size_t)(*total + 1) * sizeof *rows);
+  if (rows == NULL) return -1;
+  for (int v = 0, at = 0; v < nv; ++v)
+    for (int e = 0; e < counts[v]; ++e) rows[at++] = outs[v][e].row;
+  qsort(rows, (size_t)*total, sizeof *rows, row_order);
+  int distinct = 0;
+  for (int e = 0; e < *total; ++e) distinct += e == 0 || rows[e] != rows[e - 1];
+  free(rows);
+  return distinct;
+}
 
 static double cpu_ms(void) {
   struct timespec t;
@@ -87,6 +109,7 @@ int main(int argc, char **argv) {
   t = cpu_ms();
   chr_cascade_select(idx, cqs, nv, r1s, outs, counts, &err);
   double cheap_batched = (cpu_ms() - t) / (nv > 0 ? nv : 1);
+  int survivors = 0, distinct = distinct_rows(outs, counts, nv, &survivors);
   t = cpu_ms();
   if (chr_mpi_cascade(MPI_COMM_SELF, idx, images, jobs, nv, &err) != CHR_OK) {
     fprintf(stderr, "bench_cascade: %s\n", err.message);
@@ -106,6 +129,7 @@ int main(int argc, char **argv) {
       "pass %.2f ms (%.2fx); whole cascade stage %.2f ms (%.2fx)\n",
       nv, scan_batched, cheap_batched, cheap_batched / scan_batched, stage_batched,
       stage_batched / scan_batched);
+  printf("  the batch's survivors of the cheap pass: %d rows, %d distinct\n", survivors, distinct);
   for (int v = 0; v < nv; ++v) {
     free((void *)cqs[v]);
     free(outs[v]);
