@@ -88,9 +88,13 @@ double chr_cascade_bound_row(const chr_index *idx, const chr_cascade_query *c, i
 
 /* For each of nq queries, the shard's best min(want[i], rows) rows by (cheap bound, global row)
  * into out[i] (want[i] slots, best-first, score = the bound), count in counts[i]. One pass over
- * the rows in blocks, OpenMP over blocks when called outside a parallel region; the result is
- * the exact top by that order whatever the thread count. CHR_ENOMEM, or CHR_EINVAL for a bad
- * CHR_SCAN_KERNELS. */
+ * the rows in blocks for all nq queries (a block's columns are read from memory once and stay in
+ * the cache while every query bounds it), OpenMP over blocks when called outside a parallel
+ * region. Once a query's list is full, a row whose centroid term (computed for the whole block)
+ * or one of whose marginal terms is already above its worst kept bound cannot enter and is not
+ * bounded further: the bound is the largest of its terms. Every row that is offered has the
+ * value chr_cascade_bound_row gives it, so the result is the exact top by that order whatever
+ * the thread count or the other queries of the wave. CHR_ENOMEM. */
 chr_status chr_cascade_select(const chr_index *idx, const chr_cascade_query *const *cs, int nq,
                               const int *want, chr_hit *const *out, int *counts, chr_error *err);
 
