@@ -130,7 +130,7 @@ void chr_cascade_finish(const chr_index *idx, const chr_cascade_query *c,
   int64_t first = chr_index_first_row(idx);
   int threads = n > 64 ? chr_region_threads() : 1;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 64) num_threads(threads) if (threads > 1)
+#pragma omp parallel for schedule(dynamic, 16) num_threads(threads) if (threads > 1)
 #endif
   for (int e = 0; e < n; ++e) {
     if (e + 2 * CHR_CASCADE_AHEAD < n)
