@@ -387,9 +387,10 @@ static int price(simplex *s, double threshold, int check_basic, const chr_emd_ke
     for (int k = 0; k < s->ncand; ++k) {
       const int i = s->cand[2 * k], j = s->cand[2 * k + 1], cell = i * n + j;
       double r = s->c[cell] - s->pot[i] - v[j];
-      if (!(r < threshold) || s->basic[cell]) continue;
-      s->cand[2 * kept] = i, s->cand[2 * kept + 1] = j, ++kept;
-      if (r < best) best = r, enter = cell;
+      const int keep = (r < threshold) & !s->basic[cell], wins = keep & (r < best);
+      s->cand[2 * kept] = i, s->cand[2 * kept + 1] = j, kept += keep; /* no branches */
+      best = wins ? r : best;
+      enter = wins ? cell : enter;
     }
     s->ncand = kept;
     if (enter >= 0) return enter;
