@@ -233,14 +233,11 @@ static void pivot(simplex *s, int ei, int ej) {
     rehang(s, ei, m + ej, leave);
 }
 
-/* The non-basic cell with the most negative reduced cost below threshold (lowest index on
- * ties), or -1. A basic cell's reduced cost is 0 up to rounding far below the threshold, so
- * the fast pass skips the basis check; check_basic = 1 redoes the scan with it, should rounding
- * ever let a basic cell through. */
 /* min_j (row[j] - ui - v[j]): the row's least reduced cost. Minima over independent chains, in
  * SSE2 lanes where the machine has them (x86-64 always does); min is exact, so neither the
- * order nor the lanes can change the result, and only the winning row is rescanned for its
- * lowest column. Reduced costs are never NaN, so the lanes' min is the scalar one. */
+ * order nor the lanes can change the result, and only the rows kept as candidates are
+ * rescanned for their lowest column (row_find). Reduced costs are never NaN, so the lanes' min is
+ * the scalar one. */
 static double row_min(const double *row, const double *v, double ui, int n) {
   double best = INFINITY;
   int j = 0;
