@@ -53,7 +53,7 @@ typedef struct {
   /* The tree's slots at each node, kept across pivots: row i's at slots + i n (at most n),
    * column j's at slots + m n + j m (at most m); degree[v] of them are used. */
   int *slots, *degree;
-  int *cand, ncand; /* candidate list (price): (row, column) of up to m cells */
+  int *cand, ncand; /* candidate list (price): (row, column) of up to CHR_EMD_CAND cells */
 } simplex;
 
 /* Column-minimum start, the columns taken in descending order of regret (the gap between
