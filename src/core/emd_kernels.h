@@ -10,15 +10,9 @@ typedef double (*chr_emd_row_min_fn)(const double *row, const double *v, double 
 typedef int (*chr_emd_row_find_fn)(const double *row, const double *v, double ui, int n,
                                    double target);
 
-/* Over the rows i < m of the m x n matrix c (row i's potential u[i]): the least reduced cost in
- * *best and the lowest row holding it. */
-typedef int (*chr_emd_rows_min_fn)(const double *c, const double *u, const double *v, int m, int n,
-                                   double *best);
-
 typedef struct {
   chr_emd_row_min_fn min;
   chr_emd_row_find_fn find;
-  chr_emd_rows_min_fn rows;
 } chr_emd_kernels;
 
 /* Level 0 SSE2/scalar, 1 AVX2, 2 AVX-512; both NULL where this CPU or build lacks the level. */

@@ -1,7 +1,8 @@
 /* The exact EMD solver as it was before its pricing went to AVX2/AVX-512 and its costs to a
  * table (git history: src/core/emd.c at the start of issue 14's second pass), kept verbatim as
- * the tests' reference: SSE2 pricing, costs from chr_grid_cost. src/core/emd.c must give the
- * same pivots and so the same bits (distance and duals); see test_emd_bits.c.
+ * the tests' reference: SSE2 pricing, costs from chr_grid_cost. src/core/emd.c now takes
+ * another pivot path (regret-ordered start, candidate-list pricing) and must agree within 1e-12
+ * relative, its duals optimal; see test_emd_bits.c.
  *
  * Transportation simplex on the m x n problem: column-minimum start, Dantzig pricing (lowest
  * index on ties), ratio test with the lowest cell leaving on ties, subtree rehang. */
