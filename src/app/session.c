@@ -120,15 +120,24 @@ chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_sessio
   if (st != CHR_OK) return st;
   double t_load = chr_mpi_seconds();
   chr_io_mode mode = a->io && strcmp(a->io, "parallel") == 0 ? CHR_IO_PARALLEL : CHR_IO_SCATTER;
+  chr_dups stored = {0};
+  int has_stored = 0;
   if (s->index_stored)
-    st = chr_shard_load_stored(comm, &s->layout, mode, a->dataset, &s->idx, &s->mine.read_ms, err);
+    st = chr_shard_load_stored(comm, &s->layout, mode, a->dataset, &s->idx, &stored, &has_stored,
+                               &s->mine.read_ms, err);
   else
     st = chr_shard_load(comm, &s->layout, mode, a->dataset, s->ds, &s->idx, &s->mine.read_ms,
                         &s->mine.distribute_ms, &s->independent_io, err);
-  /* Each group finds the same groups over its own shards; the mask is what searches skip. */
+  /* Each group finds the same groups over its own shards (or checks those the index stores);
+   * the mask is what searches skip. */
   if (st == CHR_OK)
     st = chr_mpi_agree(
-        comm, chr_mpi_duplicates(s->layout.group_comm, s->idx, s->images, &s->dups, err), err);
+        comm,
+        has_stored ? chr_mpi_duplicates_stored(s->layout.group_comm, s->idx, s->images, &stored,
+                                               &s->dups, err)
+                   : chr_mpi_duplicates(s->layout.group_comm, s->idx, s->images, &s->dups, err),
+        err);
+  chr_dups_free(&stored);
   if (st != CHR_OK) return st;
   s->mine.group = s->layout.group;
   s->mine.shard = s->layout.shard;

@@ -5,6 +5,7 @@
 
 #include "chromatica/csr.h"
 #include "chromatica/grid.h"
+#include "chromatica/mpi_duplicates.h"
 #include "chromatica/mpi_index.h"
 
 #define WRITE_READ_ROWS 4096          /* dense rows read per collective call (19 MB) */
@@ -132,7 +133,8 @@ static chr_status write_roots(MPI_Comm comm, chr_index_writer *w, const block *b
 
 /* Phase 2: place and write every rank's part; offsets are global entry positions. */
 static chr_status write_block(MPI_Comm comm, const char *path, hid_t fapl, hid_t dxpl, block *b,
-                              int64_t images, chr_index_written *out, chr_error *err) {
+                              int64_t images, const chr_dups *dups, chr_index_written *out,
+                              chr_error *err) {
   int64_t start = 0, total = 0, calls = 0;
   uint64_t checksum = 0;
   chr_index_writer *w = NULL;
@@ -154,6 +156,9 @@ static chr_status write_block(MPI_Comm comm, const char *path, hid_t fapl, hid_t
   if (st == CHR_OK)
     st = chr_mpi_agree(comm, chr_index_writer_create(path, fapl, images, total, &w, err), err);
   if (st == CHR_OK) st = chr_mpi_agree(comm, write_roots(comm, w, b, dxpl, err), err);
+  if (st == CHR_OK)
+    st = chr_mpi_agree(comm, chr_index_writer_put_duplicates(w, dups, b->lead, checksum, dxpl, err),
+                       err);
   if (st != CHR_OK) goto cleanup;
   for (int64_t r = 0; r <= b->rows; ++r) b->ends[r] += start;
   /* The first block also writes offsets[0]; the others start one row later. */
@@ -184,8 +189,14 @@ chr_status chr_mpi_index_write(MPI_Comm comm, const char *path, chr_index_writte
   chr_error inner;
   chr_status st = chr_mpi_io_lists(comm, &fapl, &dxpl, &inner);
   st = chr_mpi_agree(comm, st, &inner);
+  chr_dups dups = {0};
   if (st == CHR_OK) st = read_block(comm, path, fapl, dxpl, &b, &images, &inner);
-  if (st == CHR_OK) st = write_block(comm, path, fapl, dxpl, &b, images, out, &inner);
+  /* The duplicate groups, found once here so that a search need not hash every row. */
+  if (st == CHR_OK)
+    st = chr_mpi_duplicates_rows(comm, b.first, b.rows, b.ends, b.bins, b.mass, images, &dups,
+                                 &inner);
+  if (st == CHR_OK) st = write_block(comm, path, fapl, dxpl, &b, images, &dups, out, &inner);
+  chr_dups_free(&dups);
   if (st != CHR_OK) chr_error_set(err, st, "%s", inner.message);
   if (fapl >= 0) H5Pclose(fapl);
   if (dxpl >= 0) H5Pclose(dxpl);
