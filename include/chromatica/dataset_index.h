@@ -39,6 +39,8 @@ typedef struct {
   uint64_t checksum;
   int64_t dup_pairs;     /* index_version 3: the attribute duplicates, /index/duplicates' rows */
   uint64_t dup_checksum; /* ... and duplicates_checksum (chr_dups_checksum) */
+  uint64_t ids_checksum; /* optional attribute ids_checksum: the fingerprint of /image_ids
+                            (chr_dataset_ids_fingerprint) found unique at index time; 0: none */
 } chr_index_meta;
 
 /* Inspects the index metadata of an open dataset without reading any row. format_version 1
@@ -138,6 +140,10 @@ chr_status chr_index_writer_put_summaries(chr_index_writer *w, int64_t first, in
  * version 2. Collective like create. */
 chr_status chr_index_writer_put_duplicates(chr_index_writer *w, const chr_dups *d, int mine,
                                            uint64_t checksum, hid_t dxpl, chr_error *err);
+
+/* Records that /image_ids, of fingerprint fp (chr_dataset_ids_fingerprint, not 0), was found
+ * unique: written at close as the attribute ids_checksum. */
+void chr_index_writer_set_ids(chr_index_writer *w, uint64_t fp);
 
 /* Writes the attributes (the index's, /histograms' index_checksum and the root
  * format_version 2) and closes the file; sets *p = NULL. Collective like create. */

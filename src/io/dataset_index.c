@@ -82,6 +82,8 @@ static chr_status check_attrs(hid_t file, int64_t images, chr_index_meta *m, chr
                          version, CHR_INDEX_VERSION, REBUILD);
   m->summaries = version >= 2;
   m->duplicates = version >= 3;
+  /* Optional, any version: a missing or unreadable one means the ids are checked in full. */
+  if (!read_attr_in(file, "ids_checksum", H5T_NATIVE_UINT64, &m->ids_checksum)) m->ids_checksum = 0;
   if (m->duplicates &&
       !(read_attr_in(file, "duplicates", H5T_NATIVE_INT64, &m->dup_pairs) &&
         read_attr_in(file, "duplicates_checksum", H5T_NATIVE_UINT64, &m->dup_checksum) &&

@@ -14,6 +14,7 @@ struct chr_index_writer {
   int64_t rows, nnz;
   int64_t dup_pairs; /* -1 until chr_index_writer_put_duplicates */
   uint64_t dup_checksum;
+  uint64_t ids; /* the ids' fingerprint, 0: not recorded */
 };
 
 /* A contiguous dataset of n elements, or of `cols` columns of n elements each when cols > 0
@@ -204,6 +205,10 @@ chr_status chr_index_writer_put_duplicates(chr_index_writer *w, const chr_dups *
   return CHR_OK;
 }
 
+void chr_index_writer_set_ids(chr_index_writer *w, uint64_t fp) {
+  w->ids = fp;
+}
+
 /* Creates or replaces the scalar attribute `name` of obj. */
 static int put_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
                     const void *value) {
@@ -236,7 +241,9 @@ chr_status chr_index_writer_close(chr_index_writer **p, uint64_t checksum, chr_e
            (w->dup_pairs < 0 ||
             (put_attr(w->group, "duplicates", H5T_STD_I64LE, H5T_NATIVE_INT64, &w->dup_pairs) &&
              put_attr(w->group, "duplicates_checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64,
-                      &w->dup_checksum)));
+                      &w->dup_checksum))) &&
+           (w->ids == 0 ||
+            put_attr(w->group, "ids_checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &w->ids));
   if (hist >= 0) H5Dclose(hist);
   if (!ok) st = chr_error_set(err, CHR_EIO, "/index: its attributes cannot be written");
   hid_t ids[7] = {w->cdf, w->centroid, w->roots, w->mass, w->bins, w->offsets, w->group};

@@ -102,10 +102,32 @@ for spec in "edited /index/duplicates: fingerprint" "foreign the groups are stal
     [ -e "$work/bad-$name.json" ] && fail "$name: a report was written"
   done
 done
+# The ids' fingerprint recorded at index time spares their uniqueness check only while they
+# still give it; palette weights are checked in every row although only reported rows are read.
+/usr/bin/python3 - "$work" <<'PY' || exit 1
+import shutil, sys, h5py
+work = sys.argv[1]
+for name in ("ids_edited", "weight_edited"):
+    shutil.copy(f"{work}/v3-2.h5", f"{work}/{name}.h5")
+with h5py.File(f"{work}/v3-2.h5", "r") as f:
+    assert f["index"].attrs["ids_checksum"] != 0
+with h5py.File(f"{work}/ids_edited.h5", "r+") as f:
+    ids = f["image_ids"][...]; ids[3] = ids[2]; f["image_ids"][...] = ids
+with h5py.File(f"{work}/weight_edited.h5", "r+") as f:
+    w = f["palette_weights"][...]; w[7, 1] = -1; f["palette_weights"][...] = w
+PY
+for spec in "ids_edited at rows 2 and 3 (expected unique ids" "weight_edited /palette_weights row 7: slot 1 is -1"; do
+  name="${spec%% *}"; text="${spec#* }"
+  mp 2 "$bin" search --dataset "$work/$name.h5" --queries "$batch" --out "$work/bad-$name.json" \
+    > "$work/bad.log" 2>&1 && fail "$name accepted"
+  grep -qF -- "$text" "$work/bad.log" || { cat "$work/bad.log"; fail "$name: no '$text'"; }
+done
+echo "ok   ids edited after indexing and a bad weight in an unreported row are refused"
+
 # chromatica info compares the stored groups with those of every row.
 "$bin" info "$work/v3-2.h5" | grep -q "^/index: *stored.*(matches every row)" || fail "info on v3"
 "$bin" info "$work/forged.h5" > "$work/info.log" 2>&1 && fail "info accepted forged groups"
 grep -qF "/index/duplicates: 1 pairs, one of rows that differ (expected the 7 copies" "$work/info.log" ||
   { cat "$work/info.log"; fail "info on forged groups"; }
 echo "ok   edited, foreign, forged, shortened and missing stored groups are refused"
-echo "3 passed, 0 failed"
+echo "4 passed, 0 failed"

@@ -60,6 +60,14 @@ def edit_pair(f):
     f["index/duplicates"][...] = d
 
 
+def stale_ids(f):
+    """Ids made non-unique after indexing, under a recorded fingerprint they no longer give."""
+    ids = f["image_ids"][...]
+    ids[1] = ids[0]
+    f["image_ids"][...] = ids
+    f["index"].attrs["ids_checksum"] = np.uint64(12345)
+
+
 def drop_attr(f):
     del f["index"].attrs["duplicates_checksum"]
 
@@ -79,4 +87,5 @@ def generate(out_dir):
     variant(out_dir, "edited", edit_pair)
     variant(out_dir, "foreign", lambda f: store(f, PAIRS, checksum=12345))
     variant(out_dir, "unordered", lambda f: store(f, [(141, 5), (140, 5), (61, 60)]))
+    variant(out_dir, "stale_ids", stale_ids)
     variant(out_dir, "chained", lambda f: store(f, [(140, 5), (141, 140)]))
