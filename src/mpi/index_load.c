@@ -81,10 +81,13 @@ static chr_status adopt_entries(const chr_layout *L, const char *path, loader *l
     st = chr_dataset_index_map_entries(l->ds, path, nnz, &maps->bins, &bins, &maps->mass, &mass,
                                        err);
   int64_t lo = st == CHR_OK ? l->offsets[0] : 0;
+  double max_row_sum = 0.0; /* found by the check: the index need not add the rows again */
   if (st == CHR_OK)
-    st = chr_csr_check(l->offsets, bins + lo, mass + lo, L->first_row, L->rows, nnz, sum, err);
+    st = chr_csr_check_summed(l->offsets, bins + lo, mass + lo, L->first_row, L->rows, nnz, sum,
+                              &max_row_sum, err);
   if (st == CHR_OK)
-    st = chr_index_adopt_sparse(idx, l->offsets, bins, mass, L->rows, maps, release_entries, err);
+    st = chr_index_adopt_sparse_summed(idx, l->offsets, bins, mass, L->rows, max_row_sum, maps,
+                                       release_entries, err);
   if (st != CHR_OK) release_entries(maps);
   return st;
 }
