@@ -64,9 +64,9 @@ chr_status chr_dataset_check_weights(chr_dataset *ds, chr_error *err);
 chr_status chr_dataset_ids_fingerprint(chr_dataset *ds, uint64_t *fp, chr_error *err);
 
 /* Reads the ids (and paths, if present, else *paths = NULL) of rows[0..n) (ascending,
- * distinct) only: *ids and *paths are arrays of every image's pointer, NULL but for those rows,
- * each one allocation freed with chr_strings_free; the strings read as chr_dataset_read_strings
- * reads them. Independent reads. */
+ * distinct) only: (*ids)[i] is row rows[i]'s, each array one allocation freed with
+ * chr_strings_free; the strings read as chr_dataset_read_strings reads them. Independent
+ * reads. */
 chr_status chr_dataset_read_string_rows(chr_dataset *ds, const int64_t *rows, int64_t n,
                                         char ***ids, char ***paths, chr_error *err);
 

@@ -1,8 +1,10 @@
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include "session.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 #include "chromatica/dataset_index.h"
@@ -136,6 +138,29 @@ static int64_t reported_rows(const chr_session *s, const chr_query_result *resul
   return distinct;
 }
 
+/* Zeroed memory of which only the pages touched cost anything: a fresh anonymous mapping (a
+ * large calloc may instead clear a reused heap block, tens of MB at 1M images). NULL on
+ * failure; released with munmap (chr_session_close). */
+static void *zeroed_pages(size_t bytes) {
+  void *p =
+      mmap(NULL, bytes > 0 ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+/* Every image's id and path pointer, NULL but for the rows read (rows[i]'s in row_ids[i]). */
+static chr_status spread_strings(chr_session *s, const int64_t *rows, int64_t k, chr_error *err) {
+  s->ids = zeroed_pages((size_t)s->images * sizeof *s->ids);
+  s->paths = s->row_paths ? zeroed_pages((size_t)s->images * sizeof *s->paths) : NULL;
+  if (s->ids == NULL || (s->row_paths && s->paths == NULL))
+    return chr_error_set(err, CHR_ENOMEM, "cannot hold the ids of %lld images",
+                         (long long)s->images);
+  for (int64_t i = 0; i < k; ++i) {
+    s->ids[rows[i]] = s->row_ids[i];
+    if (s->paths) s->paths[rows[i]] = s->row_paths[i];
+  }
+  return CHR_OK;
+}
+
 chr_status chr_session_fetch_rows(chr_session *s, const chr_query_result *results, int n,
                                   chr_error *err) {
   int palettes = chr_dataset_has_palettes(s->ds) && s->palettes == NULL;
@@ -145,11 +170,12 @@ chr_status chr_session_fetch_rows(chr_session *s, const chr_query_result *result
   chr_status st =
       k < 0 ? chr_error_set(&inner, CHR_ENOMEM, "cannot hold the reported rows") : CHR_OK;
   if (st == CHR_OK && s->ids == NULL)
-    st = chr_dataset_read_string_rows(s->ds, rows, k, &s->ids, &s->paths, &inner);
+    st = chr_dataset_read_string_rows(s->ds, rows, k, &s->row_ids, &s->row_paths, &inner);
+  if (st == CHR_OK && s->ids == NULL) st = spread_strings(s, rows, k, &inner);
   if (st == CHR_OK && palettes) {
-    /* calloc: only the pages of the rows read are ever touched. */
-    s->palettes = calloc((size_t)s->images * CHR_PALETTE_MAX, sizeof *s->palettes);
-    s->palette_weights = calloc((size_t)s->images * CHR_PALETTE_MAX, sizeof *s->palette_weights);
+    s->palettes = zeroed_pages((size_t)s->images * CHR_PALETTE_MAX * sizeof *s->palettes);
+    s->palette_weights =
+        zeroed_pages((size_t)s->images * CHR_PALETTE_MAX * sizeof *s->palette_weights);
     st =
         s->palettes && s->palette_weights
             ? chr_dataset_read_palette_rows(s->ds, rows, k, s->palettes, s->palette_weights, &inner)
@@ -231,10 +257,19 @@ chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_sessio
 
 void chr_session_close(chr_session *s) {
   if (s->batch == NULL) free(s->queries); /* rank 0's queries belong to its batch */
-  if (s->ids) chr_strings_free(s->ids, s->images);
-  if (s->paths) chr_strings_free(s->paths, s->images);
-  free(s->palettes);
-  free(s->palette_weights);
+  size_t pointers = (size_t)s->images * sizeof(char *);
+  if (s->row_ids) { /* chr_session_fetch_rows: mapped pointers to the rows read */
+    if (s->ids) munmap(s->ids, pointers > 0 ? pointers : 1);
+    if (s->paths) munmap(s->paths, pointers > 0 ? pointers : 1);
+    chr_strings_free(s->row_ids, 0);
+    chr_strings_free(s->row_paths, 0);
+  } else {
+    if (s->ids) chr_strings_free(s->ids, s->images);
+    if (s->paths) chr_strings_free(s->paths, s->images);
+  }
+  size_t slots = (size_t)s->images * CHR_PALETTE_MAX; /* mapped by chr_session_fetch_rows */
+  if (s->palettes) munmap(s->palettes, slots > 0 ? slots * sizeof *s->palettes : 1);
+  if (s->palette_weights) munmap(s->palette_weights, slots > 0 ? slots * sizeof(float) : 1);
   chr_index_destroy(&s->idx);
   chr_dups_free(&s->dups);
   chr_layout_free(&s->layout);

@@ -34,9 +34,10 @@ typedef struct {
   /* rank 0 only */
   chr_batch *batch;
   chr_dataset *ds;
-  char **ids, **paths;    /* every row's, or (chr_session_fetch_rows) the reported rows' */
-  chr_rgb *palettes;      /* NULL until chr_session_fetch_rows */
-  float *palette_weights; /* ... likewise */
+  char **ids, **paths;         /* every row's, or (chr_session_fetch_rows) the reported rows' */
+  char **row_ids, **row_paths; /* chr_session_fetch_rows: the strings of the rows it read */
+  chr_rgb *palettes;           /* NULL until chr_session_fetch_rows */
+  float *palette_weights;      /* ... likewise */
   /* every rank */
   int64_t images;
   int max_concurrent;

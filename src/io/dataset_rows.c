@@ -93,29 +93,37 @@ static size_t fixed_length(const char *s, size_t size, H5T_str_t pad) {
 }
 
 /* Selects rows[0..n) (ascending, distinct) of a dataset whose rows are `inner` elements wide
- * (rank dims), as one union of hyperslabs; *mspace receives n * inner elements. */
+ * (rank dims) as a list of points (a union of n hyperslabs costs HDF5 time quadratic in n);
+ * *mspace receives n * inner elements. */
 static int select_row_set(hid_t fspace, const int64_t *rows, int64_t n, hid_t *mspace) {
-  hsize_t dims[3] = {0, 1, 1}, start[3] = {0, 0, 0}, count[3];
+  hsize_t dims[3] = {0, 1, 1};
   int rank = H5Sget_simple_extent_ndims(fspace);
   if (rank < 1 || rank > 3 || H5Sget_simple_extent_dims(fspace, dims, NULL) != rank) return 0;
-  hsize_t inner = 1;
-  for (int d = 1; d < rank; ++d) inner *= dims[d];
-  memcpy(count, dims, sizeof count);
-  count[0] = 1;
-  if (H5Sselect_none(fspace) < 0) return 0;
-  for (int64_t i = 0; i < n; ++i) {
-    start[0] = (hsize_t)rows[i];
-    if (H5Sselect_hyperslab(fspace, H5S_SELECT_OR, start, NULL, count, NULL) < 0) return 0;
+  size_t inner = 1;
+  for (int d = 1; d < rank; ++d) inner *= (size_t)dims[d];
+  size_t points = (size_t)n * inner;
+  hsize_t total = points,
+          *coords = malloc((points > 0 ? points : 1) * (size_t)rank * sizeof *coords);
+  if (coords == NULL) return 0;
+  for (size_t p = 0; p < points; ++p) {
+    hsize_t *c = coords + p * (size_t)rank, within = p % inner;
+    c[0] = (hsize_t)rows[p / inner];
+    for (int d = rank - 1; d >= 1; --d) {
+      c[d] = within % dims[d];
+      within /= dims[d];
+    }
   }
-  hsize_t total = (hsize_t)n * inner;
-  *mspace = H5Screate_simple(1, &total, NULL);
+  int ok = (points == 0 ? H5Sselect_none(fspace)
+                        : H5Sselect_elements(fspace, H5S_SELECT_SET, points, coords)) >= 0;
+  free(coords);
+  *mspace = ok ? H5Screate_simple(1, &total, NULL) : H5I_INVALID_HID;
   return *mspace >= 0;
 }
 
-/* Reads rows[0..n) of string dataset name into a calloc'd array of `images` pointers in one
- * allocation (chr_strings_free), where only the given rows are set. */
-static chr_status read_string_rows(hid_t file, const char *name, int64_t images,
-                                   const int64_t *rows, int64_t n, char ***out, chr_error *err) {
+/* Reads rows[0..n) of string dataset name into *out: n pointers (string i is row rows[i]'s)
+ * and their text in one allocation (chr_strings_free). */
+static chr_status read_string_rows(hid_t file, const char *name, const int64_t *rows, int64_t n,
+                                   char ***out, chr_error *err) {
   hid_t dset = H5Dopen2(file, name, H5P_DEFAULT), mtype = -1, mspace = -1;
   hid_t fspace = dset >= 0 ? H5Dget_space(dset) : -1;
   int variable = 0;
@@ -139,15 +147,14 @@ static chr_status read_string_rows(hid_t file, const char *name, int64_t images,
     const char *s = variable ? ((char **)buf)[i] : (char *)buf + (size_t)i * size;
     text += (variable ? (s ? strlen(s) : 0) : fixed_length(s, size, pad)) + 1;
   }
-  /* calloc: the pointers of rows not read stay NULL, and untouched pages cost nothing. */
-  char **block = buf ? calloc(1, (size_t)images * sizeof(char *) + text + 1) : NULL;
-  char *at = block ? (char *)(block + images) : NULL;
+  char **block = buf ? malloc((size_t)(n > 0 ? n : 1) * sizeof(char *) + text + 1) : NULL;
+  char *at = block ? (char *)(block + n) : NULL;
   for (int64_t i = 0; block != NULL && i < n; ++i) {
     const char *s = variable ? ((char **)buf)[i] : (char *)buf + (size_t)i * size;
     size_t len = variable ? (s ? strlen(s) : 0) : fixed_length(s, size, pad);
     if (len > 0) memcpy(at, s, len);
     at[len] = '\0';
-    block[rows[i]] = at;
+    block[i] = at;
     at += len + 1;
   }
   if (variable && buf != NULL && n > 0) H5Dvlen_reclaim(mtype, mspace, H5P_DEFAULT, buf);
@@ -168,19 +175,19 @@ chr_status chr_dataset_read_string_rows(chr_dataset *ds, const int64_t *rows, in
   chr_h5_quiet quiet;
   chr_h5_quiet_begin(&quiet);
   hid_t file = chr_dataset_file_id(ds);
-  int64_t images = chr_dataset_images(ds);
   *paths = NULL;
-  chr_status st = read_string_rows(file, "/image_ids", images, rows, n, ids, err);
+  chr_status st = read_string_rows(file, "/image_ids", rows, n, ids, err);
   if (st == CHR_OK && chr_dataset_has_file_paths(ds))
-    st = read_string_rows(file, "/file_paths", images, rows, n, paths, err);
+    st = read_string_rows(file, "/file_paths", rows, n, paths, err);
   chr_h5_quiet_end(&quiet);
   return st;
 }
 
-/* Reads rows[0..n) of a numeric dataset (CHR_PALETTE_MAX * per values a row) as mem_type
- * into out at each row's place (out holds every row). */
+/* Reads rows[0..n) of a numeric dataset (`bytes` bytes a row as mem_type) into out, row
+ * rows[i] at position place[i]. */
 static chr_status read_numeric_rows(hid_t file, const char *name, hid_t mem_type, size_t bytes,
-                                    const int64_t *rows, int64_t n, void *out, chr_error *err) {
+                                    const int64_t *rows, const int64_t *place, int64_t n, void *out,
+                                    chr_error *err) {
   hid_t dset = H5Dopen2(file, name, H5P_DEFAULT), mspace = -1;
   hid_t fspace = dset >= 0 ? H5Dget_space(dset) : -1;
   unsigned char *buf = malloc((size_t)(n > 0 ? n : 1) * bytes);
@@ -189,7 +196,7 @@ static chr_status read_numeric_rows(hid_t file, const char *name, hid_t mem_type
       (n > 0 && H5Dread(dset, mem_type, mspace, fspace, H5P_DEFAULT, buf) < 0))
     st = chr_error_set(err, CHR_EIO, "%s: reading %lld rows failed", name, (long long)n);
   for (int64_t i = 0; st == CHR_OK && i < n; ++i)
-    memcpy((unsigned char *)out + (size_t)rows[i] * bytes, buf + (size_t)i * bytes, bytes);
+    memcpy((unsigned char *)out + (size_t)place[i] * bytes, buf + (size_t)i * bytes, bytes);
   free(buf);
   if (mspace >= 0) H5Sclose(mspace);
   if (fspace >= 0) H5Sclose(fspace);
@@ -204,21 +211,23 @@ chr_status chr_dataset_read_palette_rows(chr_dataset *ds, const int64_t *rows, i
   hid_t file = chr_dataset_file_id(ds);
   chr_status st = CHR_OK;
   size_t slots = CHR_PALETTE_MAX;
-  uint8_t *bytes = malloc((size_t)chr_dataset_images(ds) * slots * 3);
-  if (bytes == NULL)
-    st = chr_error_set(err, CHR_ENOMEM, "/palettes: out of memory for %lld palettes",
-                       (long long)chr_dataset_images(ds));
+  uint8_t *bytes = malloc((size_t)(n > 0 ? n : 1) * slots * 3); /* row i's at i: compact */
+  int64_t *at = malloc((size_t)(n > 0 ? n : 1) * sizeof *at);
+  for (int64_t i = 0; at != NULL && i < n; ++i) at[i] = i;
+  if (bytes == NULL || at == NULL)
+    st = chr_error_set(err, CHR_ENOMEM, "/palettes: out of memory for %lld palettes", (long long)n);
   if (st == CHR_OK)
-    st = read_numeric_rows(file, "/palettes", H5T_NATIVE_UINT8, slots * 3, rows, n, bytes, err);
+    st = read_numeric_rows(file, "/palettes", H5T_NATIVE_UINT8, slots * 3, rows, at, n, bytes, err);
   if (st == CHR_OK)
     st = read_numeric_rows(file, "/palette_weights", H5T_NATIVE_FLOAT, slots * sizeof(float), rows,
-                           n, weights, err);
+                           rows, n, weights, err);
   for (int64_t i = 0; st == CHR_OK && i < n; ++i)
     for (size_t j = 0; j < slots; ++j) {
-      size_t at = (size_t)rows[i] * slots + j;
-      palettes[at] = (chr_rgb){bytes[3 * at], bytes[3 * at + 1], bytes[3 * at + 2]};
+      const uint8_t *c = bytes + ((size_t)i * slots + j) * 3;
+      palettes[(size_t)rows[i] * slots + j] = (chr_rgb){c[0], c[1], c[2]};
     }
   free(bytes);
+  free(at);
   chr_h5_quiet_end(&quiet);
   return st;
 }

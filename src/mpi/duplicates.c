@@ -314,6 +314,12 @@ chr_status chr_mpi_duplicates(MPI_Comm group_comm, chr_index *idx, int64_t image
 
 chr_status chr_mpi_duplicates_stored(MPI_Comm group_comm, chr_index *idx, int64_t images,
                                      const chr_dups *stored, chr_dups *out, chr_error *err) {
+  /* No stored pairs (every rank read the same checked list): nothing to compare or share, so
+   * no collective at all; each is a wait for the slowest rank on a busy machine. */
+  if (stored->n == 0) {
+    memset(out, 0, sizeof *out);
+    return chr_index_set_excluded(idx, NULL, err);
+  }
   return shard_groups(group_comm, idx, images, stored, out, err);
 }
 
