@@ -31,4 +31,10 @@ uint64_t chr_csr_row_term(int64_t row, const uint16_t *bins, const float *mass, 
 chr_status chr_csr_check(const int64_t *offsets, const uint16_t *bins, const float *mass,
                          int64_t first, int64_t count, int64_t nnz, uint64_t *sum, chr_error *err);
 
+/* chr_csr_check that also gives the rows' largest double sum (each row's masses added in order
+ * from 0.0, 0 for no rows) as *max_row_sum, for chr_index_adopt_sparse_summed. */
+chr_status chr_csr_check_summed(const int64_t *offsets, const uint16_t *bins, const float *mass,
+                                int64_t first, int64_t count, int64_t nnz, uint64_t *sum,
+                                double *max_row_sum, chr_error *err);
+
 #endif

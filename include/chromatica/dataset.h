@@ -51,6 +51,30 @@ void chr_strings_free(char **strings, int64_t count);
 chr_status chr_dataset_read_palettes(chr_dataset *ds, chr_rgb *palettes, float *weights,
                                      chr_error *err);
 
+/* Checks n rows of palette weights as chr_dataset_read_palettes does. Pure. */
+chr_status chr_dataset_check_palette_weights(const float *weights, int64_t n, chr_error *err);
+
+/* Reads /palette_weights alone and checks it (chr_dataset_check_palette_weights): a search
+ * refuses bad weights in any row while reading the palettes of the rows it reports only. */
+chr_status chr_dataset_check_weights(chr_dataset *ds, chr_error *err);
+
+/* A fingerprint of /image_ids (its bytes, width and padding; never 0) when it is a
+ * fixed-length string dataset, else *fp = 0. `chromatica index` stores it once it has found
+ * the ids unique, so a search whose ids still give it need not check them again. */
+chr_status chr_dataset_ids_fingerprint(chr_dataset *ds, uint64_t *fp, chr_error *err);
+
+/* Reads the ids (and paths, if present, else *paths = NULL) of rows[0..n) (ascending,
+ * distinct) only: (*ids)[i] is row rows[i]'s, each array one allocation freed with
+ * chr_strings_free; the strings read as chr_dataset_read_strings reads them. Independent
+ * reads. */
+chr_status chr_dataset_read_string_rows(chr_dataset *ds, const int64_t *rows, int64_t n,
+                                        char ***ids, char ***paths, chr_error *err);
+
+/* Reads the palettes and weights of rows[0..n) (ascending, distinct) into palettes and weights
+ * (every image's CHR_PALETTE_MAX slots; the other rows are left as they are). */
+chr_status chr_dataset_read_palette_rows(chr_dataset *ds, const int64_t *rows, int64_t n,
+                                         chr_rgb *palettes, float *weights, chr_error *err);
+
 /* --- writing --- */
 typedef struct chr_dataset_writer chr_dataset_writer;
 

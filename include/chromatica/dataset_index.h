@@ -7,10 +7,15 @@
  *                   them from the page cache instead of building them
  *   /index/centroid float32 [3, N]   the cascade's per-image centroid (L, a, b) ...
  *   /index/cdf      uint8   [29, N]  ... and quantised marginal distributions, bit for bit what
- *                   chr_index_summary_block computes from the row (index_version 2 only: a
+ *                   chr_index_summary_block computes from the row (index_version >= 2: a
  *                   version-1 index has none and a search computes them at load)
- * attributes of /index: index_version (2; 1 is still read), rows (N), bins (1152), nnz, checksum
- * (uint64: the sum mod 2^64 of chr_csr_row_term over all rows); /histograms carries the same
+ *   /index/duplicates int64 [D, 2]   the duplicate groups: (row, representative) for each of
+ *                   the D collapsed rows, as chr_dups orders them (index_version 3: older
+ *                   indexes have none and a search hashes every row at load)
+ * attributes of /index: index_version (3; 1 and 2 are still read), rows (N), bins (1152), nnz,
+ * checksum (uint64: the sum mod 2^64 of chr_csr_row_term over all rows), and in version 3
+ * duplicates (D) and duplicates_checksum (chr_dups_checksum of the pairs and checksum); /histograms
+ * carries the same
  * checksum as its attribute index_checksum (written together with the index), and the root
  * format_version is 2. Plain datasets and attributes: h5py reads every object.
  * No MPI calls: parallel access comes from the caller's fapl and dxpl. */
@@ -21,15 +26,21 @@
 #include <stdint.h>
 
 #include "chromatica/dataset.h"
+#include "chromatica/duplicates.h"
 #include "chromatica/error.h"
 
-#define CHR_INDEX_VERSION 2 /* written; 1 (without the summaries) is still read */
+#define CHR_INDEX_VERSION 3 /* written; 1 and 2 (without what later ones add) are still read */
 
 typedef struct {
-  int present;   /* 1: a consistent /index to use; 0: a format-1 file without one */
-  int summaries; /* 1: /index/centroid and /index/cdf are stored (index_version 2) */
+  int present;    /* 1: a consistent /index to use; 0: a format-1 file without one */
+  int summaries;  /* 1: /index/centroid and /index/cdf are stored (index_version >= 2) */
+  int duplicates; /* 1: /index/duplicates is stored (index_version 3) */
   int64_t rows, nnz;
   uint64_t checksum;
+  int64_t dup_pairs;     /* index_version 3: the attribute duplicates, /index/duplicates' rows */
+  uint64_t dup_checksum; /* ... and duplicates_checksum (chr_dups_checksum) */
+  uint64_t ids_checksum; /* optional attribute ids_checksum: the fingerprint of /image_ids
+                            (chr_dataset_ids_fingerprint) found unique at index time; 0: none */
 } chr_index_meta;
 
 /* Inspects the index metadata of an open dataset without reading any row. format_version 1
@@ -40,6 +51,14 @@ typedef struct {
  * missing or different index_checksum: histograms rewritten after indexing) is CHR_EFORMAT
  * naming the object and the values. Collective like the fapl the dataset was opened with. */
 chr_status chr_dataset_index_meta(chr_dataset *ds, chr_index_meta *meta, chr_error *err);
+
+/* Reads /index/duplicates (index_version 3: meta->duplicates) into *out (free with
+ * chr_dups_free): checks the pairs' shape (chr_dups_check_pairs) and their fingerprint against
+ * the attribute duplicates_checksum, which binds them to the index checksum, so groups written
+ * for other rows or edited since are CHR_EFORMAT, never used. Does not compare rows (the caller
+ * does: chr_mpi_duplicates_stored). Independent read. */
+chr_status chr_dataset_index_read_duplicates(chr_dataset *ds, const chr_index_meta *meta,
+                                             chr_dups *out, chr_error *err);
 
 /* Reads /index/offsets[first .. first + count] (count + 1 values) into offsets. count may be
  * -1 to take part in a collective transfer without reading. dxpl as chr_dataset_read_rows. */
@@ -114,6 +133,17 @@ chr_status chr_index_writer_put_roots(chr_index_writer *w, int64_t first, int64_
 chr_status chr_index_writer_put_summaries(chr_index_writer *w, int64_t first, int64_t count,
                                           const float *centroid, const uint8_t *cdf, hid_t dxpl,
                                           chr_error *err);
+
+/* Creates /index/duplicates for the groups d (every rank passes the same d) and writes its
+ * pairs if `mine` (one rank writes, the others join). Its fingerprint (chr_dups_checksum with
+ * the index checksum) is written at close, with index_version 3; an index closed without it is
+ * version 2. Collective like create. */
+chr_status chr_index_writer_put_duplicates(chr_index_writer *w, const chr_dups *d, int mine,
+                                           uint64_t checksum, hid_t dxpl, chr_error *err);
+
+/* Records that /image_ids, of fingerprint fp (chr_dataset_ids_fingerprint, not 0), was found
+ * unique: written at close as the attribute ids_checksum. */
+void chr_index_writer_set_ids(chr_index_writer *w, uint64_t fp);
 
 /* Writes the attributes (the index's, /histograms' index_checksum and the root
  * format_version 2) and closes the file; sets *p = NULL. Collective like create. */

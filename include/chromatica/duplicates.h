@@ -42,4 +42,17 @@ void chr_dups_free(chr_dups *d);
  * many (0 when rep represents no group, or is itself collapsed). */
 int64_t chr_dups_members(const chr_dups *d, int64_t rep, const int64_t **rows);
 
+/* The fingerprint of groups stored with an index (/index/duplicates): a chained hash of n, every
+ * (row, rep) pair in order and the index checksum of the rows they were found in, so pairs
+ * stored for other rows (a foreign or stale list) or edited do not match. */
+uint64_t chr_dups_checksum(const int64_t *row, const int64_t *rep, int64_t n,
+                           uint64_t index_checksum);
+
+/* Checks n stored (row, rep) pairs of a dataset of `images` rows have the shape
+ * chr_dups_create gives: 0 <= rep < row < images, strictly ordered by (rep, row), every row
+ * collapsed once and no representative itself collapsed. CHR_EFORMAT naming `what` and the
+ * first bad pair; CHR_ENOMEM. */
+chr_status chr_dups_check_pairs(const int64_t *row, const int64_t *rep, int64_t n, int64_t images,
+                                const char *what, chr_error *err);
+
 #endif

@@ -20,4 +20,19 @@
 chr_status chr_mpi_duplicates(MPI_Comm group_comm, chr_index *idx, int64_t images, chr_dups *out,
                               chr_error *err);
 
+/* chr_mpi_duplicates with the groups stored in the index (/index/duplicates, already checked
+ * with chr_dups_check_pairs and its fingerprint): no hashing; every stored pair is still
+ * compared exactly (the lowest rows travel as above), and one that is not identical is
+ * CHR_EFORMAT. The same *out and mask as chr_mpi_duplicates when the stored groups are those
+ * of the rows. Collective on group_comm. */
+chr_status chr_mpi_duplicates_stored(MPI_Comm group_comm, chr_index *idx, int64_t images,
+                                     const chr_dups *stored, chr_dups *out, chr_error *err);
+
+/* The groups of rows being indexed: this rank's rows first .. first + rows, row r's entries
+ * bins/mass[offsets[r] .. offsets[r + 1]); the ranks of comm hold consecutive blocks in rank
+ * order covering rows 0..images. *out as chr_mpi_duplicates. Collective on comm. */
+chr_status chr_mpi_duplicates_rows(MPI_Comm comm, int64_t first, int64_t rows,
+                                   const int64_t *offsets, const uint16_t *bins, const float *mass,
+                                   int64_t images, chr_dups *out, chr_error *err);
+
 #endif

@@ -22,11 +22,14 @@
  * reads its own range independently (the index is compact, so rank 0 need not send it). Every
  * row is checked (chr_csr_check), the fingerprint of all rows must equal the stored checksum
  * and the sampled rows must equal /histograms bit for bit; otherwise CHR_EFORMAT with a clear
- * message and nothing is searched. *read_ms: this rank's time in HDF5 reads. Collective on
- * comm; all ranks return the same status. */
+ * message and nothing is searched. An index_version 3 index's duplicate groups are read and
+ * checked (chr_dataset_index_read_duplicates) into *stored (every rank; free with
+ * chr_dups_free), *has_stored = 1; older versions leave *stored empty and *has_stored 0.
+ * *read_ms: this rank's time in HDF5 reads. Collective on comm; all ranks return the same
+ * status. */
 chr_status chr_shard_load_stored(MPI_Comm comm, const chr_layout *layout, chr_io_mode mode,
-                                 const char *path, chr_index **out, double *read_ms,
-                                 chr_error *err);
+                                 const char *path, chr_index **out, chr_dups *stored,
+                                 int *has_stored, double *read_ms, chr_error *err);
 
 typedef struct {
   int64_t rows, nnz;

@@ -59,6 +59,14 @@ chr_status chr_index_adopt_sparse(chr_index *idx, const int64_t *offsets, const 
                                   const float *mass, int64_t count, void *owner,
                                   void (*release)(void *), chr_error *err);
 
+/* chr_index_adopt_sparse given the rows' largest double sum (each row's masses added in order
+ * from 0.0, as chr_csr_check_summed computes it): with adopted summaries the rows are not read
+ * again. The index is the same as chr_index_adopt_sparse makes. */
+chr_status chr_index_adopt_sparse_summed(chr_index *idx, const int64_t *offsets,
+                                         const uint16_t *bins, const float *mass, int64_t count,
+                                         double max_row_sum, void *owner, void (*release)(void *),
+                                         chr_error *err);
+
 /* Makes the index use per-image summaries it does not own (read-only mappings of a stored
  * index): centroid column k of local row r at centroid[k * stride + r], marginal column k at
  * cdf[k * stride + r], as chr_index_summary_block writes them. chr_index_adopt_sparse then

@@ -82,9 +82,9 @@ static int parse_args(int argc, char **argv, int rank, search_args *a) {
 }
 
 /* Rank 0: writes the report and prints the human summary. */
-static chr_status write_report(const search_args *a, const chr_session *in,
-                               chr_query_result *results, chr_run_info *run,
-                               const chr_rank_stats *ranks, int independent_io, chr_error *err) {
+static chr_status write_report(const search_args *a, chr_session *in, chr_query_result *results,
+                               chr_run_info *run, const chr_rank_stats *ranks, int independent_io,
+                               chr_error *err) {
   const chr_batch *b = in->batch;
   int n_warnings = chr_batch_warning_count(b);
   enum { OWN_WARNINGS = 2 }; /* the two below */
@@ -98,9 +98,10 @@ static chr_status write_report(const search_args *a, const chr_session *in,
            run->stopped_by ? run->stopped_by : "a signal");
   if (run->incomplete) warnings[n_warnings++] = stopped;
   double t = chr_mpi_seconds();
-  chr_status st =
-      chr_report_write(a->session.out, b, results, in->ids, in->paths, in->palettes,
-                       in->palette_weights, run, ranks, run->ranks, warnings, n_warnings, err);
+  chr_status st = chr_session_fetch_rows(in, results, chr_batch_count(b), err);
+  if (st == CHR_OK)
+    st = chr_report_write(a->session.out, b, results, in->ids, in->paths, in->palettes,
+                          in->palette_weights, run, ranks, run->ranks, warnings, n_warnings, err);
   run->write_ms = (chr_mpi_seconds() - t) * 1e3;
   if (st != CHR_OK) return st;
   int ok = 0;

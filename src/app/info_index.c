@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "chromatica/csr.h"
+#include "chromatica/duplicates.h"
 #include "chromatica/grid.h"
 #include "chromatica/scan.h"
 
@@ -27,6 +28,7 @@ struct info_index {
   chr_index_meta meta;
   index_block built, stored;
   uint64_t sum;
+  uint64_t *hash; /* index_version 3: every row's chr_dup_row_hash, for the stored groups */
 };
 
 /* One allocation holds the whole block, widest elements first so each part stays aligned. */
@@ -50,6 +52,7 @@ static void release(info_index *x) {
   if (x == NULL) return;
   free(x->built.ends); /* each block is one allocation (block_alloc) */
   free(x->stored.ends);
+  free(x->hash);
   free(x);
 }
 
@@ -64,7 +67,9 @@ chr_status chr_info_index_begin(chr_dataset *ds, const chr_index_meta *meta, int
   /* Both blocks allocated before testing either, so release frees whatever was allocated. */
   int built = x != NULL && block_alloc(&x->built, block_rows);
   int stored = x != NULL && block_alloc(&x->stored, block_rows);
-  if (!built || !stored) {
+  int64_t n = chr_dataset_images(ds);
+  if (x != NULL && meta->duplicates) x->hash = malloc((size_t)(n > 0 ? n : 1) * sizeof *x->hash);
+  if (!built || !stored || (meta->duplicates && x->hash == NULL)) {
     release(x);
     return chr_error_set(err, CHR_ENOMEM, "out of memory checking /index");
   }
@@ -121,9 +126,12 @@ chr_status chr_info_index_block(info_index *x, const float *rows, int64_t first,
   int64_t nnz = 0;
   b->ends[0] = 0;
   chr_csr_from_dense(rows, count, b->bins, b->mass, &nnz, b->ends + 1);
-  for (int64_t r = 0; r < count; ++r)
-    x->sum += chr_csr_row_term(first + r, b->bins + b->ends[r], b->mass + b->ends[r],
-                               (int)(b->ends[r + 1] - b->ends[r]));
+  for (int64_t r = 0; r < count; ++r) {
+    int n = (int)(b->ends[r + 1] - b->ends[r]);
+    x->sum += chr_csr_row_term(first + r, b->bins + b->ends[r], b->mass + b->ends[r], n);
+    if (x->hash != NULL)
+      x->hash[first + r] = chr_dup_row_hash(b->bins + b->ends[r], b->mass + b->ends[r], n);
+  }
   chr_status st = chr_dataset_index_read_offsets(x->ds, first, count, s->ends, H5P_DEFAULT, err);
   if (st != CHR_OK) return st;
   int64_t n = s->ends[count] - s->ends[0];
@@ -154,6 +162,31 @@ chr_status chr_info_index_block(info_index *x, const float *rows, int64_t first,
   return x->meta.summaries ? check_summaries(x, first, count, err) : CHR_OK;
 }
 
+/* The stored duplicate groups (checked by their fingerprint) against the rows' hashes: every
+ * row whose hash an earlier row has must be stored as collapsed onto the first such row, and
+ * no other (a hash match stands for equal rows here: a 2^-64 event aside). */
+static chr_status check_groups(info_index *x, chr_error *err) {
+  int64_t n = chr_dataset_images(x->ds), expected = 0;
+  chr_dups d = {0};
+  int64_t *head = malloc((size_t)(n > 0 ? n : 1) * sizeof *head);
+  chr_status st = head == NULL ? chr_error_set(err, CHR_ENOMEM, "out of memory checking groups")
+                               : chr_dataset_index_read_duplicates(x->ds, &x->meta, &d, err);
+  if (st == CHR_OK) st = chr_dup_hash_heads(x->hash, n, head, err);
+  for (int64_t r = 0; st == CHR_OK && r < n; ++r) expected += head[r] != r;
+  int64_t bad = -1;
+  for (int64_t i = 0; st == CHR_OK && bad < 0 && i < d.n; ++i)
+    if (head[d.row[i]] != d.rep[i]) bad = i;
+  if (st == CHR_OK && (bad >= 0 || expected != d.n))
+    st = chr_error_set(err, CHR_EFORMAT,
+                       "/index/duplicates: %lld pairs%s (expected the %lld copies /histograms "
+                       "holds; stale index; %s)",
+                       (long long)d.n, bad >= 0 ? ", one of rows that differ" : "",
+                       (long long)expected, REBUILD);
+  chr_dups_free(&d);
+  free(head);
+  return st;
+}
+
 chr_status chr_info_index_end(info_index **p, chr_error *err) {
   info_index *x = *p;
   chr_status st = CHR_OK;
@@ -162,6 +195,7 @@ chr_status chr_info_index_end(info_index **p, chr_error *err) {
                        "/index: checksum attribute %016llx (expected %016llx from /histograms; "
                        "%s)",
                        (unsigned long long)x->meta.checksum, (unsigned long long)x->sum, REBUILD);
+  if (st == CHR_OK && x->hash != NULL) st = check_groups(x, err);
   release(x);
   *p = NULL;
   return st;

@@ -1,8 +1,10 @@
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include "session.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 #include "chromatica/dataset_index.h"
@@ -60,7 +62,15 @@ double chr_peak_rss_mb(void) {
   return getrusage(RUSAGE_SELF, &usage) == 0 ? usage.ru_maxrss / 1024.0 : 0.0;
 }
 
-/* Rank 0: the output path, the batch, the dataset's ids, paths and palettes. */
+static int compare_rows(const void *pa, const void *pb) {
+  int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+  return (a > b) - (a < b);
+}
+
+static chr_status check_ids(chr_session *s, const chr_index_meta *meta, chr_error *err);
+
+/* Rank 0: the output path, the batch, the dataset checked (ids unique, palette weights valid,
+ * the stored index's metadata). */
 static chr_status root_read_inputs(const chr_session_args *a, chr_session *s, chr_error *err) {
   chr_error inner;
   /* An output that is one of the inputs however spelled would destroy it: refused first. */
@@ -71,22 +81,108 @@ static chr_status root_read_inputs(const chr_session_args *a, chr_session *s, ch
   if (st != CHR_OK) return chr_error_set(err, st, "--out %s", inner.message);
   st = chr_batch_load(a->queries, &s->batch, err);
   if (st != CHR_OK) return st;
+  chr_index_meta meta;
   st = chr_dataset_open(a->dataset, H5P_DEFAULT, &s->ds, &inner);
-  if (st == CHR_OK) st = chr_dataset_read_strings(s->ds, &s->ids, &s->paths, &inner);
+  /* A stored index that does not match its histograms is refused here, never used. */
+  if (st == CHR_OK) st = chr_dataset_index_meta(s->ds, &meta, &inner);
+  if (st == CHR_OK) st = check_ids(s, &meta, &inner);
+  /* Every weight is checked; the palettes themselves are read for the reported rows only. */
+  if (st == CHR_OK && chr_dataset_has_palettes(s->ds))
+    st = chr_dataset_check_weights(s->ds, &inner);
   if (st != CHR_OK) return chr_error_set(err, st, "%s: %s", a->dataset, inner.message);
   s->images = chr_dataset_images(s->ds);
-  /* A stored index that does not match its histograms is refused here, never used. */
-  chr_index_meta meta;
-  st = chr_dataset_index_meta(s->ds, &meta, &inner);
-  if (st != CHR_OK) return chr_error_set(err, st, "%s: %s", a->dataset, inner.message);
   s->index_stored = meta.present;
-  if (!chr_dataset_has_palettes(s->ds)) return CHR_OK;
-  s->palettes = malloc((size_t)s->images * CHR_PALETTE_MAX * sizeof *s->palettes);
-  s->palette_weights = malloc((size_t)s->images * CHR_PALETTE_MAX * sizeof *s->palette_weights);
-  if (s->palettes == NULL || s->palette_weights == NULL)
-    return chr_error_set(err, CHR_ENOMEM, "%s: cannot hold /palettes", a->dataset);
-  st = chr_dataset_read_palettes(s->ds, s->palettes, s->palette_weights, &inner);
-  return st == CHR_OK ? st : chr_error_set(err, st, "%s: %s", a->dataset, inner.message);
+  return CHR_OK;
+}
+
+/* The ids must be unique. An index that recorded their fingerprint when it found them unique
+ * spares reading them as strings when they still give it (only the rows reported are read, by
+ * chr_session_fetch_rows); otherwise they are read and checked in full, and kept. */
+static chr_status check_ids(chr_session *s, const chr_index_meta *meta, chr_error *err) {
+  uint64_t fp = 0;
+  if (meta->present && meta->ids_checksum != 0) {
+    chr_status st = chr_dataset_ids_fingerprint(s->ds, &fp, err);
+    if (st != CHR_OK || fp == meta->ids_checksum) return st;
+  }
+  return chr_dataset_read_strings(s->ds, &s->ids, &s->paths, err);
+}
+
+/* The rows a report names, ascending and distinct, into *rows (malloc'd): every hit and the
+ * rows collapsed onto it. */
+static int64_t reported_rows(const chr_session *s, const chr_query_result *results, int n,
+                             int64_t **rows) {
+  int64_t total = 0, k = 0;
+  for (int i = 0; i < n; ++i) {
+    int count = results[i].count < CHR_RESULTS_K_MAX ? results[i].count : CHR_RESULTS_K_MAX;
+    for (int j = 0; j < count; ++j) {
+      const int64_t *members = NULL;
+      total += 1 + chr_dups_members(&s->dups, results[i].hits[j].row, &members);
+    }
+  }
+  if ((*rows = malloc((size_t)(total > 0 ? total : 1) * sizeof **rows)) == NULL) return -1;
+  for (int i = 0; i < n; ++i) {
+    int count = results[i].count < CHR_RESULTS_K_MAX ? results[i].count : CHR_RESULTS_K_MAX;
+    for (int j = 0; j < count; ++j) {
+      const int64_t *members = NULL;
+      int64_t m = chr_dups_members(&s->dups, results[i].hits[j].row, &members);
+      (*rows)[k++] = results[i].hits[j].row;
+      for (int64_t c = 0; c < m; ++c) (*rows)[k++] = members[c];
+    }
+  }
+  qsort(*rows, (size_t)k, sizeof **rows, compare_rows);
+  int64_t distinct = 0;
+  for (int64_t i = 0; i < k; ++i)
+    if ((*rows)[i] >= 0 && (*rows)[i] < s->images &&
+        (distinct == 0 || (*rows)[i] != (*rows)[distinct - 1]))
+      (*rows)[distinct++] = (*rows)[i];
+  return distinct;
+}
+
+/* Zeroed memory of which only the pages touched cost anything: a fresh anonymous mapping (a
+ * large calloc may instead clear a reused heap block, tens of MB at 1M images). NULL on
+ * failure; released with munmap (chr_session_close). */
+static void *zeroed_pages(size_t bytes) {
+  void *p =
+      mmap(NULL, bytes > 0 ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+/* Every image's id and path pointer, NULL but for the rows read (rows[i]'s in row_ids[i]). */
+static chr_status spread_strings(chr_session *s, const int64_t *rows, int64_t k, chr_error *err) {
+  s->ids = zeroed_pages((size_t)s->images * sizeof *s->ids);
+  s->paths = s->row_paths ? zeroed_pages((size_t)s->images * sizeof *s->paths) : NULL;
+  if (s->ids == NULL || (s->row_paths && s->paths == NULL))
+    return chr_error_set(err, CHR_ENOMEM, "cannot hold the ids of %lld images",
+                         (long long)s->images);
+  for (int64_t i = 0; i < k; ++i) {
+    s->ids[rows[i]] = s->row_ids[i];
+    if (s->paths) s->paths[rows[i]] = s->row_paths[i];
+  }
+  return CHR_OK;
+}
+
+chr_status chr_session_fetch_rows(chr_session *s, const chr_query_result *results, int n,
+                                  chr_error *err) {
+  int palettes = chr_dataset_has_palettes(s->ds) && s->palettes == NULL;
+  if (s->ids != NULL && !palettes) return CHR_OK;
+  int64_t *rows = NULL, k = reported_rows(s, results, n, &rows);
+  chr_error inner;
+  chr_status st =
+      k < 0 ? chr_error_set(&inner, CHR_ENOMEM, "cannot hold the reported rows") : CHR_OK;
+  if (st == CHR_OK && s->ids == NULL)
+    st = chr_dataset_read_string_rows(s->ds, rows, k, &s->row_ids, &s->row_paths, &inner);
+  if (st == CHR_OK && s->ids == NULL) st = spread_strings(s, rows, k, &inner);
+  if (st == CHR_OK && palettes) {
+    s->palettes = zeroed_pages((size_t)s->images * CHR_PALETTE_MAX * sizeof *s->palettes);
+    s->palette_weights =
+        zeroed_pages((size_t)s->images * CHR_PALETTE_MAX * sizeof *s->palette_weights);
+    st =
+        s->palettes && s->palette_weights
+            ? chr_dataset_read_palette_rows(s->ds, rows, k, s->palettes, s->palette_weights, &inner)
+            : chr_error_set(&inner, CHR_ENOMEM, "cannot hold /palettes");
+  }
+  free(rows);
+  return st == CHR_OK ? st : chr_error_set(err, st, "%s", inner.message);
 }
 
 chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_session *s,
@@ -120,15 +216,24 @@ chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_sessio
   if (st != CHR_OK) return st;
   double t_load = chr_mpi_seconds();
   chr_io_mode mode = a->io && strcmp(a->io, "parallel") == 0 ? CHR_IO_PARALLEL : CHR_IO_SCATTER;
+  chr_dups stored = {0};
+  int has_stored = 0;
   if (s->index_stored)
-    st = chr_shard_load_stored(comm, &s->layout, mode, a->dataset, &s->idx, &s->mine.read_ms, err);
+    st = chr_shard_load_stored(comm, &s->layout, mode, a->dataset, &s->idx, &stored, &has_stored,
+                               &s->mine.read_ms, err);
   else
     st = chr_shard_load(comm, &s->layout, mode, a->dataset, s->ds, &s->idx, &s->mine.read_ms,
                         &s->mine.distribute_ms, &s->independent_io, err);
-  /* Each group finds the same groups over its own shards; the mask is what searches skip. */
+  /* Each group finds the same groups over its own shards (or checks those the index stores);
+   * the mask is what searches skip. */
   if (st == CHR_OK)
     st = chr_mpi_agree(
-        comm, chr_mpi_duplicates(s->layout.group_comm, s->idx, s->images, &s->dups, err), err);
+        comm,
+        has_stored ? chr_mpi_duplicates_stored(s->layout.group_comm, s->idx, s->images, &stored,
+                                               &s->dups, err)
+                   : chr_mpi_duplicates(s->layout.group_comm, s->idx, s->images, &s->dups, err),
+        err);
+  chr_dups_free(&stored);
   if (st != CHR_OK) return st;
   s->mine.group = s->layout.group;
   s->mine.shard = s->layout.shard;
@@ -152,10 +257,19 @@ chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_sessio
 
 void chr_session_close(chr_session *s) {
   if (s->batch == NULL) free(s->queries); /* rank 0's queries belong to its batch */
-  if (s->ids) chr_strings_free(s->ids, s->images);
-  if (s->paths) chr_strings_free(s->paths, s->images);
-  free(s->palettes);
-  free(s->palette_weights);
+  size_t pointers = (size_t)s->images * sizeof(char *);
+  if (s->row_ids) { /* chr_session_fetch_rows: mapped pointers to the rows read */
+    if (s->ids) munmap(s->ids, pointers > 0 ? pointers : 1);
+    if (s->paths) munmap(s->paths, pointers > 0 ? pointers : 1);
+    chr_strings_free(s->row_ids, 0);
+    chr_strings_free(s->row_paths, 0);
+  } else {
+    if (s->ids) chr_strings_free(s->ids, s->images);
+    if (s->paths) chr_strings_free(s->paths, s->images);
+  }
+  size_t slots = (size_t)s->images * CHR_PALETTE_MAX; /* mapped by chr_session_fetch_rows */
+  if (s->palettes) munmap(s->palettes, slots > 0 ? slots * sizeof *s->palettes : 1);
+  if (s->palette_weights) munmap(s->palette_weights, slots > 0 ? slots * sizeof(float) : 1);
   chr_index_destroy(&s->idx);
   chr_dups_free(&s->dups);
   chr_layout_free(&s->layout);

@@ -34,9 +34,10 @@ typedef struct {
   /* rank 0 only */
   chr_batch *batch;
   chr_dataset *ds;
-  char **ids, **paths;
-  chr_rgb *palettes;
-  float *palette_weights;
+  char **ids, **paths;         /* every row's, or (chr_session_fetch_rows) the reported rows' */
+  char **row_ids, **row_paths; /* chr_session_fetch_rows: the strings of the rows it read */
+  chr_rgb *palettes;           /* NULL until chr_session_fetch_rows */
+  float *palette_weights;      /* ... likewise */
   /* every rank */
   int64_t images;
   int max_concurrent;
@@ -56,6 +57,12 @@ typedef struct {
  * message. Close with chr_session_close whatever the outcome. */
 chr_status chr_session_open(MPI_Comm comm, const chr_session_args *a, chr_session *s,
                             chr_error *err);
+
+/* Rank 0, before the report: reads the ids, paths and palettes of the rows the results name
+ * (hits and the rows collapsed onto them) when the session did not read them all (their
+ * checks were made at open); s->ids, s->paths, s->palettes then hold those rows. */
+chr_status chr_session_fetch_rows(chr_session *s, const chr_query_result *results, int n,
+                                  chr_error *err);
 
 /* Frees everything the session holds. Not collective (communicators are freed locally). */
 void chr_session_close(chr_session *s);

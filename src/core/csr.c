@@ -42,8 +42,8 @@ uint64_t chr_csr_row_term(int64_t row, const uint16_t *bins, const float *mass, 
   return h;
 }
 
-/* check_row's test without the message, for the parallel pass. */
-static int row_ok(const uint16_t *bins, const float *mass, int64_t n) {
+/* check_row's test without the message, for the parallel pass; *total: the row's double sum. */
+static int row_ok(const uint16_t *bins, const float *mass, int64_t n, double *total) {
   double sum = 0.0;
   int ok = 1;
   for (int64_t j = 0; j < n; ++j) {
@@ -51,6 +51,7 @@ static int row_ok(const uint16_t *bins, const float *mass, int64_t n) {
           !isinf(mass[j]);
     sum += mass[j];
   }
+  *total = sum;
   return ok && fabs(sum - 1.0) <= 1e-3;
 }
 
@@ -77,6 +78,13 @@ static chr_status check_row(const uint16_t *bins, const float *mass, int64_t n, 
 
 chr_status chr_csr_check(const int64_t *offsets, const uint16_t *bins, const float *mass,
                          int64_t first, int64_t count, int64_t nnz, uint64_t *sum, chr_error *err) {
+  double max_row_sum = 0.0;
+  return chr_csr_check_summed(offsets, bins, mass, first, count, nnz, sum, &max_row_sum, err);
+}
+
+chr_status chr_csr_check_summed(const int64_t *offsets, const uint16_t *bins, const float *mass,
+                                int64_t first, int64_t count, int64_t nnz, uint64_t *sum,
+                                double *max_row_sum, chr_error *err) {
   for (int64_t r = 0; r < count; ++r) {
     int64_t lo = offsets[r], hi = offsets[r + 1];
     if (lo < 0 || hi < lo || hi > nnz || hi - lo > CHR_BINS)
@@ -90,14 +98,19 @@ chr_status chr_csr_check(const int64_t *offsets, const uint16_t *bins, const flo
    * the sum mod 2^64 does not depend on the order. */
   uint64_t total = 0;
   int64_t bad = count;
-#pragma omp parallel for schedule(static) reduction(+ : total) reduction(min : bad)
+  double max_sum = 0.0; /* a max: the same whatever the threads' order */
+#pragma omp parallel for schedule(static) reduction(+ : total) reduction(min : bad) \
+    reduction(max : max_sum)
   for (int64_t r = 0; r < count; ++r) {
     const uint16_t *b = bins + (offsets[r] - offsets[0]);
     const float *m = mass + (offsets[r] - offsets[0]);
     int n = (int)(offsets[r + 1] - offsets[r]);
-    if (!row_ok(b, m, n)) bad = r < bad ? r : bad;
+    double row_total = 0.0;
+    if (!row_ok(b, m, n, &row_total)) bad = r < bad ? r : bad;
+    if (row_total > max_sum) max_sum = row_total;
     total += chr_csr_row_term(first + r, b, m, n);
   }
+  *max_row_sum = max_sum;
   if (bad < count)
     return check_row(bins + (offsets[bad] - offsets[0]), mass + (offsets[bad] - offsets[0]),
                      offsets[bad + 1] - offsets[bad], first + bad, err);

@@ -113,3 +113,37 @@ int64_t chr_dups_members(const chr_dups *d, int64_t rep, const int64_t **rows) {
   *rows = d->row != NULL ? d->row + lo : NULL;
   return end - lo;
 }
+
+uint64_t chr_dups_checksum(const int64_t *row, const int64_t *rep, int64_t n,
+                           uint64_t index_checksum) {
+  uint64_t h = mix64(index_checksum ^ 0x6475706c69636174ull); /* "duplicat" */
+  h = mix64(h ^ (uint64_t)n);
+  for (int64_t i = 0; i < n; ++i) h = mix64(mix64(h ^ (uint64_t)row[i]) ^ (uint64_t)rep[i]);
+  return h;
+}
+
+chr_status chr_dups_check_pairs(const int64_t *row, const int64_t *rep, int64_t n, int64_t images,
+                                const char *what, chr_error *err) {
+  /* 1: collapsed, 2: a representative; a row must never be both or collapsed twice. */
+  uint8_t *role = calloc((size_t)(images > 0 ? images : 1), 1);
+  if (role == NULL)
+    return chr_error_set(err, CHR_ENOMEM, "%s: cannot check %lld pairs", what, (long long)n);
+  chr_status st = CHR_OK;
+  for (int64_t i = 0; i < n && st == CHR_OK; ++i) {
+    int in_range = rep[i] >= 0 && rep[i] < row[i] && row[i] < images;
+    int ordered = i == 0 || rep[i] > rep[i - 1] || (rep[i] == rep[i - 1] && row[i] > row[i - 1]);
+    if (!in_range || !ordered || role[row[i]] != 0 || role[rep[i]] == 1)
+      st = chr_error_set(err, CHR_EFORMAT,
+                         "%s pair %lld: row %lld, representative %lld (expected 0 <= "
+                         "representative < row < %lld, pairs ordered by (representative, row), "
+                         "each row collapsed once onto a row not itself collapsed)",
+                         what, (long long)i, (long long)row[i], (long long)rep[i],
+                         (long long)images);
+    else {
+      role[row[i]] = 1;
+      role[rep[i]] = 2;
+    }
+  }
+  free(role);
+  return st;
+}

@@ -231,9 +231,10 @@ chr_status chr_index_append_sparse(chr_index *idx, const int64_t *offsets, const
   return CHR_OK;
 }
 
-chr_status chr_index_adopt_sparse(chr_index *idx, const int64_t *offsets, const uint16_t *bins,
-                                  const float *mass, int64_t count, void *owner,
-                                  void (*release)(void *), chr_error *err) {
+/* chr_index_adopt_sparse; known: the rows' largest double sum when the caller has it. */
+static chr_status adopt_sparse(chr_index *idx, const int64_t *offsets, const uint16_t *bins,
+                               const float *mass, int64_t count, const double *known, void *owner,
+                               void (*release)(void *), chr_error *err) {
   if (idx->rows != 0 || idx->release_roots == NULL || idx->release_sparse != NULL || count < 0 ||
       count > idx->capacity || release == NULL)
     return chr_error_set(err, CHR_EINVAL,
@@ -253,15 +254,30 @@ chr_status chr_index_adopt_sparse(chr_index *idx, const int64_t *offsets, const 
   /* Summaries not adopted from the file (an index_version 1 index) are made here, as append
    * makes them. */
   int summarise = idx->release_summary == NULL;
+  /* With the summaries adopted and the sums known, the rows need not be read again. */
+  int64_t sums = known != NULL && !summarise ? 0 : count;
 #pragma omp parallel for schedule(static) reduction(max : max_sum)
-  for (int64_t r = 0; r < count; ++r) {
+  for (int64_t r = 0; r < sums; ++r) {
     double sum = row_sum(mass + offsets[r], offsets[r + 1] - offsets[r]);
     if (summarise) set_summary(idx, r, sum);
     if (sum > max_sum) max_sum = sum;
   }
-  idx->max_row_sum = max_sum;
+  idx->max_row_sum = sums == count ? max_sum : *known;
   idx->rows = count;
   return CHR_OK;
+}
+
+chr_status chr_index_adopt_sparse(chr_index *idx, const int64_t *offsets, const uint16_t *bins,
+                                  const float *mass, int64_t count, void *owner,
+                                  void (*release)(void *), chr_error *err) {
+  return adopt_sparse(idx, offsets, bins, mass, count, NULL, owner, release, err);
+}
+
+chr_status chr_index_adopt_sparse_summed(chr_index *idx, const int64_t *offsets,
+                                         const uint16_t *bins, const float *mass, int64_t count,
+                                         double max_row_sum, void *owner, void (*release)(void *),
+                                         chr_error *err) {
+  return adopt_sparse(idx, offsets, bins, mass, count, &max_row_sum, owner, release, err);
 }
 
 chr_status chr_index_adopt_roots(chr_index *idx, const uint16_t *roots, int64_t stride, void *owner,

@@ -506,7 +506,7 @@ void chr_strings_free(char **strings, int64_t count) {
 
 /* A NaN weight would end an image's palette early in the report, a negative one would make no
  * sense: every weight must be finite and >= 0. */
-static chr_status check_palette_weights(const float *weights, int64_t n, chr_error *err) {
+chr_status chr_dataset_check_palette_weights(const float *weights, int64_t n, chr_error *err) {
   for (int64_t i = 0; i < n * CHR_PALETTE_MAX; ++i) {
     float w = weights[i];
     if (isnan(w) || isinf(w) || w < 0) /* NAN: a NaN with its sign bit set would print "-nan" */
@@ -548,7 +548,7 @@ chr_status chr_dataset_read_palettes(chr_dataset *ds, chr_rgb *palettes, float *
     st = chr_error_set(err, CHR_EIO, "/palette_weights: cannot be read");
     goto cleanup;
   }
-  if ((st = check_palette_weights(weights, ds->n, err)) != CHR_OK) goto cleanup;
+  if ((st = chr_dataset_check_palette_weights(weights, ds->n, err)) != CHR_OK) goto cleanup;
   for (size_t i = 0; i < entries && !in_place; ++i) {
     palettes[i].r = bytes[3 * i];
     palettes[i].g = bytes[3 * i + 1];

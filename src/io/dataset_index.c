@@ -52,6 +52,14 @@ static int64_t vector_length(hid_t file, const char *name, H5T_class_t cls, size
   return n;
 }
 
+/* read_int_attr on the group /index. */
+static int read_attr_in(hid_t file, const char *name, hid_t mem_type, void *out) {
+  hid_t group = H5Gopen2(file, "/index", H5P_DEFAULT);
+  int ok = group >= 0 && read_int_attr(group, name, mem_type, out);
+  if (group >= 0) H5Gclose(group);
+  return ok;
+}
+
 static chr_status check_attrs(hid_t file, int64_t images, chr_index_meta *m, chr_error *err) {
   hid_t group = H5Gopen2(file, "/index", H5P_DEFAULT);
   if (group < 0) return chr_error_set(err, CHR_EFORMAT, "/index: not a group (%s)", REBUILD);
@@ -67,11 +75,24 @@ static chr_status check_attrs(hid_t file, int64_t images, chr_index_meta *m, chr
                          "/index: attributes index_version, rows, bins, nnz and checksum "
                          "expected as single integers (%s)",
                          REBUILD);
-  /* Version 1 lacks only the summaries, which a search can compute from the rows. */
-  if (version != 1 && version != CHR_INDEX_VERSION)
-    return chr_error_set(err, CHR_EFORMAT, "/index: index_version %d (expected 1 or %d; %s)",
+  /* Version 1 lacks the summaries and version 2 the duplicate groups, which a search can
+   * compute from the rows. */
+  if (version < 1 || version > CHR_INDEX_VERSION)
+    return chr_error_set(err, CHR_EFORMAT, "/index: index_version %d (expected 1 to %d; %s)",
                          version, CHR_INDEX_VERSION, REBUILD);
   m->summaries = version >= 2;
+  m->duplicates = version >= 3;
+  /* Optional, any version: a missing or unreadable one means the ids are checked in full. */
+  if (!read_attr_in(file, "ids_checksum", H5T_NATIVE_UINT64, &m->ids_checksum)) m->ids_checksum = 0;
+  if (m->duplicates &&
+      !(read_attr_in(file, "duplicates", H5T_NATIVE_INT64, &m->dup_pairs) &&
+        read_attr_in(file, "duplicates_checksum", H5T_NATIVE_UINT64, &m->dup_checksum) &&
+        m->dup_pairs >= 0 && m->dup_pairs < images))
+    return chr_error_set(err, CHR_EFORMAT,
+                         "/index: attributes duplicates and duplicates_checksum expected as "
+                         "single integers, duplicates in [0, %lld) (index_version 3 stores "
+                         "them; %s)",
+                         (long long)images, REBUILD);
   if (m->rows != images || bins != CHR_BINS || m->nnz < 0)
     return chr_error_set(err, CHR_EFORMAT,
                          "/index: rows %lld, bins %d, nnz %lld (expected %lld rows, %d bins: the "
@@ -101,6 +122,23 @@ static int columns_ok(hid_t file, const char *name, H5T_class_t cls, size_t size
   return ok;
 }
 
+/* 1 when /index/duplicates is a signed int64 [n, 2] dataset. */
+static int pairs_ok(hid_t file, int64_t n) {
+  if (H5Lexists(file, "/index/duplicates", H5P_DEFAULT) <= 0) return 0;
+  hid_t dset = H5Dopen2(file, "/index/duplicates", H5P_DEFAULT);
+  if (dset < 0) return 0;
+  hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
+  hsize_t dims[2] = {0, 0};
+  int ok = type >= 0 && space >= 0 && H5Tget_class(type) == H5T_INTEGER && H5Tget_size(type) == 8 &&
+           H5Tget_sign(type) == H5T_SGN_2 && H5Sget_simple_extent_ndims(space) == 2 &&
+           H5Sget_simple_extent_dims(space, dims, NULL) == 2 && dims[0] == (hsize_t)n &&
+           dims[1] == 2;
+  if (space >= 0) H5Sclose(space);
+  if (type >= 0) H5Tclose(type);
+  H5Dclose(dset);
+  return ok;
+}
+
 static chr_status check_lengths(hid_t file, const chr_index_meta *m, chr_error *err) {
   int64_t offsets = vector_length(file, "/index/offsets", H5T_INTEGER, 8);
   int64_t bins = vector_length(file, "/index/bins", H5T_INTEGER, 2);
@@ -122,6 +160,11 @@ static chr_status check_lengths(hid_t file, const chr_index_meta *m, chr_error *
                          "uint8 [%d, %lld] (index_version 2 stores them: truncated or foreign; "
                          "%s)",
                          (long long)m->rows, CHR_INDEX_CDF, (long long)m->rows, REBUILD);
+  if (m->duplicates && !pairs_ok(file, m->dup_pairs))
+    return chr_error_set(err, CHR_EFORMAT,
+                         "/index/duplicates: missing or not int64 [%lld, 2] (index_version 3 "
+                         "stores the duplicate groups: truncated or foreign; %s)",
+                         (long long)m->dup_pairs, REBUILD);
   if (bins != m->nnz || mass != m->nnz)
     return chr_error_set(err, CHR_EFORMAT,
                          "/index/bins, /index/mass: lengths %lld, %lld (expected uint16 and "
@@ -404,5 +447,55 @@ chr_status chr_dataset_index_map_summaries(chr_dataset *ds, const char *path,
   chr_status st = map_all(ds, path, r, 2, err);
   *centroid = c;
   *cdf = d;
+  return st;
+}
+
+/* The stored pairs as two arrays: *row and *rep (malloc'd, n each). */
+static chr_status read_pairs(chr_dataset *ds, int64_t n, int64_t **row, int64_t **rep,
+                             chr_error *err) {
+  int64_t *both = malloc((size_t)(n > 0 ? n : 1) * 2 * sizeof *both);
+  *row = malloc((size_t)(n > 0 ? n : 1) * sizeof **row);
+  *rep = malloc((size_t)(n > 0 ? n : 1) * sizeof **rep);
+  chr_status st = CHR_OK;
+  if (both == NULL || *row == NULL || *rep == NULL)
+    st = chr_error_set(err, CHR_ENOMEM, "/index/duplicates: cannot hold %lld pairs", (long long)n);
+  hid_t dset = st == CHR_OK && n > 0
+                   ? H5Dopen2(chr_dataset_file_id(ds), "/index/duplicates", H5P_DEFAULT)
+                   : H5I_INVALID_HID;
+  if (st == CHR_OK && n > 0 &&
+      (dset < 0 || H5Dread(dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, both) < 0))
+    st = chr_error_set(err, CHR_EIO,
+                       "/index/duplicates: reading %lld pairs failed (truncated "
+                       "file?)",
+                       (long long)n);
+  if (dset >= 0) H5Dclose(dset);
+  for (int64_t i = 0; st == CHR_OK && i < n; ++i) {
+    (*row)[i] = both[2 * i];
+    (*rep)[i] = both[2 * i + 1];
+  }
+  free(both);
+  return st;
+}
+
+chr_status chr_dataset_index_read_duplicates(chr_dataset *ds, const chr_index_meta *meta,
+                                             chr_dups *out, chr_error *err) {
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  int64_t *row = NULL, *rep = NULL, n = meta->dup_pairs;
+  memset(out, 0, sizeof *out);
+  chr_status st = read_pairs(ds, n, &row, &rep, err);
+  if (st == CHR_OK)
+    st = chr_dups_check_pairs(row, rep, n, chr_dataset_images(ds), "/index/duplicates", err);
+  uint64_t sum = st == CHR_OK ? chr_dups_checksum(row, rep, n, meta->checksum) : 0;
+  if (st == CHR_OK && sum != meta->dup_checksum)
+    st = chr_error_set(err, CHR_EFORMAT,
+                       "/index/duplicates: fingerprint %016llx (expected %016llx, its "
+                       "duplicates_checksum attribute: the groups are stale, foreign or were "
+                       "modified; %s)",
+                       (unsigned long long)sum, (unsigned long long)meta->dup_checksum, REBUILD);
+  if (st == CHR_OK) st = chr_dups_create(row, rep, n, out, err);
+  free(row);
+  free(rep);
+  chr_h5_quiet_end(&quiet);
   return st;
 }

@@ -12,6 +12,9 @@
 struct chr_index_writer {
   hid_t file, group, offsets, bins, mass, roots, centroid, cdf;
   int64_t rows, nnz;
+  int64_t dup_pairs; /* -1 until chr_index_writer_put_duplicates */
+  uint64_t dup_checksum;
+  uint64_t ids; /* the ids' fingerprint, 0: not recorded */
 };
 
 /* A contiguous dataset of n elements, or of `cols` columns of n elements each when cols > 0
@@ -44,6 +47,7 @@ chr_status chr_index_writer_create(const char *path, hid_t fapl, int64_t rows, i
   w->centroid = w->cdf = H5I_INVALID_HID;
   w->rows = rows;
   w->nnz = nnz;
+  w->dup_pairs = -1;
   /* Large objects start at a multiple of 64 bytes, so a search can map the arrays in place
    * (the reader copies any it finds misaligned). */
   w->file = H5I_INVALID_HID;
@@ -159,6 +163,52 @@ chr_status chr_index_writer_put_summaries(chr_index_writer *w, int64_t first, in
   return written(ok, "/index/centroid, /index/cdf: writing rows", first, count, err);
 }
 
+/* Creates /index/duplicates [n, 2] and writes pairs [first, first + count) of row/rep into it
+ * (count 0: joins a collective transfer only). */
+static int put_pairs(hid_t group, int64_t n, int64_t first, int64_t count, const int64_t *row,
+                     const int64_t *rep, hid_t dxpl) {
+  hsize_t dims[2] = {(hsize_t)n, 2}, start[2] = {(hsize_t)first, 0},
+          size[2] = {(hsize_t)(count > 0 ? count : 1), 2};
+  int64_t *both = malloc((size_t)size[0] * 2 * sizeof *both);
+  hid_t space = H5Screate_simple(2, dims, NULL), mspace = H5Screate_simple(2, size, NULL);
+  hid_t dset = space >= 0 ? H5Dcreate2(group, "duplicates", H5T_STD_I64LE, space, H5P_DEFAULT,
+                                       H5P_DEFAULT, H5P_DEFAULT)
+                          : H5I_INVALID_HID;
+  for (int64_t i = 0; both != NULL && i < count; ++i) {
+    both[2 * i] = row[first + i];
+    both[2 * i + 1] = rep[first + i];
+  }
+  if (both != NULL && count == 0) both[0] = both[1] = 0;
+  int ok = both != NULL && dset >= 0 && mspace >= 0 &&
+           (count == 0 ? H5Sselect_none(space) >= 0 && H5Sselect_none(mspace) >= 0
+                       : H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, size, NULL) >= 0);
+  /* An empty dataset has nothing to write, collectively or not. */
+  if (ok && n > 0) ok = H5Dwrite(dset, H5T_NATIVE_INT64, mspace, space, dxpl, both) >= 0;
+  if (dset >= 0 && H5Dclose(dset) < 0) ok = 0;
+  if (mspace >= 0) H5Sclose(mspace);
+  if (space >= 0) H5Sclose(space);
+  free(both);
+  return ok;
+}
+
+chr_status chr_index_writer_put_duplicates(chr_index_writer *w, const chr_dups *d, int mine,
+                                           uint64_t checksum, hid_t dxpl, chr_error *err) {
+  chr_h5_quiet quiet;
+  chr_h5_quiet_begin(&quiet);
+  int ok = put_pairs(w->group, d->n, 0, mine ? d->n : 0, d->row, d->rep, dxpl);
+  chr_h5_quiet_end(&quiet);
+  if (!ok)
+    return chr_error_set(err, CHR_EIO, "/index/duplicates: writing %lld pairs failed",
+                         (long long)d->n);
+  w->dup_pairs = d->n;
+  w->dup_checksum = chr_dups_checksum(d->row, d->rep, d->n, checksum);
+  return CHR_OK;
+}
+
+void chr_index_writer_set_ids(chr_index_writer *w, uint64_t fp) {
+  w->ids = fp;
+}
+
 /* Creates or replaces the scalar attribute `name` of obj. */
 static int put_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
                     const void *value) {
@@ -176,7 +226,8 @@ chr_status chr_index_writer_close(chr_index_writer **p, uint64_t checksum, chr_e
   chr_h5_quiet quiet;
   chr_h5_quiet_begin(&quiet);
   chr_index_writer *w = *p;
-  const int version = CHR_INDEX_VERSION, bins = CHR_BINS, format = 2;
+  /* Without stored groups the index is a complete version 2 one. */
+  const int version = w->dup_pairs >= 0 ? CHR_INDEX_VERSION : 2, bins = CHR_BINS, format = 2;
   chr_status st = CHR_OK;
   hid_t hist = H5Dopen2(w->file, "/histograms", H5P_DEFAULT);
   int ok = hist >= 0 &&
@@ -186,7 +237,13 @@ chr_status chr_index_writer_close(chr_index_writer **p, uint64_t checksum, chr_e
            put_attr(w->group, "nnz", H5T_STD_I64LE, H5T_NATIVE_INT64, &w->nnz) &&
            put_attr(w->group, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &checksum) &&
            put_attr(hist, "index_checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &checksum) &&
-           put_attr(w->file, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT, &format);
+           put_attr(w->file, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT, &format) &&
+           (w->dup_pairs < 0 ||
+            (put_attr(w->group, "duplicates", H5T_STD_I64LE, H5T_NATIVE_INT64, &w->dup_pairs) &&
+             put_attr(w->group, "duplicates_checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64,
+                      &w->dup_checksum))) &&
+           (w->ids == 0 ||
+            put_attr(w->group, "ids_checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &w->ids));
   if (hist >= 0) H5Dclose(hist);
   if (!ok) st = chr_error_set(err, CHR_EIO, "/index: its attributes cannot be written");
   hid_t ids[7] = {w->cdf, w->centroid, w->roots, w->mass, w->bins, w->offsets, w->group};

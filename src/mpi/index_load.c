@@ -81,10 +81,13 @@ static chr_status adopt_entries(const chr_layout *L, const char *path, loader *l
     st = chr_dataset_index_map_entries(l->ds, path, nnz, &maps->bins, &bins, &maps->mass, &mass,
                                        err);
   int64_t lo = st == CHR_OK ? l->offsets[0] : 0;
+  double max_row_sum = 0.0; /* found by the check: the index need not add the rows again */
   if (st == CHR_OK)
-    st = chr_csr_check(l->offsets, bins + lo, mass + lo, L->first_row, L->rows, nnz, sum, err);
+    st = chr_csr_check_summed(l->offsets, bins + lo, mass + lo, L->first_row, L->rows, nnz, sum,
+                              &max_row_sum, err);
   if (st == CHR_OK)
-    st = chr_index_adopt_sparse(idx, l->offsets, bins, mass, L->rows, maps, release_entries, err);
+    st = chr_index_adopt_sparse_summed(idx, l->offsets, bins, mass, L->rows, max_row_sum, maps,
+                                       release_entries, err);
   if (st != CHR_OK) release_entries(maps);
   return st;
 }
@@ -138,7 +141,8 @@ static chr_status check_sample(const chr_layout *L, loader *l, const chr_index *
 }
 
 static chr_status load(MPI_Comm comm, const chr_layout *L, const char *path, loader *l,
-                       chr_index *idx, double *read_ms, chr_error *err) {
+                       chr_index *idx, chr_dups *stored, int *has_stored, double *read_ms,
+                       chr_error *err) {
   chr_index_meta meta;
   chr_status st = chr_dataset_index_meta(l->ds, &meta, err);
   if (st == CHR_OK && !meta.present) st = chr_error_set(err, CHR_EFORMAT, "/index: missing");
@@ -170,6 +174,12 @@ static chr_status load(MPI_Comm comm, const chr_layout *L, const char *path, loa
                        "attribute: the index was truncated or modified; rebuild it with "
                        "`chromatica index FILE`)",
                        (unsigned long long)total, (unsigned long long)meta.checksum);
+  /* Read once the rows' checksum is verified: the groups' fingerprint binds them to it. */
+  t = MPI_Wtime();
+  if (st == CHR_OK && meta.duplicates)
+    st = chr_dataset_index_read_duplicates(l->ds, &meta, stored, err);
+  *read_ms += (MPI_Wtime() - t) * 1e3;
+  *has_stored = st == CHR_OK && meta.duplicates;
   if (st == CHR_OK) st = check_sample(L, l, idx, meta.checksum, read_ms, err);
   return chr_mpi_agree(comm, st, err);
 }
@@ -193,26 +203,32 @@ static chr_status map_roots(const chr_layout *L, const char *path, loader *l, ch
 }
 
 chr_status chr_shard_load_stored(MPI_Comm comm, const chr_layout *layout, chr_io_mode mode,
-                                 const char *path, chr_index **out, double *read_ms,
-                                 chr_error *err) {
+                                 const char *path, chr_index **out, chr_dups *stored,
+                                 int *has_stored, double *read_ms, chr_error *err) {
   loader l = {0};
   chr_index *idx = NULL;
   chr_error inner;
   *out = NULL;
   *read_ms = 0.0;
+  *has_stored = 0;
+  memset(stored, 0, sizeof *stored);
   chr_status st = open_file(comm, mode, path, &l, err);
   if (st == CHR_OK) st = chr_index_create(layout->rows, layout->first_row, &idx, err);
   if (st == CHR_OK) st = map_roots(layout, path, &l, idx, err);
   st = chr_mpi_agree(comm, st, err);
   if (st == CHR_OK) {
-    st = load(comm, layout, path, &l, idx, read_ms, &inner);
+    st = load(comm, layout, path, &l, idx, stored, has_stored, read_ms, &inner);
     if (st != CHR_OK) chr_error_set(err, st, "%s: %s", path, inner.message);
   }
   chr_dataset_close(&l.ds);
   if (l.fapl != H5P_DEFAULT) H5Pclose(l.fapl);
   if (l.dxpl != H5P_DEFAULT) H5Pclose(l.dxpl);
   free(l.offsets);
-  if (st != CHR_OK) chr_index_destroy(&idx);
+  if (st != CHR_OK) {
+    chr_index_destroy(&idx);
+    chr_dups_free(stored);
+    *has_stored = 0;
+  }
   *out = idx;
   return st;
 }

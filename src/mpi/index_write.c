@@ -5,6 +5,7 @@
 
 #include "chromatica/csr.h"
 #include "chromatica/grid.h"
+#include "chromatica/mpi_duplicates.h"
 #include "chromatica/mpi_index.h"
 
 #define WRITE_READ_ROWS 4096          /* dense rows read per collective call (19 MB) */
@@ -18,6 +19,7 @@ typedef struct {
   float *mass;
   int64_t nnz, cap;
   uint64_t sum; /* fingerprint terms of the block */
+  uint64_t ids; /* /image_ids' fingerprint once found unique (0: not recorded) */
 } block;
 
 static chr_status reserve(block *b, int64_t need, chr_error *err) {
@@ -94,6 +96,34 @@ static chr_status read_block(MPI_Comm comm, const char *path, hid_t fapl, hid_t 
   return st;
 }
 
+/* Rank 0 checks /image_ids as a search does (unique) and every rank learns their fingerprint,
+ * which the index records so that a search need not check them again; 0 when they are not
+ * unique or have none (variable-length strings): a search then checks them in full. */
+static chr_status ids_fingerprint(MPI_Comm comm, const char *path, uint64_t *fp, chr_error *err) {
+  int rank = 0, size = 1;
+  int64_t value = 0;
+  chr_status st = chr_mpi_place(comm, &rank, &size, err);
+  if (st == CHR_OK && rank == 0) {
+    chr_dataset *ds = NULL;
+    char **ids = NULL, **paths = NULL;
+    chr_error inner;
+    uint64_t f = 0;
+    st = chr_dataset_open(path, H5P_DEFAULT, &ds, err);
+    if (st == CHR_OK) st = chr_dataset_ids_fingerprint(ds, &f, err);
+    if (st == CHR_OK && f != 0 && chr_dataset_read_strings(ds, &ids, &paths, &inner) == CHR_OK)
+      value = (int64_t)f;
+    if (ds != NULL) {
+      chr_strings_free(ids, chr_dataset_images(ds));
+      chr_strings_free(paths, chr_dataset_images(ds));
+    }
+    chr_dataset_close(&ds);
+  }
+  st = chr_mpi_agree(comm, st, err);
+  if (st == CHR_OK) st = chr_mpi_agree(comm, chr_mpi_bcast_int64s(comm, &value, 1, err), err);
+  *fp = (uint64_t)value;
+  return st;
+}
+
 /* The root columns and summaries of the block, WRITE_READ_ROWS rows per collective write. */
 static chr_status write_roots(MPI_Comm comm, chr_index_writer *w, const block *b, hid_t dxpl,
                               chr_error *err) {
@@ -132,7 +162,8 @@ static chr_status write_roots(MPI_Comm comm, chr_index_writer *w, const block *b
 
 /* Phase 2: place and write every rank's part; offsets are global entry positions. */
 static chr_status write_block(MPI_Comm comm, const char *path, hid_t fapl, hid_t dxpl, block *b,
-                              int64_t images, chr_index_written *out, chr_error *err) {
+                              int64_t images, const chr_dups *dups, chr_index_written *out,
+                              chr_error *err) {
   int64_t start = 0, total = 0, calls = 0;
   uint64_t checksum = 0;
   chr_index_writer *w = NULL;
@@ -153,7 +184,11 @@ static chr_status write_block(MPI_Comm comm, const char *path, hid_t fapl, hid_t
         err);
   if (st == CHR_OK)
     st = chr_mpi_agree(comm, chr_index_writer_create(path, fapl, images, total, &w, err), err);
+  if (st == CHR_OK) chr_index_writer_set_ids(w, b->ids);
   if (st == CHR_OK) st = chr_mpi_agree(comm, write_roots(comm, w, b, dxpl, err), err);
+  if (st == CHR_OK)
+    st = chr_mpi_agree(comm, chr_index_writer_put_duplicates(w, dups, b->lead, checksum, dxpl, err),
+                       err);
   if (st != CHR_OK) goto cleanup;
   for (int64_t r = 0; r <= b->rows; ++r) b->ends[r] += start;
   /* The first block also writes offsets[0]; the others start one row later. */
@@ -184,8 +219,15 @@ chr_status chr_mpi_index_write(MPI_Comm comm, const char *path, chr_index_writte
   chr_error inner;
   chr_status st = chr_mpi_io_lists(comm, &fapl, &dxpl, &inner);
   st = chr_mpi_agree(comm, st, &inner);
+  chr_dups dups = {0};
   if (st == CHR_OK) st = read_block(comm, path, fapl, dxpl, &b, &images, &inner);
-  if (st == CHR_OK) st = write_block(comm, path, fapl, dxpl, &b, images, out, &inner);
+  /* The duplicate groups, found once here so that a search need not hash every row. */
+  if (st == CHR_OK)
+    st = chr_mpi_duplicates_rows(comm, b.first, b.rows, b.ends, b.bins, b.mass, images, &dups,
+                                 &inner);
+  if (st == CHR_OK) st = ids_fingerprint(comm, path, &b.ids, &inner);
+  if (st == CHR_OK) st = write_block(comm, path, fapl, dxpl, &b, images, &dups, out, &inner);
+  chr_dups_free(&dups);
   if (st != CHR_OK) chr_error_set(err, st, "%s", inner.message);
   if (fapl >= 0) H5Pclose(fapl);
   if (dxpl >= 0) H5Pclose(dxpl);

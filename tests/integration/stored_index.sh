@@ -34,9 +34,9 @@ def every(path):
 v2, v2b, v1 = every(f"{work}/v2.h5"), every(f"{work}/v2_3ranks.h5"), every(f"{work}/v1.h5")
 assert v1["attrs"]["format_version"] == 1 and "index/offsets" not in v1, "v1 file"
 assert v2["attrs"]["format_version"] == 2, "v2 format_version"
-for name in ["index/offsets", "index/bins", "index/mass", "index/roots", "index/centroid", "index/cdf"]:
+for name in ["index/offsets", "index/bins", "index/mass", "index/roots", "index/centroid", "index/cdf", "index/duplicates"]:
     assert np.array_equal(v2[name], v2b[name]), f"{name} differs between 2 and 3 ranks"
-assert v2["index_attrs"]["index_version"] == 2 and v2["index_attrs"] == v2b["index_attrs"] and v2["token"] == v2["index_attrs"]["checksum"]
+assert v2["index_attrs"]["index_version"] == 3 and v2["index_attrs"] == v2b["index_attrs"] and v2["token"] == v2["index_attrs"]["checksum"]
 h, o, b, m, roots = v2["histograms"], v2["index/offsets"], v2["index/bins"], v2["index/mass"], v2["index/roots"]
 assert np.array_equal(h, v1["histograms"]), "same histograms"
 for r in range(h.shape[0]):

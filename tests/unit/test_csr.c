@@ -14,6 +14,7 @@
 #include "chromatica/csr.h"
 #include "chromatica/grid.h"
 #include "chromatica/scan.h"
+#include "index_private.h" /* max_row_sum, compared bit for bit */
 #include "test_random.h"
 
 #define ROWS 300
@@ -175,6 +176,50 @@ static void test_stored_summaries(void **state) {
   free(x);
 }
 
+/* The largest row sum found by chr_csr_check_summed, handed to chr_index_adopt_sparse_summed
+ * with stored summaries (the loader's way), gives the index appending gives, max_row_sum bit
+ * for bit, without the adoption reading the rows again. */
+static void test_summed_adoption(void **state) {
+  (void)state;
+  float *x = random_rows(ROWS, 14);
+  csr c;
+  to_csr(x, &c);
+  chr_index *dense = NULL, *adopted = NULL;
+  chr_error err;
+  assert_int_equal(chr_index_create(ROWS, 0, &dense, &err), CHR_OK);
+  assert_int_equal(chr_index_append(dense, x, ROWS, &err), CHR_OK);
+  uint16_t *roots = malloc((size_t)ROWS * CHR_BINS * sizeof *roots);
+  float *centroid = malloc((size_t)ROWS * 3 * sizeof *centroid);
+  uint8_t *cdf = malloc((size_t)ROWS * CHR_INDEX_CDF);
+  chr_index_roots_block(c.offsets, c.bins, c.mass, ROWS, roots);
+  chr_index_summary_block(c.offsets, c.bins, c.mass, ROWS, centroid, cdf);
+  uint64_t sum = 0;
+  double max_sum = -1.0, want = 0.0;
+  assert_int_equal(chr_csr_check_summed(c.offsets, c.bins, c.mass, 0, ROWS, c.offsets[ROWS], &sum,
+                                        &max_sum, &err),
+                   CHR_OK);
+  for (int r = 0; r < ROWS; ++r) {
+    double row = 0.0;
+    for (int64_t j = c.offsets[r]; j < c.offsets[r + 1]; ++j) row += c.mass[j];
+    if (row > want) want = row;
+  }
+  assert_memory_equal(&max_sum, &want, sizeof want);
+  assert_int_equal(chr_index_create(ROWS, 0, &adopted, &err), CHR_OK);
+  assert_int_equal(chr_index_adopt_roots(adopted, roots, ROWS, roots, free, &err), CHR_OK);
+  assert_int_equal(
+      chr_index_adopt_summaries(adopted, centroid, cdf, ROWS, centroid, free, &err), CHR_OK);
+  assert_int_equal(chr_index_adopt_sparse_summed(adopted, c.offsets, c.bins, c.mass, ROWS, max_sum,
+                                                 c.bins, free, &err),
+                   CHR_OK);
+  assert_memory_equal(&dense->max_row_sum, &adopted->max_row_sum, sizeof max_sum);
+  assert_same_index(dense, adopted);
+  chr_index_destroy(&dense);
+  chr_index_destroy(&adopted); /* frees roots, centroid and c.bins */
+  free(cdf);
+  free(c.mass);
+  free(x);
+}
+
 static void test_check_and_checksum(void **state) {
   (void)state;
   float *x = random_rows(ROWS, 12);
@@ -219,6 +264,7 @@ int main(void) {
       cmocka_unit_test(test_sparse_equals_dense),
       cmocka_unit_test(test_check_and_checksum),
       cmocka_unit_test(test_stored_summaries),
+      cmocka_unit_test(test_summed_adoption),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

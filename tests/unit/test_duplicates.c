@@ -181,11 +181,54 @@ static void test_confidence(void **state) {
   assert_true(chr_confidence_fast(2.5) == 0.0);
 }
 
+/* The stored groups' fingerprint changes with any pair, their order, their number and the
+ * index checksum they are bound to. */
+static void test_dups_checksum(void **state) {
+  (void)state;
+  int64_t row[3] = {4, 7, 9}, rep[3] = {1, 1, 2};
+  uint64_t h = chr_dups_checksum(row, rep, 3, 42);
+  assert_true(h == chr_dups_checksum(row, rep, 3, 42));
+  assert_true(h != chr_dups_checksum(row, rep, 3, 43));
+  assert_true(h != chr_dups_checksum(row, rep, 2, 42));
+  int64_t row2[3] = {4, 8, 9}, rep2[3] = {1, 1, 3};
+  assert_true(h != chr_dups_checksum(row2, rep, 3, 42));
+  assert_true(h != chr_dups_checksum(row, rep2, 3, 42));
+  int64_t swapped_row[3] = {7, 4, 9};
+  assert_true(h != chr_dups_checksum(swapped_row, rep, 3, 42));
+  assert_true(chr_dups_checksum(NULL, NULL, 0, 42) != chr_dups_checksum(NULL, NULL, 0, 41));
+}
+
+/* The stored pairs must have chr_dups_create's shape; each kind of damage is refused, naming
+ * the pair. */
+static void test_dups_check_pairs(void **state) {
+  (void)state;
+  chr_error err;
+  int64_t row[3] = {4, 7, 9}, rep[3] = {1, 1, 2};
+  assert_int_equal(chr_dups_check_pairs(row, rep, 3, 10, "/x", &err), CHR_OK);
+  assert_int_equal(chr_dups_check_pairs(NULL, NULL, 0, 10, "/x", &err), CHR_OK);
+  assert_int_equal(chr_dups_check_pairs(row, rep, 3, 9, "/x", &err), CHR_EFORMAT); /* 9 >= N */
+  assert_non_null(strstr(err.message, "/x pair 2: row 9, representative 2"));
+  int64_t same_row[1] = {1}, same_rep[1] = {1}; /* rep == row */
+  assert_int_equal(chr_dups_check_pairs(same_row, same_rep, 1, 10, "/x", &err), CHR_EFORMAT);
+  int64_t neg_row[1] = {3}, neg_rep[1] = {-1};
+  assert_int_equal(chr_dups_check_pairs(neg_row, neg_rep, 1, 10, "/x", &err), CHR_EFORMAT);
+  int64_t unordered_row[2] = {7, 4}, unordered_rep[2] = {1, 1};
+  assert_int_equal(chr_dups_check_pairs(unordered_row, unordered_rep, 2, 10, "/x", &err),
+                   CHR_EFORMAT);
+  assert_non_null(strstr(err.message, "pair 1:"));
+  int64_t twice_row[2] = {7, 7}, twice_rep[2] = {1, 2}; /* row 7 collapsed twice */
+  assert_int_equal(chr_dups_check_pairs(twice_row, twice_rep, 2, 10, "/x", &err), CHR_EFORMAT);
+  int64_t chain_row[2] = {4, 6}, chain_rep[2] = {1, 4}; /* 4 collapsed, then a representative */
+  assert_int_equal(chr_dups_check_pairs(chain_row, chain_rep, 2, 10, "/x", &err), CHR_EFORMAT);
+  assert_non_null(strstr(err.message, "pair 1: row 6, representative 4"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_row_hash),       cmocka_unit_test(test_hash_heads),
       cmocka_unit_test(test_dups_map),       cmocka_unit_test(test_scan_excluding),
-      cmocka_unit_test(test_confidence),
+      cmocka_unit_test(test_confidence),     cmocka_unit_test(test_dups_checksum),
+      cmocka_unit_test(test_dups_check_pairs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,7 +95,7 @@ def generate(out_dir):
     variant(out_dir, "rewritten_in_place", rewrite_in_place)
     variant(out_dir, "recreated", recreate)
     variant(out_dir, "truncated_bins", truncate_bins)
-    variant(out_dir, "wrong_version", lambda f: f["index"].attrs.modify("index_version", np.int32(3)))
+    variant(out_dir, "wrong_version", lambda f: f["index"].attrs.modify("index_version", np.int32(4)))
     variant(out_dir, "mass_edited", edit_mass)
     variant(out_dir, "roots_zeroed", lambda f: f["index/roots"].__setitem__(Ellipsis, 0))
     variant(out_dir, "v1_with_index", lambda f: f.attrs.modify("format_version", np.int32(1)))
