@@ -178,12 +178,17 @@ static int put_pairs(hid_t group, int64_t n, int64_t first, int64_t count, const
     both[2 * i] = row[first + i];
     both[2 * i + 1] = rep[first + i];
   }
-  if (both != NULL && count == 0) both[0] = both[1] = 0;
-  int ok = both != NULL && dset >= 0 && mspace >= 0 &&
-           (count == 0 ? H5Sselect_none(space) >= 0 && H5Sselect_none(mspace) >= 0
-                       : H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, size, NULL) >= 0);
+  /* A rank that cannot hold its pairs still joins the collective write, with nothing selected,
+   * so the others do not wait for it; it reports the failure afterwards. */
+  int64_t none[2] = {0, 0};
+  int64_t *data = both != NULL && count > 0 ? both : none;
+  int ok =
+      dset >= 0 && mspace >= 0 &&
+      (data == none ? H5Sselect_none(space) >= 0 && H5Sselect_none(mspace) >= 0
+                    : H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, size, NULL) >= 0);
   /* An empty dataset has nothing to write, collectively or not. */
-  if (ok && n > 0) ok = H5Dwrite(dset, H5T_NATIVE_INT64, mspace, space, dxpl, both) >= 0;
+  if (ok && n > 0) ok = H5Dwrite(dset, H5T_NATIVE_INT64, mspace, space, dxpl, data) >= 0;
+  if (both == NULL) ok = 0;
   if (dset >= 0 && H5Dclose(dset) < 0) ok = 0;
   if (mspace >= 0) H5Sclose(mspace);
   if (space >= 0) H5Sclose(space);

@@ -157,11 +157,12 @@ static chr_status read_string_rows(hid_t file, const char *name, const int64_t *
     block[i] = at;
     at += len + 1;
   }
-  if (variable && buf != NULL && n > 0) H5Dvlen_reclaim(mtype, mspace, H5P_DEFAULT, buf);
   if (block == NULL)
     st = chr_error_set(err, CHR_ENOMEM, "%s: out of memory for %lld rows", name, (long long)n);
   *out = block;
 cleanup:
+  /* The strings HDF5 allocated, also those of a read that failed part way (buf was zeroed). */
+  if (variable && buf != NULL && n > 0) H5Dvlen_reclaim(mtype, mspace, H5P_DEFAULT, buf);
   free(buf);
   if (mspace >= 0) H5Sclose(mspace);
   if (fspace >= 0) H5Sclose(fspace);

@@ -125,6 +125,7 @@ static int64_t settle(const row_view *v, const int64_t *head, const char *heads,
   /* Where each lead row's packed copy starts: one pass over the gathered bytes. */
   int64_t *where = malloc((size_t)(images > 0 ? images : 1) * sizeof *where);
   if (where == NULL) return -1;
+  memset(where, 0xff, (size_t)(images > 0 ? images : 1) * sizeof *where); /* -1: not sent */
   for (int64_t at = 0; at < total;) {
     head_header h;
     memcpy(&h, heads + at, sizeof h);
@@ -133,7 +134,9 @@ static int64_t settle(const row_view *v, const int64_t *head, const char *heads,
   }
   for (int64_t r = 0; r < rows; ++r) {
     int64_t g = first + r, lead = head[g];
-    if (lead == g) continue;
+    /* A lead no rank sent (a shard layout that misses rows) settles nothing: the row stays
+     * apart, and a stored list that claimed it fails its count. */
+    if (lead == g || where[lead] < 0) continue;
     head_header h;
     memcpy(&h, heads + where[lead], sizeof h);
     int same = equals_packed(v, r, heads + where[lead] + sizeof h, h.n);
