@@ -50,9 +50,12 @@ typedef struct {
   unsigned char *basic;
   int *off, *cur, *adj, *queue, *parent, *pslot, *depth, *path;
   double *pot; /* u_i at node i, v_j at node m + j */
-  /* The tree's slots at each node, kept across pivots: row i's at slots + i n (at most n),
-   * column j's at slots + m n + j m (at most m); degree[v] of them are used. */
-  int *slots, *degree;
+  /* The tree's edges at each node, kept across pivots, as (slot, other node) pairs: row i's at
+   * entry i n (at most n), column j's at entry m n + j m (at most m); base[v] is that entry,
+   * degree[v] of them are used. bc[k] is the cost of slot k's cell, so rehang reads neither
+   * the cell's row and column nor the cost matrix. */
+  int *slots, *degree, *base;
+  double *bc;
   int *cand, ncand; /* candidate list (price): (row, column) of up to CHR_EMD_CAND cells */
 } simplex;
 
@@ -151,24 +154,29 @@ static int build_tree(simplex *s) {
 }
 
 static int *slots_of(simplex *s, int v) {
-  return v < s->m ? s->slots + (size_t)v * s->n
-                  : s->slots + (size_t)s->m * s->n + (size_t)(v - s->m) * s->m;
+  return s->slots + 2 * (size_t)s->base[v];
+}
+
+static void slot_add(simplex *s, int k) {
+  const int r = s->bi[k], c = s->m + s->bj[k];
+  int *lr = slots_of(s, r) + 2 * s->degree[r]++, *lc = slots_of(s, c) + 2 * s->degree[c]++;
+  lr[0] = k, lr[1] = c, lc[0] = k, lc[1] = r;
+  s->bc[k] = s->c[(size_t)s->bi[k] * s->n + s->bj[k]];
 }
 
 static void slots_init(simplex *s) {
-  memset(s->degree, 0, (size_t)(s->m + s->n) * sizeof *s->degree);
-  for (int k = 0; k < s->nb; ++k) {
-    int r = s->bi[k], c = s->m + s->bj[k];
-    slots_of(s, r)[s->degree[r]++] = k;
-    slots_of(s, c)[s->degree[c]++] = k;
-  }
+  const int m = s->m, n = s->n;
+  memset(s->degree, 0, (size_t)(m + n) * sizeof *s->degree);
+  for (int v = 0; v < m + n; ++v) s->base[v] = v < m ? v * n : m * n + (v - m) * m;
+  for (int k = 0; k < s->nb; ++k) slot_add(s, k);
 }
 
 static void slot_remove(simplex *s, int v, int k) {
   int *list = slots_of(s, v);
   for (int e = 0; e < s->degree[v]; ++e)
-    if (list[e] == k) {
-      list[e] = list[--s->degree[v]];
+    if (list[2 * e] == k) {
+      --s->degree[v];
+      list[2 * e] = list[2 * s->degree[v]], list[2 * e + 1] = list[2 * s->degree[v] + 1];
       return;
     }
 }
@@ -178,20 +186,19 @@ static void slot_remove(simplex *s, int v, int k) {
  * its parent's along the one tree path from the root, so they equal what build_tree would
  * compute from scratch, bit for bit. O(size of the subtree). */
 static void rehang(simplex *s, int top, int above, int k) {
-  const int m = s->m;
   s->parent[top] = above, s->pslot[top] = k, s->depth[top] = s->depth[above] + 1;
-  s->pot[top] = s->c[(size_t)s->bi[k] * s->n + s->bj[k]] - s->pot[above];
+  s->pot[top] = s->bc[k] - s->pot[above];
   int head = 0, tail = 0;
   s->queue[tail++] = top;
   while (head < tail) {
-    int v = s->queue[head++];
+    const int v = s->queue[head++], from = s->parent[v], dw = s->depth[v] + 1;
+    const double pv = s->pot[v];
     const int *list = slots_of(s, v);
     for (int e = 0; e < s->degree[v]; ++e) {
-      int slot = list[e];
-      if (slot == s->pslot[v]) continue;
-      int w = v < m ? m + s->bj[slot] : s->bi[slot];
-      s->parent[w] = v, s->pslot[w] = slot, s->depth[w] = s->depth[v] + 1;
-      s->pot[w] = s->c[(size_t)s->bi[slot] * s->n + s->bj[slot]] - s->pot[v];
+      const int slot = list[2 * e], w = list[2 * e + 1];
+      if (w == from) continue;
+      s->parent[w] = v, s->pslot[w] = slot, s->depth[w] = dw;
+      s->pot[w] = s->bc[slot] - pv;
       s->queue[tail++] = w;
     }
   }
@@ -224,8 +231,7 @@ static void pivot(simplex *s, int ei, int ej) {
   slot_remove(s, m + s->bj[leave], leave);
   s->bi[leave] = ei, s->bj[leave] = ej, s->bx[leave] = theta;
   s->basic[(size_t)ei * s->n + ej] = 1;
-  slots_of(s, ei)[s->degree[ei]++] = leave;
-  slots_of(s, m + ej)[s->degree[m + ej]++] = leave;
+  slot_add(s, leave);
   /* The leaving slot cut off the subtree holding the entering end on its side of the cycle. */
   if (leave_at < column_side)
     rehang(s, m + ej, ei, leave);
@@ -471,23 +477,24 @@ chr_status chr_emd_dual_table(const chr_qhist *q, const double (*cost)[CHR_BINS]
 
   const int m = q->count, nn = m + n, nb = m + n - 1;
   const size_t mn = (size_t)m * (size_t)n;
-  const size_t ndbl = mn + (size_t)nb + (size_t)nn + (size_t)nn;
+  const size_t ndbl = mn + 2 * (size_t)nb + (size_t)nn + (size_t)nn;
   const size_t nint = 2 * (size_t)nb + (size_t)(nn + 1) + 2 * (size_t)nb + 7 * (size_t)nn;
   buf = malloc(ndbl * sizeof(double) + nint * sizeof(int) + mn + (size_t)nn);
-  tree_slots = malloc((2 * mn + (size_t)nn + CHR_EMD_REGRET_BUCKETS + 1) * sizeof *tree_slots);
+  tree_slots = malloc((4 * mn + 2 * (size_t)nn + CHR_EMD_REGRET_BUCKETS + 1) * sizeof *tree_slots);
   if (buf == NULL || tree_slots == NULL) {
     st = chr_error_set(err, CHR_ENOMEM, "emd: out of memory for a %d x %d problem", m, n);
     goto cleanup;
   }
-  double *c = buf, *bx = c + mn, *pot = bx + nb, *supply = pot + nn, *demand = supply + m;
+  double *c = buf, *bx = c + mn, *bc = bx + nb, *pot = bc + nb, *supply = pot + nn;
+  double *demand = supply + m;
   int *ip = (int *)(c + ndbl), cand[2 * CHR_QUERY_MAX_BINS];
-  simplex s = {.m = m, .n = n, .nb = nb, .c = c, .bx = bx, .pot = pot, .cand = cand};
+  simplex s = {.m = m, .n = n, .nb = nb, .c = c, .bx = bx, .bc = bc, .pot = pot, .cand = cand};
   s.bi = ip, s.bj = ip + nb, s.off = ip + 2 * nb, s.adj = s.off + nn + 1;
   s.cur = s.adj + 2 * nb, s.queue = s.cur + nn, s.parent = s.queue + nn;
   s.pslot = s.parent + nn, s.depth = s.pslot + nn, s.path = s.depth + nn;
   unsigned char *flags = (unsigned char *)(s.path + 2 * nn);
   s.basic = flags;
-  s.slots = tree_slots, s.degree = tree_slots + 2 * mn;
+  s.slots = tree_slots, s.degree = tree_slots + 4 * mn, s.base = s.degree + nn;
   memset(flags, 0, mn + (size_t)nn);
 
   const double cmax = fill_costs(c, q, cost, bins, n);
