@@ -55,6 +55,7 @@ typedef struct {
    * degree[v] of them are used. bc[k] is the cost of slot k's cell, so rehang reads neither
    * the cell's row and column nor the cost matrix. */
   int *slots, *degree, *base;
+  int *spos; /* slot k's entry in its row's list (2 k) and its column's (2 k + 1) */
   double *bc;
   int *cand, ncand; /* candidate list (price): (row, column) of up to CHR_EMD_CAND cells */
 } simplex;
@@ -159,6 +160,7 @@ static int *slots_of(simplex *s, int v) {
 
 static void slot_add(simplex *s, int k) {
   const int r = s->bi[k], c = s->m + s->bj[k];
+  s->spos[2 * k] = s->degree[r], s->spos[2 * k + 1] = s->degree[c];
   int *lr = slots_of(s, r) + 2 * s->degree[r]++, *lc = slots_of(s, c) + 2 * s->degree[c]++;
   lr[0] = k, lr[1] = c, lc[0] = k, lc[1] = r;
   s->bc[k] = s->c[(size_t)s->bi[k] * s->n + s->bj[k]];
@@ -171,14 +173,13 @@ static void slots_init(simplex *s) {
   for (int k = 0; k < s->nb; ++k) slot_add(s, k);
 }
 
-static void slot_remove(simplex *s, int v, int k) {
+/* Removes slot k from node v's list (side 0: v is its row, 1: its column): the last entry
+ * takes its place. */
+static void slot_remove(simplex *s, int v, int k, int side) {
   int *list = slots_of(s, v);
-  for (int e = 0; e < s->degree[v]; ++e)
-    if (list[2 * e] == k) {
-      --s->degree[v];
-      list[2 * e] = list[2 * s->degree[v]], list[2 * e + 1] = list[2 * s->degree[v] + 1];
-      return;
-    }
+  const int e = s->spos[2 * k + side], last = --s->degree[v], moved = list[2 * last];
+  list[2 * e] = moved, list[2 * e + 1] = list[2 * last + 1];
+  s->spos[2 * moved + side] = e;
 }
 
 /* After a pivot the subtree cut off by the leaving slot hangs from the entering slot k, at node
@@ -227,8 +228,8 @@ static void pivot(simplex *s, int ei, int ej) {
   }
   for (int t = 0; t < nbp; ++t) s->bx[up_b[t]] += (t % 2 == 0) ? -theta : theta;
   s->basic[(size_t)s->bi[leave] * s->n + s->bj[leave]] = 0;
-  slot_remove(s, s->bi[leave], leave);
-  slot_remove(s, m + s->bj[leave], leave);
+  slot_remove(s, s->bi[leave], leave, 0);
+  slot_remove(s, m + s->bj[leave], leave, 1);
   s->bi[leave] = ei, s->bj[leave] = ej, s->bx[leave] = theta;
   s->basic[(size_t)ei * s->n + ej] = 1;
   slot_add(s, leave);
@@ -406,10 +407,15 @@ static int price(simplex *s, double threshold, int check_basic, const chr_emd_ke
   double low[CHR_QUERY_MAX_BINS];
   for (int i = 0; i < m; ++i) low[i] = kern->min(s->c + (size_t)i * n, v, s->pot[i], n);
   s->ncand = 0;
+  int neg[CHR_QUERY_MAX_BINS], nneg = 0; /* the rows below threshold, in order */
+  for (int t = 0; t < m; ++t) neg[nneg] = t, nneg += low[t] < threshold;
   for (int k = 0; k < CHR_EMD_CAND; ++k) { /* the rows with the least minima, in that order */
     int i = -1;
     double r = threshold;
-    for (int t = 0; t < m; ++t) i = low[t] < r ? t : i, r = low[t] < r ? low[t] : r;
+    for (int e = 0; e < nneg; ++e) {
+      const int t = neg[e];
+      i = low[t] < r ? t : i, r = low[t] < r ? low[t] : r;
+    }
     if (i < 0) break;
     low[i] = INFINITY;
     int j = kern->find(s->c + (size_t)i * n, v, s->pot[i], n, r);
@@ -480,7 +486,8 @@ chr_status chr_emd_dual_table(const chr_qhist *q, const double (*cost)[CHR_BINS]
   const size_t ndbl = mn + 2 * (size_t)nb + (size_t)nn + (size_t)nn;
   const size_t nint = 2 * (size_t)nb + (size_t)(nn + 1) + 2 * (size_t)nb + 7 * (size_t)nn;
   buf = malloc(ndbl * sizeof(double) + nint * sizeof(int) + mn + (size_t)nn);
-  tree_slots = malloc((4 * mn + 2 * (size_t)nn + CHR_EMD_REGRET_BUCKETS + 1) * sizeof *tree_slots);
+  tree_slots = malloc((4 * mn + 2 * (size_t)nn + 2 * (size_t)nb + CHR_EMD_REGRET_BUCKETS + 1) *
+                      sizeof *tree_slots);
   if (buf == NULL || tree_slots == NULL) {
     st = chr_error_set(err, CHR_ENOMEM, "emd: out of memory for a %d x %d problem", m, n);
     goto cleanup;
@@ -495,6 +502,7 @@ chr_status chr_emd_dual_table(const chr_qhist *q, const double (*cost)[CHR_BINS]
   unsigned char *flags = (unsigned char *)(s.path + 2 * nn);
   s.basic = flags;
   s.slots = tree_slots, s.degree = tree_slots + 4 * mn, s.base = s.degree + nn;
+  s.spos = s.base + nn;
   memset(flags, 0, mn + (size_t)nn);
 
   const double cmax = fill_costs(c, q, cost, bins, n);
