@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "chromatica/grid.h"
+#include "chromatica/mix.h"
 
 void chr_csr_from_dense(const float *rows, int64_t count, uint16_t *bins, float *mass, int64_t *nnz,
                         int64_t *ends) {
@@ -22,22 +23,15 @@ void chr_csr_from_dense(const float *rows, int64_t count, uint16_t *bins, float 
   *nnz = at;
 }
 
-/* splitmix64's finaliser: every input bit moves about half the output bits. */
-static uint64_t mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 uint64_t chr_csr_row_term(int64_t row, const uint16_t *bins, const float *mass, int n) {
-  uint64_t key = mix64((uint64_t)row + 0x9e3779b97f4a7c15ULL);
+  uint64_t key = chr_mix64((uint64_t)row + 0x9e3779b97f4a7c15ULL);
   /* The entry count too, so a row cut short by a truncated /index/bins never matches. */
-  uint64_t h = mix64(key ^ (uint64_t)n);
+  uint64_t h = chr_mix64(key ^ (uint64_t)n);
   /* A sum of independent mixes (not a chain): the entries hash in parallel in the pipeline. */
   for (int j = 0; j < n; ++j) {
     uint32_t bits;
     memcpy(&bits, &mass[j], sizeof bits);
-    h += mix64(key ^ (((uint64_t)bins[j] << 32) | bits));
+    h += chr_mix64(key ^ (((uint64_t)bins[j] << 32) | bits));
   }
   return h;
 }

@@ -4,21 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* splitmix64's finaliser: every input bit reaches every output bit. */
-static uint64_t mix64(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ull;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
+#include "chromatica/mix.h"
 
 uint64_t chr_dup_row_hash(const uint16_t *bins, const float *mass, int n) {
-  uint64_t h = mix64(0x9e3779b97f4a7c15ull ^ (uint64_t)n);
+  uint64_t h = chr_mix64(0x9e3779b97f4a7c15ull ^ (uint64_t)n);
   for (int j = 0; j < n; ++j) {
     uint32_t bits;
     memcpy(&bits, &mass[j], sizeof bits);
-    h = mix64(h ^ (((uint64_t)bins[j] << 32) | bits));
+    h = chr_mix64(h ^ (((uint64_t)bins[j] << 32) | bits));
   }
   return h;
 }
@@ -116,9 +109,9 @@ int64_t chr_dups_members(const chr_dups *d, int64_t rep, const int64_t **rows) {
 
 uint64_t chr_dups_checksum(const int64_t *row, const int64_t *rep, int64_t n,
                            uint64_t index_checksum) {
-  uint64_t h = mix64(index_checksum ^ 0x6475706c69636174ull); /* "duplicat" */
-  h = mix64(h ^ (uint64_t)n);
-  for (int64_t i = 0; i < n; ++i) h = mix64(mix64(h ^ (uint64_t)row[i]) ^ (uint64_t)rep[i]);
+  uint64_t h = chr_mix64(index_checksum ^ 0x6475706c69636174ull); /* "duplicat" */
+  h = chr_mix64(h ^ (uint64_t)n);
+  for (int64_t i = 0; i < n; ++i) h = chr_mix64(chr_mix64(h ^ (uint64_t)row[i]) ^ (uint64_t)rep[i]);
   return h;
 }
 

@@ -279,7 +279,7 @@ chr_status chr_dataset_check_rows(const float *rows, int64_t first, int64_t coun
  * (H5T_STR_SPACEPAD); only the padding the type names is removed, so 'dup ' keeps its space
  * as it does in a variable-length string. A NUL ends the string in every case, as it does in
  * a variable-length one. Under SPACEPAD trailing spaces cannot be told from padding. */
-static size_t fixed_length(const char *s, size_t size, H5T_str_t pad) {
+size_t chr_dataset_fixed_length(const char *s, size_t size, H5T_str_t pad) {
   size_t len = 0;
   while (len < size && s[len] != '\0') ++len;
   if (pad == H5T_STR_SPACEPAD)
@@ -370,7 +370,7 @@ static chr_status read_string_block(hid_t dset, hid_t mtype, hid_t fspace, int v
   }
   for (int64_t i = 0; i < count && st == CHR_OK; ++i) {
     const char *s = variable ? (vlen[i] ? vlen[i] : "") : fixed + (size_t)i * size;
-    if (!arena_push(a, first + i, s, variable ? strlen(s) : fixed_length(s, size, pad)))
+    if (!arena_push(a, first + i, s, variable ? strlen(s) : chr_dataset_fixed_length(s, size, pad)))
       st = CHR_ENOMEM;
   }
   if (variable) {

@@ -15,6 +15,10 @@
  * expected one. A fixed-length string attribute loses trailing spaces. Not collective. */
 chr_status chr_dataset_check_root_attributes(hid_t file, int *format_version, chr_error *err);
 
+/* The length of the fixed-length string s (size bytes) without its padding, as every read
+ * of ids and paths takes it (src/io/dataset.c says which padding is removed). */
+size_t chr_dataset_fixed_length(const char *s, size_t size, H5T_str_t pad);
+
 /* The open file of a dataset and its root format_version (for src/io/dataset_index.c). */
 hid_t chr_dataset_file_id(const chr_dataset *ds);
 int chr_dataset_format_version(const chr_dataset *ds);

@@ -7,17 +7,9 @@
 
 #include "chromatica/dataset.h"
 #include "chromatica/image_row.h"
+#include "chromatica/mix.h"
 #include "dataset_attrs.h"
 #include "h5_quiet.h"
-
-/* splitmix64's finaliser: every input bit reaches every output bit. */
-static uint64_t mix64(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ull;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 /* Four independent lanes over the bytes (so the mixes pipeline), the tail and the length. */
 static uint64_t bytes_hash(const unsigned char *p, size_t n, uint64_t seed) {
@@ -26,11 +18,11 @@ static uint64_t bytes_hash(const unsigned char *p, size_t n, uint64_t seed) {
   for (; i + 32 <= n; i += 32)
     for (int k = 0; k < 4; ++k) {
       memcpy(&w, p + i + 8 * (size_t)k, sizeof w);
-      lane[k] = mix64(lane[k] ^ w) + w;
+      lane[k] = chr_mix64(lane[k] ^ w) + w;
     }
-  uint64_t h = mix64(seed ^ (uint64_t)n);
-  for (; i < n; ++i) h = mix64(h ^ p[i]);
-  for (int k = 0; k < 4; ++k) h = mix64(h ^ lane[k]);
+  uint64_t h = chr_mix64(seed ^ (uint64_t)n);
+  for (; i < n; ++i) h = chr_mix64(h ^ p[i]);
+  for (int k = 0; k < 4; ++k) h = chr_mix64(h ^ lane[k]);
   return h;
 }
 
@@ -72,7 +64,7 @@ chr_status chr_dataset_ids_fingerprint(chr_dataset *ds, uint64_t *fp, chr_error 
   }
   /* The bytes, their count, the width and the padding (SPACEPAD ids ignore trailing spaces):
    * equal fingerprints mean the same ids. Never 0, which means none. */
-  uint64_t seed = mix64(((uint64_t)size << 8) ^ (uint64_t)pad ^ 0x696d6167655f6964ull);
+  uint64_t seed = chr_mix64(((uint64_t)size << 8) ^ (uint64_t)pad ^ 0x696d6167655f6964ull);
   *fp = bytes_hash(buf, (size_t)n * size, seed) | 1;
 cleanup:
   free(buf);
@@ -80,16 +72,6 @@ cleanup:
   if (dset >= 0) H5Dclose(dset);
   chr_h5_quiet_end(&quiet);
   return st;
-}
-
-/* The length of fixed-length string s of `size` bytes, as the full read takes it: up to the
- * first NUL, trailing spaces dropped under SPACEPAD. */
-static size_t fixed_length(const char *s, size_t size, H5T_str_t pad) {
-  size_t len = 0;
-  while (len < size && s[len] != '\0') ++len;
-  if (pad == H5T_STR_SPACEPAD)
-    while (len > 0 && s[len - 1] == ' ') --len;
-  return len;
 }
 
 /* Selects rows[0..n) (ascending, distinct) of a dataset whose rows are `inner` elements wide
@@ -145,13 +127,13 @@ static chr_status read_string_rows(hid_t file, const char *name, const int64_t *
   }
   for (int64_t i = 0; buf != NULL && i < n; ++i) {
     const char *s = variable ? ((char **)buf)[i] : (char *)buf + (size_t)i * size;
-    text += (variable ? (s ? strlen(s) : 0) : fixed_length(s, size, pad)) + 1;
+    text += (variable ? (s ? strlen(s) : 0) : chr_dataset_fixed_length(s, size, pad)) + 1;
   }
   char **block = buf ? malloc((size_t)(n > 0 ? n : 1) * sizeof(char *) + text + 1) : NULL;
   char *at = block ? (char *)(block + n) : NULL;
   for (int64_t i = 0; block != NULL && i < n; ++i) {
     const char *s = variable ? ((char **)buf)[i] : (char *)buf + (size_t)i * size;
-    size_t len = variable ? (s ? strlen(s) : 0) : fixed_length(s, size, pad);
+    size_t len = variable ? (s ? strlen(s) : 0) : chr_dataset_fixed_length(s, size, pad);
     if (len > 0) memcpy(at, s, len);
     at[len] = '\0';
     block[i] = at;
