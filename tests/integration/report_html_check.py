@@ -196,7 +196,7 @@ class EvalDom(html.parser.HTMLParser):
 def main_eval(report_path, page_path, dom_path, shot_path, log_path):
     """The eval page: one plot group and one table row per mode, in the report's order, with the
     report's recall and latency; points inside the plot, higher recall drawn higher and slower
-    modes further right; not blank; no script."""
+    modes never to the left of faster ones; not blank; no script."""
     problems = []
     modes = json.load(open(report_path, encoding="utf-8"))["modes"]
     dom = EvalDom()
@@ -223,8 +223,11 @@ def main_eval(report_path, page_path, dom_path, shot_path, log_path):
         for b in points:
             if a[1] > b[1] + 1e-9 and not a[3] < b[3]:
                 problems.append("higher recall is not drawn higher: %s vs %s" % (a, b))
-            if a[0] > b[0] * (1 + 1e-9) and not a[2] > b[2]:
-                problems.append("slower mode is not drawn further right: %s vs %s" % (a, b))
+            # Latencies are measured, so two modes may differ by less than the page's coordinate
+            # precision (they then share an x): the check is that a slower mode is never drawn
+            # to the left of a faster one, whatever the timings of the run.
+            if a[0] > b[0] * (1 + 1e-9) and a[2] < b[2]:
+                problems.append("slower mode is drawn further left: %s vs %s" % (a, b))
     w, h, ch, rows = png_decode(open(shot_path, "rb").read())
     colours = {row[x:x + 3] for row in rows[::4] for x in range(0, w * ch, ch * 4)}
     if len(colours) < 8:
