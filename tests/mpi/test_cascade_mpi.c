@@ -39,19 +39,12 @@ static void random_query(chr_batch_query *bq, int i, uint64_t *s) {
   bq->options.k = 1 + (int)(next(s) % 15);
   bq->options.rerank_k = 20 + (int)(next(s) % 80);
   bq->options.candidate_stage = CHR_STAGE_CASCADE;
-  int n = 1 + (int)(next(s) % CHR_QUERY_MAX_COLORS);
-  chr_lab col[CHR_QUERY_MAX_COLORS];
-  double w[CHR_QUERY_MAX_COLORS];
-  for (int k = 0; k < n; ++k) {
-    chr_rgb rgb = {(uint8_t)(next(s) & 255), (uint8_t)(next(s) & 255), (uint8_t)(next(s) & 255)};
-    col[k] = chr_rgb_to_lab(rgb);
-    w[k] = uniform(s) + 0.05;
-  }
-  chr_error err;
-  if (chr_qhist_build(col, w, n, 1.0, &bq->hist, &err) != CHR_OK) failures++;
+  if (random_rgb_query(&bq->hist, s) != CHR_OK) failures++;
 }
 
-static int hit_order(const void *a, const void *b) { return chr_hit_compare(a, b); }
+static int hit_order(const void *a, const void *b) {
+  return chr_hit_compare(a, b);
+}
 
 static int row_order(const void *pa, const void *pb) {
   int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
@@ -132,7 +125,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   for (int i = 0; i < QUERIES; ++i)
-    emd[i] = (chr_emd_job){.query = &queries[i], .merged = jobs[i].pool, .n_merged = n_pool[i],
+    emd[i] = (chr_emd_job){.query = &queries[i],
+                           .merged = jobs[i].pool,
+                           .n_merged = n_pool[i],
                            .top = malloc((size_t)queries[i].options.k * sizeof(chr_match))};
   if (chr_mpi_emd_rerank(MPI_COMM_WORLD, shard, emd, QUERIES, &err) != CHR_OK) {
     fprintf(stderr, "test_cascade_mpi: %s\n", err.message);
@@ -153,7 +148,9 @@ int main(int argc, char **argv) {
     int counts[64] = {0}, mine = emd[i].n_top, total = 0;
     MPI_Allgather(&mine, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD);
     int bytes[64], displs[64];
-    for (int r = 0; r < size; ++r) bytes[r] = counts[r] * (int)sizeof(chr_match), displs[r] = total * (int)sizeof(chr_match), total += counts[r];
+    for (int r = 0; r < size; ++r)
+      bytes[r] = counts[r] * (int)sizeof(chr_match), displs[r] = total * (int)sizeof(chr_match),
+      total += counts[r];
     MPI_Allgatherv(emd[i].top, mine * (int)sizeof(chr_match), MPI_BYTE, got, bytes, displs,
                    MPI_BYTE, MPI_COMM_WORLD);
     int n_got = chr_matches_rank(got, total, k);
@@ -166,7 +163,9 @@ int main(int argc, char **argv) {
   }
   int any = 0;
   MPI_Allreduce(&failures, &any, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  if (rank == 0) printf("test_cascade_mpi: %d ranks, %d queries: %s\n", size, QUERIES, any ? "FAILED" : "pools and answers equal the reference");
+  if (rank == 0)
+    printf("test_cascade_mpi: %d ranks, %d queries: %s\n", size, QUERIES,
+           any ? "FAILED" : "pools and answers equal the reference");
   chr_index_destroy(&all);
   chr_index_destroy(&shard);
   free(dense);

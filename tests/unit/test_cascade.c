@@ -41,16 +41,7 @@ static chr_index *random_index(int rows, int64_t first, uint64_t seed, float **d
 }
 
 static void random_query(chr_qhist *q, uint64_t *s) {
-  int n = 1 + (int)(next(s) % CHR_QUERY_MAX_COLORS);
-  chr_lab col[CHR_QUERY_MAX_COLORS];
-  double w[CHR_QUERY_MAX_COLORS];
-  for (int k = 0; k < n; ++k) {
-    chr_rgb rgb = {(uint8_t)(next(s) & 255), (uint8_t)(next(s) & 255), (uint8_t)(next(s) & 255)};
-    col[k] = chr_rgb_to_lab(rgb);
-    w[k] = uniform(s) + 0.05;
-  }
-  chr_error err;
-  assert_int_equal(chr_qhist_build(col, w, n, 1.0, q, &err), CHR_OK);
+  assert_int_equal(random_rgb_query(q, s), CHR_OK);
 }
 
 static int hit_order(const void *a, const void *b) {

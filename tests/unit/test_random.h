@@ -5,7 +5,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "chromatica/color.h"
 #include "chromatica/grid.h"
+#include "chromatica/query.h"
 
 static inline uint64_t next(uint64_t *state) {
   uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
@@ -38,6 +40,21 @@ static inline void random_blob_row(float *row, uint64_t *s) {
     total += m;
   }
   for (int t = 0; t < CHR_BINS; ++t) row[t] = (float)(row[t] / total);
+}
+
+/* A query of 1 to CHR_QUERY_MAX_COLORS random sRGB colours with random weights, sharpening 1
+ * (the cascade's tests): chr_qhist_build's status. */
+static inline chr_status random_rgb_query(chr_qhist *q, uint64_t *s) {
+  int n = 1 + (int)(next(s) % CHR_QUERY_MAX_COLORS);
+  chr_lab col[CHR_QUERY_MAX_COLORS];
+  double w[CHR_QUERY_MAX_COLORS];
+  for (int k = 0; k < n; ++k) {
+    chr_rgb rgb = {(uint8_t)(next(s) & 255), (uint8_t)(next(s) & 255), (uint8_t)(next(s) & 255)};
+    col[k] = chr_rgb_to_lab(rgb);
+    w[k] = uniform(s) + 0.05;
+  }
+  chr_error err;
+  return chr_qhist_build(col, w, n, 1.0, q, &err);
 }
 
 #endif
