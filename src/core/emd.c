@@ -71,18 +71,21 @@ typedef struct {
  * order needs n ints and CHR_EMD_REGRET_BUCKETS + 1 more. */
 #define CHR_EMD_REGRET_BUCKETS 16
 
-static void regret_order(const simplex *s, int *order, int *count) {
+static void regret_order(const simplex *s, int *order, int *count, int *cheapest) {
   const int m = s->m, n = s->n;
   double *regret = s->pot + m; /* the column potentials, free until the tree is built */
   double top = 0.0;
   for (int j = 0; j < n; ++j) {
     double lo = INFINITY, lo2 = INFINITY;
+    int at = 0;
     for (int i = 0; i < m; ++i) {
       double x = s->c[(size_t)i * n + j];
       lo2 = x < lo2 ? (x < lo ? lo : x) : lo2;
+      at = x < lo ? i : at;
       lo = x < lo ? x : lo;
     }
     regret[j] = m > 1 ? lo2 - lo : 0.0;
+    cheapest[j] = at;
     top = regret[j] > top ? regret[j] : top;
   }
   const double scale = top > 0.0 ? CHR_EMD_REGRET_BUCKETS / top : 0.0;
@@ -99,17 +102,20 @@ static void regret_order(const simplex *s, int *order, int *count) {
 static void initial_basis(simplex *s, double *supply, double *demand, unsigned char *row_done,
                           int *order) {
   const int m = s->m, n = s->n;
-  regret_order(s, order, order + n);
+  int *cheapest = s->depth; /* free until the tree is built */
+  regret_order(s, order, order + n, cheapest);
   int rows_left = m, k = 0;
   for (int jj = 0; jj < n && k < s->nb; ++jj) {
     const int j = order[jj];
     for (;;) {
-      int i = -1;
-      double low = INFINITY; /* c[i][j], held here: row_done may alias c for the compiler */
-      for (int r = 0; r < m; ++r) {
-        double crj = row_done[r] ? INFINITY : s->c[(size_t)r * n + j]; /* costs are finite */
-        i = crj < low ? r : i;
-        low = crj < low ? crj : low;
+      int i = cheapest[j]; /* the lowest of the column's cheapest rows, while it has supply */
+      if (row_done[i]) {
+        double low = INFINITY; /* c[i][j], held here: row_done may alias c for the compiler */
+        for (int r = 0; r < m; ++r) {
+          double crj = row_done[r] ? INFINITY : s->c[(size_t)r * n + j]; /* costs are finite */
+          i = crj < low ? r : i;
+          low = crj < low ? crj : low;
+        }
       }
       double x = supply[i] < demand[j] ? supply[i] : demand[j];
       supply[i] -= x;
@@ -272,6 +278,12 @@ static double row_min(const double *row, const double *v, double ui, int n) {
   return best;
 }
 
+/* low[i] = min_j ((c[i n + j] - u[i]) - v[j]) for every row i < m: each row's least reduced
+ * cost (row_min). */
+static void rows_min(const double *c, int m, int n, const double *u, const double *v, double *low) {
+  for (int i = 0; i < m; ++i) low[i] = row_min(c + (size_t)i * n, v, u[i], n);
+}
+
 /* The first j with (row[j] - ui) - v[j] == target, or n. */
 static int row_find(const double *row, const double *v, double ui, int n, double target) {
   int j = 0;
@@ -294,49 +306,62 @@ __attribute__((target("avx512f"))) static int row_find_avx512(const double *row,
   return n;
 }
 
-/* (row - ui) - v over one row in AVX-512 lanes (8 doubles, the tail masked to +inf), each lane
- * keeping its least value: the row's minimum before the reduction across lanes. min is exact and
- * each lane computes (row - ui) - v as the scalar code does. */
-__attribute__((target("avx512f"), always_inline)) static inline __m512d row_lanes_avx512(
-    const double *row, const double *v, __m512d u, int n) {
+/* One row's (row - ui) - v in AVX-512 lanes, 8 doubles, folded into acc by min: the tail is
+ * masked, so its missing lanes keep acc. */
+__attribute__((target("avx512f"), always_inline)) static inline __m512d row_block_avx512(
+    __m512d acc, const double *row, __m512d vv, __m512d u, int j, __mmask8 k) {
+  const __m512d r = _mm512_sub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(k, row + j), u), vv);
+  return _mm512_mask_min_pd(acc, k, acc, r);
+}
+
+/* rows_min in AVX-512 lanes, four rows at a time sharing each load of v (four independent
+ * chains of min); min is exact and each lane computes (row - ui) - v as the scalar code does,
+ * so the minima are the scalar ones. */
+__attribute__((target("avx512f"))) static void rows_min_avx512(const double *c, int m, int n,
+                                                               const double *u, const double *v,
+                                                               double *low) {
   const __m512d inf = _mm512_set1_pd(INFINITY);
-  __m512d m0 = inf, m1 = inf;
-  int j = 0;
-  for (; j + 16 <= n; j += 16) {
-    m0 = _mm512_min_pd(
-        m0, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(row + j), u), _mm512_loadu_pd(v + j)));
-    m1 = _mm512_min_pd(m1, _mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(row + j + 8), u),
-                                         _mm512_loadu_pd(v + j + 8)));
+  int i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const double *r0 = c + (size_t)i * n, *r1 = r0 + n, *r2 = r1 + n, *r3 = r2 + n;
+    const __m512d u0 = _mm512_set1_pd(u[i]), u1 = _mm512_set1_pd(u[i + 1]);
+    const __m512d u2 = _mm512_set1_pd(u[i + 2]), u3 = _mm512_set1_pd(u[i + 3]);
+    __m512d a0 = inf, a1 = inf, a2 = inf, a3 = inf;
+    for (int j = 0; j < n; j += 8) {
+      const __mmask8 k = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1u);
+      const __m512d vv = _mm512_maskz_loadu_pd(k, v + j);
+      a0 = row_block_avx512(a0, r0, vv, u0, j, k);
+      a1 = row_block_avx512(a1, r1, vv, u1, j, k);
+      a2 = row_block_avx512(a2, r2, vv, u2, j, k);
+      a3 = row_block_avx512(a3, r3, vv, u3, j, k);
+    }
+    low[i] = _mm512_reduce_min_pd(a0), low[i + 1] = _mm512_reduce_min_pd(a1);
+    low[i + 2] = _mm512_reduce_min_pd(a2), low[i + 3] = _mm512_reduce_min_pd(a3);
   }
-  for (; j < n; j += 8) {
-    __mmask8 k = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1u);
-    __m512d r = _mm512_sub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(k, row + j), u),
-                              _mm512_maskz_loadu_pd(k, v + j));
-    m1 = _mm512_min_pd(m1, _mm512_mask_blend_pd(k, inf, r));
+  for (; i < m; ++i) {
+    const double *r0 = c + (size_t)i * n;
+    const __m512d u0 = _mm512_set1_pd(u[i]);
+    __m512d a0 = inf;
+    for (int j = 0; j < n; j += 8) {
+      const __mmask8 k = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1u);
+      a0 = row_block_avx512(a0, r0, _mm512_maskz_loadu_pd(k, v + j), u0, j, k);
+    }
+    low[i] = _mm512_reduce_min_pd(a0);
   }
-  return _mm512_min_pd(m0, m1);
 }
 
-/* row_min in AVX-512 lanes: the same minimum. */
-__attribute__((target("avx512f"))) static double row_min_avx512(const double *row, const double *v,
-                                                                double ui, int n) {
-  return _mm512_reduce_min_pd(row_lanes_avx512(row, v, _mm512_set1_pd(ui), n));
+/* One row's (row - ui) - v in AVX2 lanes, 4 doubles, folded into acc by min. */
+__attribute__((target("avx2"), always_inline)) static inline __m256d row_block_avx2(
+    __m256d acc, const double *row, __m256d vv, __m256d u, int j) {
+  return _mm256_min_pd(acc, _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(row + j), u), vv));
 }
 
-/* row_min in AVX2 lanes (4 doubles), the tail in scalar: the same minimum, as above. */
-__attribute__((target("avx2"))) static double row_min_avx2(const double *row, const double *v,
-                                                           double ui, int n) {
-  const __m256d u = _mm256_set1_pd(ui);
-  __m256d m0 = _mm256_set1_pd(INFINITY), m1 = m0;
-  int j = 0;
-  for (; j + 8 <= n; j += 8) {
-    m0 = _mm256_min_pd(
-        m0, _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(row + j), u), _mm256_loadu_pd(v + j)));
-    m1 = _mm256_min_pd(m1, _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(row + j + 4), u),
-                                         _mm256_loadu_pd(v + j + 4)));
-  }
+/* The least of acc's lanes and of the scalar reduced costs of row[j .. n). */
+__attribute__((target("avx2"))) static double row_finish_avx2(__m256d acc, const double *row,
+                                                              const double *v, double ui, int j,
+                                                              int n) {
   double lanes[4];
-  _mm256_storeu_pd(lanes, _mm256_min_pd(m0, m1));
+  _mm256_storeu_pd(lanes, acc);
   double best = lanes[0];
   for (int k = 1; k < 4; ++k) best = lanes[k] < best ? lanes[k] : best;
   for (; j < n; ++j) {
@@ -345,16 +370,48 @@ __attribute__((target("avx2"))) static double row_min_avx2(const double *row, co
   }
   return best;
 }
+
+/* rows_min in AVX2 lanes (4 doubles), four rows at a time, each row's tail in scalar: the same
+ * minima, as above. */
+__attribute__((target("avx2"))) static void rows_min_avx2(const double *c, int m, int n,
+                                                          const double *u, const double *v,
+                                                          double *low) {
+  const __m256d inf = _mm256_set1_pd(INFINITY);
+  const int body = n - n % 4;
+  int i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const double *r0 = c + (size_t)i * n, *r1 = r0 + n, *r2 = r1 + n, *r3 = r2 + n;
+    const __m256d u0 = _mm256_set1_pd(u[i]), u1 = _mm256_set1_pd(u[i + 1]);
+    const __m256d u2 = _mm256_set1_pd(u[i + 2]), u3 = _mm256_set1_pd(u[i + 3]);
+    __m256d a0 = inf, a1 = inf, a2 = inf, a3 = inf;
+    for (int j = 0; j < body; j += 4) {
+      const __m256d vv = _mm256_loadu_pd(v + j);
+      a0 = row_block_avx2(a0, r0, vv, u0, j), a1 = row_block_avx2(a1, r1, vv, u1, j);
+      a2 = row_block_avx2(a2, r2, vv, u2, j), a3 = row_block_avx2(a3, r3, vv, u3, j);
+    }
+    low[i] = row_finish_avx2(a0, r0, v, u[i], body, n);
+    low[i + 1] = row_finish_avx2(a1, r1, v, u[i + 1], body, n);
+    low[i + 2] = row_finish_avx2(a2, r2, v, u[i + 2], body, n);
+    low[i + 3] = row_finish_avx2(a3, r3, v, u[i + 3], body, n);
+  }
+  for (; i < m; ++i) {
+    const double *r0 = c + (size_t)i * n;
+    const __m256d u0 = _mm256_set1_pd(u[i]);
+    __m256d a0 = inf;
+    for (int j = 0; j < body; j += 4) a0 = row_block_avx2(a0, r0, _mm256_loadu_pd(v + j), u0, j);
+    low[i] = row_finish_avx2(a0, r0, v, u[i], body, n);
+  }
+}
 #endif
 
 chr_emd_kernels chr_emd_kernels_at(int level) {
-  chr_emd_kernels none = {NULL, NULL}, k = {row_min, row_find};
+  chr_emd_kernels none = {NULL, NULL}, k = {rows_min, row_find};
   if (level == 0) return k;
 #if defined(CHR_EMD_AVX512)
   if (level == 1 && __builtin_cpu_supports("avx2"))
-    return (chr_emd_kernels){row_min_avx2, row_find};
+    return (chr_emd_kernels){rows_min_avx2, row_find};
   if (level == 2 && __builtin_cpu_supports("avx512f"))
-    return (chr_emd_kernels){row_min_avx512, row_find_avx512};
+    return (chr_emd_kernels){rows_min_avx512, row_find_avx512};
 #endif
   return none;
 }
@@ -405,7 +462,7 @@ static int price(simplex *s, double threshold, int check_basic, const chr_emd_ke
     if (enter >= 0) return enter;
   }
   double low[CHR_QUERY_MAX_BINS];
-  for (int i = 0; i < m; ++i) low[i] = kern->min(s->c + (size_t)i * n, v, s->pot[i], n);
+  kern->min(s->c, m, n, s->pot, v, low);
   s->ncand = 0;
   int neg[CHR_QUERY_MAX_BINS], nneg = 0; /* the rows below threshold, in order */
   for (int t = 0; t < m; ++t) neg[nneg] = t, nneg += low[t] < threshold;
@@ -442,13 +499,10 @@ static double fill_costs(double *c, const chr_qhist *q, const double (*cost)[CHR
   double cmax = 0.0;
   for (int i = 0; i < q->count; ++i) {
     double *row = c + (size_t)i * n;
-    if (cost != NULL) {
-      for (int j = 0; j < n; ++j) row[j] = cost[i][bins[j]];
-    } else {
-      for (int j = 0; j < n; ++j) row[j] = chr_grid_cost(q->bin[i], bins[j]);
+    for (int j = 0; j < n; ++j) {
+      row[j] = cost != NULL ? cost[i][bins[j]] : chr_grid_cost(q->bin[i], bins[j]);
+      cmax = row[j] > cmax ? row[j] : cmax;
     }
-    for (int j = 0; j < n; ++j)
-      if (row[j] > cmax) cmax = row[j];
   }
   return cmax;
 }

@@ -2,16 +2,18 @@
 #ifndef CHROMATICA_CORE_EMD_KERNELS_H
 #define CHROMATICA_CORE_EMD_KERNELS_H
 
-/* min_j ((row[j] - ui) - v[j]) over j < n: one row's least reduced cost. Every level returns the
- * same bits (min is exact and each lane rounds as the scalar code does). */
-typedef double (*chr_emd_row_min_fn)(const double *row, const double *v, double ui, int n);
+/* low[i] = min_j ((c[i n + j] - u[i]) - v[j]) over j < n for every row i < m of the row-major
+ * m x n matrix c: each row's least reduced cost. Every level writes the same bits (min is exact
+ * and each lane rounds as the scalar code does). */
+typedef void (*chr_emd_rows_min_fn)(const double *c, int m, int n, const double *u, const double *v,
+                                    double *low);
 
 /* The first j < n with (row[j] - ui) - v[j] == target, or n: where the minimum is. */
 typedef int (*chr_emd_row_find_fn)(const double *row, const double *v, double ui, int n,
                                    double target);
 
 typedef struct {
-  chr_emd_row_min_fn min;
+  chr_emd_rows_min_fn min;
   chr_emd_row_find_fn find;
 } chr_emd_kernels;
 

@@ -157,25 +157,34 @@ static void test_degenerate_pairs(void **state) {
   check_pair(&q, bins, mass, 64);
 }
 
+/* Every pricing level gives the scalar level's row minima bit for bit (four-row blocks, the rows
+ * left over, masked and scalar tails: m and n random), and find points at the first minimum. */
 static void test_kernels_agree(void **state) {
   (void)state;
-  static double row[1200], v[1200];
+  enum { MAXM = 7, MAXN = 1152 };
+  static double c[MAXM * MAXN], v[MAXN];
+  double u[MAXM], want[MAXM], got[MAXM];
   uint64_t s = 99;
   for (int t = 0; t < 2000; ++t) {
-    int n = 1 + (int)(next(&s) % 1152);
-    for (int j = 0; j < n; ++j) row[j] = 200.0 * uniform(&s), v[j] = 100.0 * uniform(&s) - 50.0;
+    int m = 1 + (int)(next(&s) % MAXM), n = 1 + (int)(next(&s) % MAXN);
+    for (int j = 0; j < n; ++j) v[j] = 100.0 * uniform(&s) - 50.0;
+    for (int k = 0; k < m * n; ++k) c[k] = 200.0 * uniform(&s);
+    for (int i = 0; i < m; ++i) u[i] = 50.0 * uniform(&s);
     if (t % 3 == 0) /* ties */
-      for (int j = 0; j < n; ++j) row[j] = 10.0, v[j] = (double)(j % 4);
-    double ui = 50.0 * uniform(&s), want = chr_emd_kernels_at(0).min(row, v, ui, n);
-    int at = chr_emd_kernels_at(0).find(row, v, ui, n, want);
-    assert_true(at < n);
+      for (int k = 0; k < m * n; ++k) c[k] = 10.0, v[k % n] = (double)(k % n % 4);
+    chr_emd_kernels_at(0).min(c, m, n, u, v, want);
     for (int level = 1; level <= 2; ++level) {
       chr_emd_kernels k = chr_emd_kernels_at(level);
       if (k.min == NULL) continue;
-      double got = k.min(row, v, ui, n);
-      assert_memory_equal(&got, &want, sizeof got);
-      assert_int_equal(k.find(row, v, ui, n, want), at);
-      assert_int_equal(k.find(row, v, ui, n, -1e300), n);
+      k.min(c, m, n, u, v, got);
+      assert_memory_equal(got, want, sizeof(double) * m);
+      for (int i = 0; i < m; ++i) {
+        const double *row = c + (size_t)i * n;
+        int at = chr_emd_kernels_at(0).find(row, v, u[i], n, want[i]);
+        assert_true(at < n);
+        assert_int_equal(k.find(row, v, u[i], n, want[i]), at);
+        assert_int_equal(k.find(row, v, u[i], n, -1e300), n);
+      }
     }
   }
 }
