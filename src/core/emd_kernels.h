@@ -1,4 +1,4 @@
-/* Private to src/core and its tests: the exact EMD's pricing kernels (emd_kernels.c, used by emd.c). */
+/* Private to src/core and its tests: the exact EMD's pricing kernels (emd_kernels.c). */
 #ifndef CHROMATICA_CORE_EMD_KERNELS_H
 #define CHROMATICA_CORE_EMD_KERNELS_H
 
