@@ -1,10 +1,10 @@
 /* Exact W1 between a query and one image on their supports (spec section 5, metric "emd").
  *
  * Transportation simplex on the m x n problem (m query bins supply a, n image bins demand b):
- *   - initial basis by the column-minimum rule over the columns in descending order of regret,
- *     crossing out exactly one line per assigned cell, so it always holds m + n - 1 cells
- *     forming a spanning tree of the bipartite row/column graph; degenerate (zero-flow) basic
- *     cells are kept;
+ *   - initial basis by the column-minimum rule on row-shifted costs, the columns in
+ *     descending order of regret, crossing out exactly one line per assigned cell, so it
+ *     always holds m + n - 1 cells forming a spanning tree of the bipartite row/column graph;
+ *     degenerate (zero-flow) basic cells are kept;
  *   - the tree is built once with its MODI potentials u_i + v_j = C_ij; each iteration enters a
  *     cell of negative reduced cost chosen from a candidate list (price), pivots along the tree
  *     path closing the cycle (ratio test on the minus cells, lowest cell index leaves on ties),
@@ -37,8 +37,9 @@
 typedef struct {
   int m, n, nb; /* rows, columns, basic cells = m + n - 1 */
   const double *c;
-  int *bi, *bj; /* basic cell of each slot */
-  double *bx;   /* its flow */
+  const double *shift; /* the start's row shifts (initial_basis) */
+  int *bi, *bj;        /* basic cell of each slot */
+  double *bx;          /* its flow */
   unsigned char *basic;
   int *off, *cur, *adj, *queue, *parent, *pslot, *depth, *path;
   double *pot; /* u_i at node i, v_j at node m + j */
@@ -52,15 +53,21 @@ typedef struct {
   int *cand, ncand; /* candidate list (price): (row, column) of up to CHR_EMD_CAND cells */
 } simplex;
 
-/* Column-minimum start, the columns taken in descending order of regret (the gap between
- * their two least costs): a column that loses much by not getting its cheapest row is served
- * first, one that hardly cares last, as in Vogel's approximation but with the regrets computed
- * once, and ordered only into CHR_EMD_REGRET_BUCKETS bands (a counting sort, columns in index
- * order within a band): about 15 % fewer pivots than the plain column order for O(m n) work.
- * Each image bin in turn takes mass from its cheapest query bins that still have supply (lowest
- * row on ties). Each assignment crosses out exactly one line, the exhausted row unless it is the
- * last row, else the column; so the m + n - 1 cells (zero flows included) form a spanning tree.
- * order needs n ints and CHR_EMD_REGRET_BUCKETS + 1 more. */
+/* Column-minimum start on the costs less each row's shift, its mean cost under the image's masses
+ * (C_ij - sum_t b_t C_it; fill_costs). Those shifts are the optimal row duals when the image is
+ * merged into one bin, a cheap guess at the real ones: a query bin far from the whole image no
+ * longer loses every column to nearer ones only to take the leftovers last. They change only the
+ * basis the pivots start from: 24-29 % fewer pivots than the raw costs on openclipart, Twemoji
+ * and synthetic supports (the row minimum as shift saves 8 %).
+ * The columns are taken in descending order of regret (the gap between their two least shifted
+ * costs): a column that loses much by not getting its cheapest row is served first, one that
+ * hardly cares last, as in Vogel's approximation but with the regrets computed once, and ordered
+ * only into CHR_EMD_REGRET_BUCKETS bands (a counting sort, columns in index order within a band):
+ * about 15 % fewer pivots than the plain column order for O(m n) work. Each image bin in turn
+ * takes mass from its cheapest (shifted) query bins that still have supply (lowest row on ties).
+ * Each assignment crosses out exactly one line, the exhausted row unless it is the last row, else
+ * the column; so the m + n - 1 cells (zero flows included) form a spanning tree. order needs n
+ * ints and CHR_EMD_REGRET_BUCKETS + 1 more. */
 #define CHR_EMD_REGRET_BUCKETS 16
 
 static void regret_order(const simplex *s, int *order, int *count, int *cheapest) {
@@ -71,7 +78,7 @@ static void regret_order(const simplex *s, int *order, int *count, int *cheapest
     double lo = INFINITY, lo2 = INFINITY;
     int at = 0;
     for (int i = 0; i < m; ++i) {
-      double x = s->c[(size_t)i * n + j];
+      double x = s->c[(size_t)i * n + j] - s->shift[i];
       lo2 = x < lo2 ? (x < lo ? lo : x) : lo2;
       at = x < lo ? i : at;
       lo = x < lo ? x : lo;
@@ -104,7 +111,7 @@ static void initial_basis(simplex *s, double *supply, double *demand, unsigned c
       if (row_done[i]) {
         double low = INFINITY; /* c[i][j], held here: row_done may alias c for the compiler */
         for (int r = 0; r < m; ++r) {
-          double crj = row_done[r] ? INFINITY : s->c[(size_t)r * n + j]; /* costs are finite */
+          double crj = row_done[r] ? INFINITY : s->c[(size_t)r * n + j] - s->shift[r];
           i = crj < low ? r : i;
           low = crj < low ? crj : low;
         }
@@ -315,16 +322,20 @@ chr_status chr_emd_dual(const chr_qhist *q, const uint16_t *bins, const float *m
   return chr_emd_dual_table(q, NULL, bins, mass, n, distance, dual, err);
 }
 
-/* The m x n ground costs, from the query's rows when given; returns their maximum. */
-static double fill_costs(double *c, const chr_qhist *q, const double (*cost)[CHR_BINS],
-                         const uint16_t *bins, int n) {
+/* The m x n ground costs, from the query's rows when given, and each row's mean cost under the
+ * image's masses (shift, the start's row shifts); returns the largest cost. */
+static double fill_costs(double *c, double *shift, const chr_qhist *q,
+                         const double (*cost)[CHR_BINS], const uint16_t *bins, const double *demand,
+                         int n) {
   double cmax = 0.0;
   for (int i = 0; i < q->count; ++i) {
-    double *row = c + (size_t)i * n;
+    double *row = c + (size_t)i * n, mean = 0.0;
     for (int j = 0; j < n; ++j) {
       row[j] = cost != NULL ? cost[i][bins[j]] : chr_grid_cost(q->bin[i], bins[j]);
       cmax = row[j] > cmax ? row[j] : cmax;
+      mean += demand[j] * row[j];
     }
+    shift[i] = mean;
   }
   return cmax;
 }
@@ -381,9 +392,11 @@ chr_status chr_emd_dual_table(const chr_qhist *q, const double (*cost)[CHR_BINS]
   s.spos = s.base + nn;
   memset(flags, 0, mn + (size_t)nn);
 
-  const double cmax = fill_costs(c, q, cost, bins, n);
   for (int i = 0; i < m; ++i) supply[i] = q->mass[i];
   for (int j = 0; j < n; ++j) demand[j] = (double)mass[j] / total;
+  double shift[CHR_QUERY_MAX_BINS];
+  const double cmax = fill_costs(c, shift, q, cost, bins, demand, n);
+  s.shift = shift;
   initial_basis(&s, supply, demand, flags + mn, tree_slots); /* n + 17 ints, before the tree */
 
   const long max_iter = 100L * nn + 10000L;
