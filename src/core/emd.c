@@ -70,21 +70,15 @@ typedef struct {
  * ints and CHR_EMD_REGRET_BUCKETS + 1 more. */
 #define CHR_EMD_REGRET_BUCKETS 16
 
-static void regret_order(const simplex *s, int *order, int *count, int *cheapest) {
+static void regret_order(const simplex *s, int *order, int *count, int *cheapest,
+                         const chr_emd_kernels *kern) {
   const int m = s->m, n = s->n;
-  double *regret = s->pot + m; /* the column potentials, free until the tree is built */
+  /* The column potentials and the flows are free until the start is built. */
+  double *regret = s->pot + m, *second = s->bx;
+  kern->least(s->c, s->shift, m, n, regret, second, cheapest);
   double top = 0.0;
   for (int j = 0; j < n; ++j) {
-    double lo = INFINITY, lo2 = INFINITY;
-    int at = 0;
-    for (int i = 0; i < m; ++i) {
-      double x = s->c[(size_t)i * n + j] - s->shift[i];
-      lo2 = x < lo2 ? (x < lo ? lo : x) : lo2;
-      at = x < lo ? i : at;
-      lo = x < lo ? x : lo;
-    }
-    regret[j] = m > 1 ? lo2 - lo : 0.0;
-    cheapest[j] = at;
+    regret[j] = m > 1 ? second[j] - regret[j] : 0.0;
     top = regret[j] > top ? regret[j] : top;
   }
   const double scale = top > 0.0 ? CHR_EMD_REGRET_BUCKETS / top : 0.0;
@@ -99,10 +93,10 @@ static void regret_order(const simplex *s, int *order, int *count, int *cheapest
 }
 
 static void initial_basis(simplex *s, double *supply, double *demand, unsigned char *row_done,
-                          int *order) {
+                          int *order, const chr_emd_kernels *kern) {
   const int m = s->m, n = s->n;
   int *cheapest = s->depth; /* free until the tree is built */
-  regret_order(s, order, order + n, cheapest);
+  regret_order(s, order, order + n, cheapest, kern);
   int rows_left = m, k = 0;
   for (int jj = 0; jj < n && k < s->nb; ++jj) {
     const int j = order[jj];
@@ -342,14 +336,13 @@ static double fill_costs(double *c, double *shift, const chr_qhist *q,
 
 /* Pivots from the start tree to an optimal one: 1, or 0 if the start was not a spanning tree or
  * the iteration cap was reached. */
-static int solve(simplex *s, double tol, long max_iter) {
+static int solve(simplex *s, double tol, long max_iter, const chr_emd_kernels *kern) {
   const int n = s->n;
-  const chr_emd_kernels kern = pick_kernels();
   if (build_tree(s) != s->m + n) return 0;
   slots_init(s);
   for (long it = 0; it < max_iter; ++it) {
-    int enter = price(s, -tol, 0, &kern);
-    if (enter >= 0 && s->basic[enter]) enter = price(s, -tol, 1, &kern);
+    int enter = price(s, -tol, 0, kern);
+    if (enter >= 0 && s->basic[enter]) enter = price(s, -tol, 1, kern);
     if (enter < 0) return 1;
     pivot(s, enter / n, enter % n);
   }
@@ -397,10 +390,12 @@ chr_status chr_emd_dual_table(const chr_qhist *q, const double (*cost)[CHR_BINS]
   double shift[CHR_QUERY_MAX_BINS];
   const double cmax = fill_costs(c, shift, q, cost, bins, demand, n);
   s.shift = shift;
-  initial_basis(&s, supply, demand, flags + mn, tree_slots); /* n + 17 ints, before the tree */
+  const chr_emd_kernels kern = pick_kernels();
+  initial_basis(&s, supply, demand, flags + mn, tree_slots,
+                &kern); /* n + 17 ints, before the tree */
 
   const long max_iter = 100L * nn + 10000L;
-  if (!solve(&s, CHR_EMD_TOL * cmax, max_iter)) {
+  if (!solve(&s, CHR_EMD_TOL * cmax, max_iter, &kern)) {
     st = chr_error_set(err, CHR_EINVAL,
                        "emd: did not converge within %ld iterations on a %d x %d problem", max_iter,
                        m, n);

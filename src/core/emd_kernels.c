@@ -50,6 +50,29 @@ static void rows_min(const double *c, int m, int n, const double *u, const doubl
   for (int i = 0; i < m; ++i) low[i] = row_min(c + (size_t)i * n, v, u[i], n);
 }
 
+/* col_least over the columns j0 .. n - 1 alone, column by column; the second least is
+ * min(lo2, max(x, lo)) before lo takes x, which the vector levels compute lane by lane. */
+static void col_least_from(const double *c, const double *shift, int m, int n, int j0, double *lo,
+                           double *lo2, int *at) {
+  for (int j = j0; j < n; ++j) {
+    double a = INFINITY, b = INFINITY;
+    int row = 0;
+    for (int i = 0; i < m; ++i) {
+      const double x = c[(size_t)i * n + j] - shift[i];
+      const double up = x > a ? x : a;
+      b = up < b ? up : b;
+      row = x < a ? i : row;
+      a = x < a ? x : a;
+    }
+    lo[j] = a, lo2[j] = b, at[j] = row;
+  }
+}
+
+static void col_least(const double *c, const double *shift, int m, int n, double *lo, double *lo2,
+                      int *at) {
+  col_least_from(c, shift, m, n, 0, lo, lo2, at);
+}
+
 /* The first j with (row[j] - ui) - v[j] == target, or n. */
 static int row_find(const double *row, const double *v, double ui, int n, double target) {
   int j = 0;
@@ -170,14 +193,62 @@ __attribute__((target("avx2"))) static void rows_min_avx2(const double *c, int m
 }
 #endif
 
+#if defined(CHR_EMD_AVX512)
+/* col_least 8 columns at a time in AVX-512 lanes, rows in order; the last block masked. */
+__attribute__((target("avx512f"))) static void col_least_avx512(const double *c,
+                                                                const double *shift, int m, int n,
+                                                                double *lo, double *lo2, int *at) {
+  const __m512d inf = _mm512_set1_pd(INFINITY);
+  for (int j = 0; j < n; j += 8) {
+    const __mmask8 k = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1u);
+    __m512d a = inf, b = inf, row = _mm512_setzero_pd();
+    for (int i = 0; i < m; ++i) {
+      const __m512d x =
+          _mm512_sub_pd(_mm512_maskz_loadu_pd(k, c + (size_t)i * n + j), _mm512_set1_pd(shift[i]));
+      b = _mm512_min_pd(b, _mm512_max_pd(x, a));
+      const __mmask8 less = _mm512_cmp_pd_mask(x, a, _CMP_LT_OQ);
+      row = _mm512_mask_blend_pd(less, row, _mm512_set1_pd((double)i));
+      a = _mm512_mask_blend_pd(less, a, x);
+    }
+    _mm512_mask_storeu_pd(lo + j, k, a);
+    _mm512_mask_storeu_pd(lo2 + j, k, b);
+    int rows[8];
+    _mm256_storeu_si256((__m256i *)rows, _mm512_cvttpd_epi32(row));
+    for (int t = 0; t < 8 && j + t < n; ++t) at[j + t] = rows[t];
+  }
+}
+
+/* col_least 4 columns at a time in AVX2 lanes, the last columns in scalar. */
+__attribute__((target("avx2"))) static void col_least_avx2(const double *c, const double *shift,
+                                                           int m, int n, double *lo, double *lo2,
+                                                           int *at) {
+  const int body = n - n % 4;
+  for (int j = 0; j < body; j += 4) {
+    __m256d a = _mm256_set1_pd(INFINITY), b = a, row = _mm256_setzero_pd();
+    for (int i = 0; i < m; ++i) {
+      const __m256d x =
+          _mm256_sub_pd(_mm256_loadu_pd(c + (size_t)i * n + j), _mm256_set1_pd(shift[i]));
+      b = _mm256_min_pd(b, _mm256_max_pd(x, a));
+      const __m256d less = _mm256_cmp_pd(x, a, _CMP_LT_OQ);
+      row = _mm256_blendv_pd(row, _mm256_set1_pd((double)i), less);
+      a = _mm256_blendv_pd(a, x, less);
+    }
+    _mm256_storeu_pd(lo + j, a);
+    _mm256_storeu_pd(lo2 + j, b);
+    _mm_storeu_si128((__m128i *)(at + j), _mm256_cvttpd_epi32(row));
+  }
+  col_least_from(c, shift, m, n, body, lo, lo2, at);
+}
+#endif
+
 chr_emd_kernels chr_emd_kernels_at(int level) {
-  chr_emd_kernels none = {NULL, NULL}, k = {rows_min, row_find};
+  chr_emd_kernels none = {NULL, NULL, NULL}, k = {rows_min, row_find, col_least};
   if (level == 0) return k;
 #if defined(CHR_EMD_AVX512)
   if (level == 1 && __builtin_cpu_supports("avx2"))
-    return (chr_emd_kernels){rows_min_avx2, row_find};
+    return (chr_emd_kernels){rows_min_avx2, row_find, col_least_avx2};
   if (level == 2 && __builtin_cpu_supports("avx512f"))
-    return (chr_emd_kernels){rows_min_avx512, row_find_avx512};
+    return (chr_emd_kernels){rows_min_avx512, row_find_avx512, col_least_avx512};
 #endif
   return none;
 }

@@ -157,8 +157,34 @@ static void test_degenerate_pairs(void **state) {
   check_pair(&q, bins, mass, 64);
 }
 
+/* Level k's col_least against the scalar level's, and the scalar one against its definition:
+ * the least and second least of each column less the shifts, the lowest row of the least. */
+static void check_col_least(const chr_emd_kernels *k, const double *c, const double *shift, int m,
+                            int n) {
+  static double lo[1152], lo2[1152], want_lo[1152], want_lo2[1152];
+  static int at[1152], want_at[1152];
+  chr_emd_kernels_at(0).least(c, shift, m, n, want_lo, want_lo2, want_at);
+  k->least(c, shift, m, n, lo, lo2, at);
+  assert_memory_equal(lo, want_lo, sizeof(double) * n);
+  assert_memory_equal(lo2, want_lo2, sizeof(double) * n);
+  assert_memory_equal(at, want_at, sizeof(int) * n);
+  for (int j = 0; j < n; ++j) {
+    double a = INFINITY, b = INFINITY;
+    int row = 0;
+    for (int i = 0; i < m; ++i) {
+      const double x = c[(size_t)i * n + j] - shift[i];
+      if (x < a)
+        b = a, a = x, row = i;
+      else if (x < b)
+        b = x;
+    }
+    assert_true(want_lo[j] == a && want_lo2[j] == b && want_at[j] == row);
+  }
+}
+
 /* Every pricing level gives the scalar level's row minima bit for bit (four-row blocks, the rows
- * left over, masked and scalar tails: m and n random), and find points at the first minimum. */
+ * left over, masked and scalar tails: m and n random), find points at the first minimum, and
+ * the start's column minima (col_least) agree too. */
 static void test_kernels_agree(void **state) {
   (void)state;
   enum { MAXM = 7, MAXN = 1152 };
@@ -173,11 +199,14 @@ static void test_kernels_agree(void **state) {
     if (t % 3 == 0) /* ties */
       for (int k = 0; k < m * n; ++k) c[k] = 10.0, v[k % n] = (double)(k % n % 4);
     chr_emd_kernels_at(0).min(c, m, n, u, v, want);
+    const chr_emd_kernels scalar = chr_emd_kernels_at(0);
+    check_col_least(&scalar, c, u, m, n);
     for (int level = 1; level <= 2; ++level) {
       chr_emd_kernels k = chr_emd_kernels_at(level);
       if (k.min == NULL) continue;
       k.min(c, m, n, u, v, got);
       assert_memory_equal(got, want, sizeof(double) * m);
+      check_col_least(&k, c, u, m, n);
       for (int i = 0; i < m; ++i) {
         const double *row = c + (size_t)i * n;
         int at = chr_emd_kernels_at(0).find(row, v, u[i], n, want[i]);
