@@ -400,8 +400,8 @@ chr_status chr_emd_dual_table(const chr_qhist *q, const double (*cost)[CHR_BINS]
   const double cmax = fill_costs(c, shift, q, cost, bins, demand, n);
   s.shift = shift;
   const chr_emd_kernels kern = pick_kernels();
-  initial_basis(&s, supply, demand, flags + mn, tree_slots,
-                &kern); /* n + 17 ints, before the tree */
+  /* The start's column order takes n + 17 ints of tree_slots, before the tree uses them. */
+  initial_basis(&s, supply, demand, flags + mn, tree_slots, &kern);
 
   const long max_iter = 100L * nn + 10000L;
   if (!solve(&s, CHR_EMD_TOL * cmax, max_iter, &kern)) {
