@@ -182,9 +182,10 @@ static void check_col_least(const chr_emd_kernels *k, const double *c, const dou
   }
 }
 
-/* Every pricing level gives the scalar level's row minima bit for bit (four-row blocks, the rows
- * left over, masked and scalar tails: m and n random), find points at the first minimum, and
- * the start's column minima (col_least) agree too. */
+/* The scalar level's row minima and find against their definition, and every pricing level
+ * against the scalar one bit for bit (four-row blocks, the rows left over, masked and scalar
+ * tails: m and n random): find points at the first minimum, and the start's column minima
+ * (col_least) agree too. */
 static void test_kernels_agree(void **state) {
   (void)state;
   enum { MAXM = 7, MAXN = 1152 };
@@ -199,6 +200,17 @@ static void test_kernels_agree(void **state) {
     if (t % 3 == 0) /* ties */
       for (int k = 0; k < m * n; ++k) c[k] = 10.0, v[k % n] = (double)(k % n % 4);
     chr_emd_kernels_at(0).min(c, m, n, u, v, want);
+    for (int i = 0; i < m; ++i) { /* the scalar level against the definition */
+      const double *row = c + (size_t)i * n;
+      double least = INFINITY;
+      int first = n;
+      for (int j = 0; j < n; ++j) {
+        const double r = (row[j] - u[i]) - v[j];
+        if (r < least) least = r, first = j;
+      }
+      assert_true(want[i] == least);
+      assert_int_equal(chr_emd_kernels_at(0).find(row, v, u[i], n, least), first);
+    }
     const chr_emd_kernels scalar = chr_emd_kernels_at(0);
     check_col_least(&scalar, c, u, m, n);
     for (int level = 1; level <= 2; ++level) {
