@@ -157,6 +157,42 @@ static void test_degenerate_pairs(void **state) {
   check_pair(&q, bins, mass, 64);
 }
 
+/* Pairs sharing bins, whose common mass the solver leaves in place (remove_shared_mass): the
+ * image holding every query bin with more, less or (up to its float rounding) the same mass, a
+ * query bin twice in the image (its mass split over both entries), and every query bin emptied
+ * but one. */
+static void test_shared_mass(void **state) {
+  (void)state;
+  static uint16_t bins[2 * CHR_QUERY_MAX_BINS + 64];
+  static float mass[2 * CHR_QUERY_MAX_BINS + 64];
+  int qb[CHR_QUERY_MAX_BINS], ib[CHR_QUERY_MAX_BINS + 64];
+  uint64_t s = 31;
+  for (int t = 0; t < 60; ++t) {
+    chr_qhist q;
+    const int m = 1 + (int)(next(&s) % CHR_QUERY_MAX_BINS), extra = (int)(next(&s) % 64);
+    some_bins(qb, m, 288, 432, &s);
+    make_query(&q, qb, m, t % 7 == 0, &s);
+    int n = 0;
+    for (int i = 0; i < m; ++i) { /* each query bin in the image: more, less, same, twice */
+      const double scale = t % 4 == 0 ? 1.0 : 0.5 + uniform(&s);
+      bins[n] = (uint16_t)qb[i], mass[n++] = (float)(q.mass[i] * scale);
+      if (i % 5 == t % 5) bins[n] = (uint16_t)qb[i], mass[n++] = (float)(q.mass[i] * 0.25);
+    }
+    some_bins(ib, extra, 0, CHR_BINS, &s);
+    for (int j = 0; j < extra; ++j)
+      bins[n] = (uint16_t)ib[j], mass[n++] = (float)(uniform(&s) * 0.02 + 1e-6);
+    check_pair(&q, bins, mass, n);
+  }
+  /* The image is the query but for one bin's mass moved to another query bin: every other row
+   * and column empties, one row and one column are left. */
+  some_bins(qb, 12, 300, 200, &s);
+  chr_qhist q;
+  make_query(&q, qb, 12, 1, &s);
+  for (int i = 0; i < 12; ++i) bins[i] = (uint16_t)qb[i], mass[i] = i == 0 ? 0.0f : 1.0f;
+  mass[1] = 2.0f;
+  check_pair(&q, bins + 1, mass + 1, 11);
+}
+
 /* Level k's col_least against the scalar level's, and the scalar one against its definition:
  * the least and second least of each column less the shifts, the lowest row of the least. */
 static void check_col_least(const chr_emd_kernels *k, const double *c, const double *shift, int m,
@@ -234,6 +270,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_random_pairs),
       cmocka_unit_test(test_degenerate_pairs),
+      cmocka_unit_test(test_shared_mass),
       cmocka_unit_test(test_kernels_agree),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
