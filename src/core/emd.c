@@ -332,9 +332,9 @@ chr_status chr_emd_dual(const chr_qhist *q, const uint16_t *bins, const float *m
  * column whose bin is a query bin takes min(a_i, b_j) off both. The rows still holding supply move
  * to the front of supply, in order, their query rows in rows[0 .. *m_left), the emptied ones after
  * them in rows[*m_left .. m); the columns still holding demand likewise to the front of demand,
- * their image columns in cols[0 .. *n_left). */
+ * their grid bins in left_bins[0 .. *n_left). */
 static void remove_shared_mass(const chr_qhist *q, const uint16_t *bins, double *supply,
-                               double *demand, int n, int *rows, int *m_left, int *cols,
+                               double *demand, int n, int *rows, int *m_left, int *left_bins,
                                int *n_left) {
   const int m = q->count;
   unsigned char row_of[CHR_BINS]; /* 1 + the query row of a bin, 0 for none */
@@ -347,7 +347,7 @@ static void remove_shared_mass(const chr_qhist *q, const uint16_t *bins, double 
       const double shared = supply[i] < demand[j] ? supply[i] : demand[j];
       supply[i] -= shared, demand[j] -= shared;
     }
-    if (demand[j] > 0.0) cols[kept] = j, demand[kept++] = demand[j];
+    if (demand[j] > 0.0) left_bins[kept] = bins[j], demand[kept++] = demand[j];
   }
   *n_left = kept;
   int front = 0, back = m;
@@ -363,29 +363,22 @@ static void remove_shared_mass(const chr_qhist *q, const uint16_t *bins, double 
   *m_left = front;
 }
 
-/* The costs of query rows rows[0 .. m) to image columns cols[0 .. n), m x n row-major, from the
- * query's rows when given, and each row's mean cost under the columns' masses (shift, the start's
- * row shifts; NULL skips them); returns the largest cost. */
+/* The costs of query rows rows[0 .. m) to the grid bins left_bins[0 .. n), m x n row-major, from
+ * the query's rows when given, and each row's mean cost under the columns' masses demand (shift,
+ * the start's row shifts); returns the largest cost. */
 static double fill_costs(double *c, double *shift, const chr_qhist *q,
                          const double (*cost)[CHR_BINS], const int *rows, int m,
-                         const uint16_t *bins, const int *cols, const double *demand, int n) {
-  double cmax = 0.0;
-  for (int r = 0; r < m; ++r) {
-    const int i = rows[r];
-    double *row = c + (size_t)r * n;
-    for (int j = 0; j < n; ++j) {
-      const int t = bins[cols[j]];
-      row[j] = cost != NULL ? cost[i][t] : chr_grid_cost(q->bin[i], t);
-      cmax = row[j] > cmax ? row[j] : cmax;
-    }
-  }
-  if (shift == NULL) return cmax;
-  double total = 0.0;
+                         const int *left_bins, const double *demand, int n) {
+  double cmax = 0.0, total = 0.0;
   for (int j = 0; j < n; ++j) total += demand[j];
   for (int r = 0; r < m; ++r) {
-    const double *row = c + (size_t)r * n;
-    double mean = 0.0;
-    for (int j = 0; j < n; ++j) mean += demand[j] * row[j];
+    const int i = rows[r];
+    double *row = c + (size_t)r * n, mean = 0.0;
+    for (int j = 0; j < n; ++j) {
+      row[j] = cost != NULL ? cost[i][left_bins[j]] : chr_grid_cost(q->bin[i], left_bins[j]);
+      cmax = row[j] > cmax ? row[j] : cmax;
+      mean += demand[j] * row[j];
+    }
     shift[r] = mean / total;
   }
   return cmax;
@@ -408,7 +401,7 @@ static int solve(simplex *s, double tol, long max_iter, const chr_emd_kernels *k
 
 /* Carves the work buffers for problems of up to m rows and n columns into s (sizes in
  * chr_emd_dual_table) and clears the basis flags; s->m and s->n are set by the caller. Returns
- * the n ints left for the columns' map (remove_shared_mass). */
+ * the n ints left for the columns' bins (remove_shared_mass). */
 static int *carve(simplex *s, double *buf, int *tree_slots, int m, int n) {
   const int nn = m + n, nb = m + n - 1;
   const size_t mn = (size_t)m * (size_t)n, nodes = (size_t)nn + 1;
@@ -417,12 +410,12 @@ static int *carve(simplex *s, double *buf, int *tree_slots, int m, int n) {
   s->bi = ip, s->bj = ip + nb, s->off = ip + 2 * nb, s->adj = s->off + nn + 1;
   s->cur = s->adj + 2 * nb, s->queue = s->cur + nn, s->parent = s->queue + nn;
   s->pslot = s->parent + nodes, s->depth = s->pslot + nodes, s->path = s->depth + nodes;
-  int *cols = s->path + 2 * nn;
-  s->basic = (unsigned char *)(cols + n);
+  int *left_bins = s->path + 2 * nn;
+  s->basic = (unsigned char *)(left_bins + n);
   memset(s->basic, 0, mn + (size_t)nn);
   s->slots = tree_slots, s->degree = tree_slots + 4 * mn, s->base = s->degree + nn;
   s->spos = s->base + nn;
-  return cols;
+  return left_bins;
 }
 
 /* The query side's duals u of the whole problem from the reduced one's (remove_shared_mass):
@@ -431,14 +424,14 @@ static int *carve(simplex *s, double *buf, int *tree_slots, int m, int n) {
  * holds) and, with u_i = f(bin i) and every image bin's v = -f, the pair is optimal for the whole
  * problem. The emptied rows' costs are filled after the rows left, as rows m_left .. m - 1. */
 static void whole_duals(simplex *s, const chr_qhist *q, const double (*cost)[CHR_BINS],
-                        const int *rows, const uint16_t *bins, const int *cols, double *dual,
+                        const int *rows, const int *left_bins, const double *demand, double *dual,
                         const chr_emd_kernels *kern) {
   const int m_left = s->m, n_left = s->n, m_out = q->count - m_left;
   for (int r = 0; r < m_left; ++r) dual[rows[r]] = s->pot[r];
   if (m_out == 0) return;
   double *c = s->c + (size_t)m_left * n_left, zero[CHR_QUERY_MAX_BINS] = {0.0};
-  double f[CHR_QUERY_MAX_BINS];
-  fill_costs(c, NULL, q, cost, rows + m_left, m_out, bins, cols, NULL, n_left);
+  double f[CHR_QUERY_MAX_BINS], unused[CHR_QUERY_MAX_BINS];
+  fill_costs(c, unused, q, cost, rows + m_left, m_out, left_bins, demand, n_left);
   kern->min(c, m_out, n_left, zero, s->pot + m_left, f);
   for (int r = 0; r < m_out; ++r) dual[rows[m_left + r]] = f[r];
 }
@@ -468,11 +461,11 @@ chr_status chr_emd_dual_table(const chr_qhist *q, const double (*cost)[CHR_BINS]
   }
   int cand[2 * CHR_QUERY_MAX_BINS], rows[CHR_QUERY_MAX_BINS];
   simplex s = {.cand = cand};
-  int *cols = carve(&s, buf, tree_slots, m, n);
+  int *left_bins = carve(&s, buf, tree_slots, m, n);
   double *supply = s.pot + nodes, *demand = supply + m;
   for (int i = 0; i < m; ++i) supply[i] = q->mass[i];
   for (int j = 0; j < n; ++j) demand[j] = (double)mass[j] / total;
-  remove_shared_mass(q, bins, supply, demand, n, rows, &s.m, cols, &s.n);
+  remove_shared_mass(q, bins, supply, demand, n, rows, &s.m, left_bins, &s.n);
   const chr_emd_kernels kern = pick_kernels();
   *distance = 0.0;
   if (dual != NULL) memset(dual, 0, (size_t)m * sizeof *dual);
@@ -480,7 +473,7 @@ chr_status chr_emd_dual_table(const chr_qhist *q, const double (*cost)[CHR_BINS]
 
   s.nb = s.m + s.n - 1;
   double shift[CHR_QUERY_MAX_BINS];
-  const double cmax = fill_costs(s.c, shift, q, cost, rows, s.m, bins, cols, demand, s.n);
+  const double cmax = fill_costs(s.c, shift, q, cost, rows, s.m, left_bins, demand, s.n);
   s.shift = shift;
   /* The start's column order takes n + 17 ints of tree_slots, before the tree uses them. */
   initial_basis(&s, supply, demand, s.basic + mn, tree_slots, &kern);
@@ -494,7 +487,7 @@ chr_status chr_emd_dual_table(const chr_qhist *q, const double (*cost)[CHR_BINS]
   double d = 0.0;
   for (int k = 0; k < s.nb; ++k) d += s.bx[k] * s.c[(size_t)s.bi[k] * s.n + s.bj[k]];
   *distance = d;
-  if (dual != NULL) whole_duals(&s, q, cost, rows, bins, cols, dual, &kern);
+  if (dual != NULL) whole_duals(&s, q, cost, rows, left_bins, demand, dual, &kern);
 cleanup:
   free(buf);
   free(tree_slots);
